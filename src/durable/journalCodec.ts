@@ -1,0 +1,106 @@
+/**
+ * Turns journal entries into stored rows and back.
+ *
+ * Every row's header (execution, attempt, step, kind, step name, effect,
+ * idempotency key) is framed into the associated data of its sealed payload,
+ * or into the MAC input of its control metadata. A row whose header was edited,
+ * or whose body was moved from another row, fails to open.
+ *
+ * Reading is lazy: nothing is opened or verified until a caller asks for that
+ * entry's payload or metadata, so replay pays crypto only for what it uses.
+ */
+import { frame, u32be, utf8 } from './bytes';
+import type { Keyring } from './cipher';
+import type { EffectClass } from './effect';
+import { IntegrityError } from './errors';
+import { executionIdBytes, type ExecutionId } from './ids';
+import { isControlKind, type ControlKind, type ControlMeta, type NewEntry, type StoredRow } from './journal';
+
+const HEADER_DOMAIN = 'durable-agent-sessions v1 journal-entry';
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+interface HeaderFields {
+  readonly executionId: string;
+  readonly attempt: number;
+  readonly stepId: number | null;
+  readonly kind: string;
+  readonly stepName: string | null;
+  readonly effect: EffectClass | null;
+  readonly idempotencyKey: Uint8Array | null;
+}
+
+function headerFrame(h: HeaderFields, extra?: Uint8Array): Uint8Array {
+  // Absent optional fields frame as empty; a present step id is never empty (4 bytes), so no ambiguity.
+  return frame([
+    HEADER_DOMAIN,
+    executionIdBytes(h.executionId as ExecutionId),
+    u32be(h.attempt),
+    h.stepId === null ? EMPTY : u32be(h.stepId),
+    h.kind,
+    h.stepName === null ? EMPTY : utf8(h.stepName),
+    h.effect ?? EMPTY,
+    h.idempotencyKey ?? EMPTY,
+    extra ?? EMPTY,
+  ]);
+}
+
+/** A short, metadata-only description of a row for error messages. */
+export function describeRow(h: HeaderFields & { seq?: number }): string {
+  const step = h.stepId === null ? '' : ` step ${h.stepId}`;
+  const seq = h.seq === undefined ? '' : ` (seq ${h.seq})`;
+  return `execution ${h.executionId}${step} ${h.kind}${seq}`;
+}
+
+export class JournalCodec {
+  constructor(
+    private readonly keyring: Keyring,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Seal or MAC a new entry. Throws PayloadTooLargeError before anything is stored. */
+  encode(entry: NewEntry): StoredRow {
+    const header: HeaderFields = entry;
+    const base = {
+      executionId: entry.executionId,
+      attempt: entry.attempt,
+      stepId: entry.stepId,
+      kind: entry.kind,
+      stepName: entry.stepName,
+      effect: entry.effect,
+      idempotencyKey: entry.idempotencyKey,
+      createdAt: this.clock(),
+    };
+    if (entry.payload !== undefined) {
+      const body = this.keyring.seal(entry.payload, headerFrame(header), describeRow(header));
+      return { ...base, body, mac: null, size: entry.payload.length };
+    }
+    const metaBytes = utf8(JSON.stringify(entry.meta));
+    return { ...base, body: metaBytes, mac: this.keyring.mac(headerFrame(header, metaBytes)), size: 0 };
+  }
+
+  /** Open a payload row. IntegrityError on any tampering. */
+  openPayload(row: StoredRow & { seq?: number }): Uint8Array {
+    if (row.mac !== null || isControlKind(row.kind)) throw new IntegrityError(describeRow(row));
+    return this.keyring.open(row.body, headerFrame(row), describeRow(row));
+  }
+
+  /** Verify and parse a control row's metadata. */
+  readMeta<K extends ControlKind>(row: StoredRow & { seq?: number; kind: K }): ControlMeta[K] {
+    const where = describeRow(row);
+    if (!isControlKind(row.kind)) throw new IntegrityError(where);
+    this.keyring.verifyMac(row.mac, headerFrame(row, row.body), where);
+    try {
+      return JSON.parse(decoder.decode(row.body)) as ControlMeta[K];
+    } catch {
+      // Authenticated but unparsable means we wrote it wrong: still do not trust it.
+      throw new IntegrityError(where);
+    }
+  }
+
+  /** Verify a row of either family without returning its content. */
+  verify(row: StoredRow & { seq?: number }): void {
+    if (isControlKind(row.kind)) this.readMeta(row as StoredRow & { kind: ControlKind });
+    else this.openPayload(row);
+  }
+}
