@@ -58,6 +58,8 @@ export class JournalWriter implements JournalAppender {
   private queue: Pending[] = [];
   private acksQueued = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Entries at the head of the queue whose flush interval has elapsed. */
+  private dueCount = 0;
   private flushing: Promise<void> | undefined;
   private backoffMs = 0;
   private closed = false;
@@ -158,7 +160,7 @@ export class JournalWriter implements JournalAppender {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flushing;
+    // A commit still in flight (a stuck database) is not awaited: it settles its own entries if it ever returns.
     const left = this.queue;
     this.queue = [];
     for (const pending of left) {
@@ -175,7 +177,13 @@ export class JournalWriter implements JournalAppender {
 
   private schedule(): void {
     if (this.queue.length >= this.config.batchSize) this.kick();
-    else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.kick(), this.config.flushIntervalMs);
+    else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.onInterval(), this.config.flushIntervalMs);
+  }
+
+  private onInterval(): void {
+    this.timer = undefined;
+    this.dueCount = this.queue.length;
+    this.kick();
   }
 
   private kick(): void {
@@ -187,7 +195,7 @@ export class JournalWriter implements JournalAppender {
     this.flushing = this.flushLoop().finally(() => {
       this.flushing = undefined;
       if (this.queue.length > 0) {
-        if (this.backoffMs > 0) this.timer = setTimeout(() => this.kick(), this.backoffMs);
+        if (this.backoffMs > 0) this.timer = setTimeout(() => this.onInterval(), this.backoffMs);
         else this.schedule();
       } else {
         const waiters = this.idleWaiters;
@@ -198,12 +206,18 @@ export class JournalWriter implements JournalAppender {
   }
 
   private async flushLoop(): Promise<void> {
-    // Keep committing while a full batch, an ack, or a flush() waiter is waiting; else let the interval gather more.
-    while (this.queue.length > 0 && (this.queue.length >= this.config.batchSize || this.acksQueued > 0 || this.idleWaiters.length > 0)) {
-      const batch = this.queue.splice(0, Math.max(this.config.batchSize, 1));
+    // Keep committing while entries are due, a batch is full, or an ack or flush() waiter waits;
+    // otherwise let the interval gather more into the next transaction.
+    while (
+      this.queue.length > 0 &&
+      (this.dueCount > 0 || this.queue.length >= this.config.batchSize || this.acksQueued > 0 || this.idleWaiters.length > 0)
+    ) {
+      const batch = this.queue.splice(0, this.config.batchSize);
+      this.dueCount = Math.max(0, this.dueCount - batch.length);
       const ok = await this.commit(batch);
       if (!ok) return; // transient failure: batch was put back, retry after backoff
     }
+    this.dueCount = 0;
   }
 
   /** Commit one batch. Returns false when it was requeued for a retry. */

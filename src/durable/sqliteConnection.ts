@@ -27,7 +27,9 @@ export interface ConnectionOptions {
 const BUSY_RETRIES = 3;
 
 function reasonOf(error: Error & { code?: unknown }): StorageFailure | 'constraint' | undefined {
-  switch (error.code) {
+  // The driver reports extended codes (SQLITE_CONSTRAINT_UNIQUE, SQLITE_IOERR_WRITE…): map by primary code.
+  const primary = typeof error.code === 'string' ? error.code.split('_').slice(0, 2).join('_') : undefined;
+  switch (primary) {
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
       return 'locked';
