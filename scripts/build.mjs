@@ -42,7 +42,9 @@ async function buildTests() {
   for (const file of [...findFiles(join(root, 'test'), '.test.ts'), ...findFiles(join(root, 'test'), '.child.ts')]) {
     entries[relative(root, file).replace(/\.ts$/, '')] = file;
   }
-  await esbuild.build({ ...common, entryPoints: entries, outdir: join(root, 'out'), sourcemap: 'inline' });
+  // Tooling the tests drive (linters, browsers) is loaded from node_modules, not bundled.
+  const testExternal = [...external, 'eslint', 'typescript-eslint', '@eslint/js', 'playwright-core', 'mocha'];
+  await esbuild.build({ ...common, entryPoints: entries, outdir: join(root, 'out'), sourcemap: 'inline', external: testExternal });
 }
 
 if (args.has('--tests')) await buildTests();

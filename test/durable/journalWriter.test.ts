@@ -68,7 +68,7 @@ test('concurrent acked appends each resolve with their own seq', async (t) => {
   assert.ok(writer.statistics.flushes < 64, 'acks were grouped');
 });
 
-test('an acked append times out with JournalUnavailable instead of hanging', async (t) => {
+test('an acked append times out with JournalUnavailable instead of hanging', async () => {
   const stuck: RowSink = { appendRows: () => new Promise<JournalSeq[]>(() => undefined) };
   const writer = new JournalWriter(stuck, codec, { ...config, ackTimeoutMs: 50 });
   const exec = newExecutionId();

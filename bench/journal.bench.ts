@@ -1,0 +1,62 @@
+// Journal writer throughput: buffered (group-committed) and acknowledged appends
+// of sealed 256-byte payloads, against the raw multi-row insert floor.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DurableEngine } from '../src/durable/engine';
+import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/ids';
+import type { NewEntry } from '../src/durable/journal';
+import { measure, report, root } from './harness';
+
+const PAYLOAD = new Uint8Array(256).fill(0x61);
+const KEY = asIdempotencyKey(new Uint8Array(32).fill(3));
+
+function entry(exec: ExecutionId, i: number): NewEntry {
+  return { kind: 'step_result', executionId: exec, attempt: 1, stepId: stepId(i), stepName: 'bench', effect: 'idempotent', idempotencyKey: KEY, payload: PAYLOAD };
+}
+
+async function withEngine<T>(fn: (engine: DurableEngine, exec: ExecutionId) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'das-bench-'));
+  const engine = await DurableEngine.open({ file: join(dir, 'durable.db'), migrationsDir: join(root, 'migrations'), masterKey: new Uint8Array(32).fill(9) });
+  try {
+    const exec = newExecutionId();
+    await engine.backend.createExecution({ id: exec, kind: 'bench', version: 1, title: 'bench' });
+    return await fn(engine, exec);
+  } finally {
+    await engine.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<void> {
+  const N = 50_000;
+  const buffered = await measure('buffered appends (sealed 256 B), entries/s', 5, () =>
+    withEngine(async (engine, exec) => {
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) engine.writer.appendBuffered(entry(exec, i));
+      await engine.writer.flush();
+      return N / ((performance.now() - t0) / 1000);
+    }),
+  );
+  const ACKS = 2_000;
+  const acked = await measure('acked appends, serial, entries/s', 5, () =>
+    withEngine(async (engine, exec) => {
+      const t0 = performance.now();
+      for (let i = 0; i < ACKS; i++) await engine.writer.appendAcked(entry(exec, i));
+      return ACKS / ((performance.now() - t0) / 1000);
+    }),
+  );
+  const concurrent = await measure('acked appends, 64 concurrent callers, entries/s', 5, () =>
+    withEngine(async (engine, exec) => {
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (next < ACKS * 4) await engine.writer.appendAcked(entry(exec, next++));
+        }),
+      );
+      return (ACKS * 4) / ((performance.now() - t0) / 1000);
+    }),
+  );
+  report('journal', [buffered, acked, concurrent]);
+}

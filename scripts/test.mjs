@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// The README's test command: installs what is missing, type-checks, lints, and
+// runs every suite. Prints one `N passed, N failed` line per suite and exits
+// non-zero if anything failed.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDependencies, log, npx, root, run, runAsync } from './lib.mjs';
+
+const started = Date.now();
+ensureDependencies();
+
+const results = [];
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    const outcome = await fn();
+    results.push({ name, ...outcome, seconds: (Date.now() - t0) / 1000 });
+  } catch (error) {
+    log(`${name}: ${error.message}`);
+    results.push({ name, check: true, passed: 0, failed: 1, seconds: (Date.now() - t0) / 1000 });
+  }
+}
+
+// Checks are not tests: they print ok/FAILED and count only when they fail.
+await step('typecheck', async () => {
+  run(npx('tsc'), ['-p', '.']);
+  return { check: true, passed: 0, failed: 0 };
+});
+
+await step('lint', async () => {
+  run(npx('eslint'), ['.']);
+  return { check: true, passed: 0, failed: 0 };
+});
+
+await step('unit', async () => {
+  run(process.execPath, [join(root, 'scripts/build.mjs'), '--tests']);
+  mkdirSync(join(root, 'test-results'), { recursive: true });
+  const tap = join(root, 'test-results', 'unit.tap');
+  const code = await runAsync(process.execPath, [
+    '--test', '--test-concurrency=2',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    'out/test/',
+  ]);
+  const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  const count = (label) => Number((text.match(new RegExp(`^# ${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
+  const passed = count('pass');
+  const failed = count('fail') + count('cancelled') + (code !== 0 && count('fail') === 0 ? 1 : 0);
+  return { passed, failed };
+});
+
+console.log('');
+for (const r of results) {
+  const seconds = `(${r.seconds.toFixed(1)} s)`;
+  if (r.check) console.log(`${r.name} ${r.failed ? 'FAILED' : 'ok'} ${seconds}`);
+  else console.log(`${r.name}: ${r.passed} passed, ${r.failed} failed ${seconds}`);
+}
+const failed = results.reduce((n, r) => n + r.failed, 0);
+const passed = results.reduce((n, r) => n + r.passed, 0);
+console.log(`${passed} passed, ${failed} failed`);
+log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+process.exit(failed > 0 ? 1 : 0);

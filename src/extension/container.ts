@@ -1,0 +1,47 @@
+/**
+ * The composition root: builds every service in order, passes dependencies
+ * explicitly and owns their disposal. No global singleton: `activate` holds the
+ * one instance and `deactivate` disposes it.
+ */
+import * as vscode from 'vscode';
+import { readDurableConfig, SECTION } from './settings';
+import { KeyStore } from './keyStore';
+import { DurableDatabase } from './database';
+
+export class Container implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  readonly keys: KeyStore;
+  readonly database: DurableDatabase;
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('Durable Sessions', { log: true });
+    this.keys = new KeyStore(context.secrets);
+    this.database = new DurableDatabase(
+      context.storageUri,
+      context.asAbsolutePath('migrations'),
+      this.keys,
+      () => readDurableConfig((m) => this.log.warn(m)),
+      this.log,
+    );
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) {
+          // Validate now so a bad value is reported when it is typed, not at the next open.
+          readDurableConfig((m) => this.log.warn(m));
+          this.log.info('settings changed; journal settings apply the next time the database opens');
+        }
+      }),
+    );
+  }
+
+  /** Dispose in reverse order of construction. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.disposables.splice(0).reverse()) d.dispose();
+    await this.database.dispose();
+    this.log.dispose();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The workspace's `durable.db`, opened lazily on first use (never on the
+ * activation path) in the extension's workspace storage, so the user's
+ * repository never gets a database file.
+ *
+ * A failed open is remembered only until the next attempt: fixing the cause
+ * (unlocking the file, freeing disk) and running the command again works.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { DurableEngine, type DurableConfig } from '../durable';
+import type { KeyStore } from './keyStore';
+
+export const DATABASE_FILE = 'durable.db';
+
+export class NoWorkspaceError extends Error {
+  constructor() {
+    super('Durable Sessions keeps one journal per workspace: open a folder or workspace first.');
+    this.name = 'NoWorkspaceError';
+  }
+}
+
+export class DurableDatabase implements vscode.Disposable {
+  private opening: Promise<DurableEngine> | undefined;
+  private readonly _onDidOpen = new vscode.EventEmitter<DurableEngine>();
+  readonly onDidOpen = this._onDidOpen.event;
+  private disposed = false;
+
+  constructor(
+    private readonly storageUri: vscode.Uri | undefined,
+    private readonly migrationsDir: string,
+    private readonly keys: KeyStore,
+    private readonly config: () => DurableConfig,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  /** Folder that holds durable.db, or undefined without a workspace. */
+  get folder(): string | undefined {
+    return this.storageUri?.fsPath;
+  }
+
+  get file(): string | undefined {
+    return this.folder === undefined ? undefined : join(this.folder, DATABASE_FILE);
+  }
+
+  get isOpen(): boolean {
+    return this.opening !== undefined;
+  }
+
+  /** The engine, opening it on first call. */
+  get(): Promise<DurableEngine> {
+    if (this.disposed) return Promise.reject(new Error('Durable Sessions is shutting down'));
+    if (!this.opening) {
+      this.opening = this.open();
+      this.opening.catch(() => (this.opening = undefined));
+    }
+    return this.opening;
+  }
+
+  /** Close now; the next `get()` reopens (used after key rotation). */
+  async close(): Promise<void> {
+    const opening = this.opening;
+    this.opening = undefined;
+    if (opening) await opening.then((e) => e.dispose(), () => undefined);
+  }
+
+  private async open(): Promise<DurableEngine> {
+    const folder = this.folder;
+    const file = this.file;
+    if (folder === undefined || file === undefined) throw new NoWorkspaceError();
+    await mkdir(folder, { recursive: true });
+    const keys = await this.keys.load();
+    const started = Date.now();
+    const engine = await DurableEngine.open({
+      file,
+      migrationsDir: this.migrationsDir,
+      masterKey: keys.current,
+      previousKeys: keys.previous,
+      config: this.config(),
+      logger: { warn: (m) => this.log.warn(m) },
+    });
+    this.log.info(`opened ${file} in ${Date.now() - started} ms (key ${engine.keyId})`);
+    this._onDidOpen.fire(engine);
+    return engine;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.close();
+    this._onDidOpen.dispose();
+  }
+}

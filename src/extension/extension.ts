@@ -1,0 +1,23 @@
+/**
+ * Entry point: wires features and nothing else. Activation does no database
+ * work; the journal opens on first use.
+ */
+import type * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { Container } from './container';
+
+// The one piece of module state: deactivate() must await the disposal, which context.subscriptions cannot.
+let container: Container | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const started = performance.now();
+  container = new Container(context);
+  context.subscriptions.push(...registerCommands(container));
+  container.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
+}
+
+export async function deactivate(): Promise<void> {
+  const current = container;
+  container = undefined;
+  await current?.dispose();
+}
