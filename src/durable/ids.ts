@@ -45,8 +45,18 @@ export function parseExecutionId(text: string): ExecutionId {
   return text.toLowerCase() as ExecutionId;
 }
 
+// Parsing a UUID costs more than the rest of a row header: remember the last few.
+const idBytesCache = new Map<string, Uint8Array>();
+const ID_CACHE_SIZE = 64;
+
 export function executionIdBytes(id: ExecutionId): Uint8Array {
-  return parseUuid(id);
+  let bytes = idBytesCache.get(id);
+  if (!bytes) {
+    bytes = parseUuid(id);
+    if (idBytesCache.size >= ID_CACHE_SIZE) idBytesCache.delete(idBytesCache.keys().next().value as string);
+    idBytesCache.set(id, bytes);
+  }
+  return bytes;
 }
 
 export function stepId(value: number): StepId {

@@ -72,7 +72,7 @@ export class JournalCodec {
       createdAt: this.clock(),
     };
     if (entry.payload !== undefined) {
-      const body = this.keyring.seal(entry.payload, headerFrame(header), describeRow(header));
+      const body = this.keyring.seal(entry.payload, headerFrame(header), () => describeRow(header));
       return { ...base, body, mac: null, size: entry.payload.length };
     }
     const metaBytes = utf8(JSON.stringify(entry.meta));
@@ -82,19 +82,19 @@ export class JournalCodec {
   /** Open a payload row. IntegrityError on any tampering. */
   openPayload(row: StoredRow & { seq?: number }): Uint8Array {
     if (row.mac !== null || isControlKind(row.kind)) throw new IntegrityError(describeRow(row));
-    return this.keyring.open(row.body, headerFrame(row), describeRow(row));
+    return this.keyring.open(row.body, headerFrame(row), () => describeRow(row));
   }
 
   /** Verify and parse a control row's metadata. */
   readMeta<K extends ControlKind>(row: StoredRow & { seq?: number; kind: K }): ControlMeta[K] {
-    const where = describeRow(row);
-    if (!isControlKind(row.kind)) throw new IntegrityError(where);
+    const where = (): string => describeRow(row);
+    if (!isControlKind(row.kind)) throw new IntegrityError(where());
     this.keyring.verifyMac(row.mac, headerFrame(row, row.body), where);
     try {
       return JSON.parse(decoder.decode(row.body)) as ControlMeta[K];
     } catch {
       // Authenticated but unparsable means we wrote it wrong: still do not trust it.
-      throw new IntegrityError(where);
+      throw new IntegrityError(where());
     }
   }
 

@@ -146,3 +146,37 @@ test('master keys are 32 random bytes', () => {
   assert.notEqual(toHex(generateMasterKey()), toHex(generateMasterKey()));
   assert.throws(() => new Keyring({ current: new Uint8Array(16), maxPayloadBytes: 10 }), /32 bytes/);
 });
+
+test('the node:crypto XChaCha20-Poly1305 path matches noble byte for byte', async () => {
+  const { xchacha20poly1305 } = await import('@noble/ciphers/chacha.js');
+  const { randomBytes } = await import('node:crypto');
+  const { xchachaOpen, xchachaSeal } = await import('../../src/durable/cipher');
+  for (const size of [0, 1, 15, 16, 63, 64, 65, 256, 1000, 4096, 70_000]) {
+    const key = new Uint8Array(randomBytes(32));
+    const nonce = new Uint8Array(randomBytes(24));
+    const aad = new Uint8Array(randomBytes(size % 50));
+    const plaintext = new Uint8Array(randomBytes(size));
+    const ours = xchachaSeal(key, nonce, aad, plaintext);
+    const reference = xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
+    assert.equal(toHex(ours), toHex(reference), `size ${size}`);
+    assert.equal(toHex(xchachaOpen(key, nonce, aad, reference)), toHex(plaintext));
+  }
+});
+
+test('XChaCha20-Poly1305 published test vector (draft-irtf-cfrg-xchacha A.3.1)', async () => {
+  const { xchachaSeal } = await import('../../src/durable/cipher');
+  const { fromHex } = await import('../../src/durable/bytes');
+  const plaintext = bytes(
+    "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.",
+  );
+  const aad = fromHex('50515253c0c1c2c3c4c5c6c7');
+  const key = fromHex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
+  const nonce = fromHex('404142434445464748494a4b4c4d4e4f5051525354555657');
+  const sealed = xchachaSeal(key, nonce, aad, plaintext);
+  assert.equal(
+    toHex(sealed.subarray(0, 16)),
+    'bd6d179d3e83d43b9576579493c0e939',
+    'first ciphertext block of the published vector',
+  );
+  assert.equal(toHex(sealed.subarray(sealed.length - 16)), 'c0875924c1c7987947deafd8780acf49', 'published tag');
+});
