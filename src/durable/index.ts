@@ -13,3 +13,20 @@ export { JournalWriter, type WriterStats, type WriterLogger } from './journalWri
 export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './sqliteBackend';
 export { loadMigrations, type Migration } from './migrations';
 export { DurableEngine, type EngineOptions, type IntegrityReport } from './engine';
+export { ReplayCursor, type StepRecord } from './replayCursor';
+export {
+  StepContext,
+  SuspendExecution,
+  type DurableContext,
+  type StepDescriptor,
+  type StepHandle,
+  type StepReturn,
+  type ParallelStep,
+  type ProbeOutcome,
+  type RetryOptions,
+} from './stepContext';
+export { isSkipped, type Skipped } from './stepValue';
+export { WorkflowRegistry, type WorkflowDefinition } from './workflow';
+export { LeaseKeeper } from './lease';
+export { planRecovery, planExecution, describeDecision, type RecoveryItem, type RecoveryDecision, type AmbiguousWindow } from './recovery';
+export { DurableRuntime, type ExecutionHandle, type ExecutionOutcome, type RuntimeEvent, type RuntimeOptions, type HumanDecision } from './runtime';

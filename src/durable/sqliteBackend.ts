@@ -154,14 +154,19 @@ export class SqliteBackend implements JournalReader {
 
   // ---- executions -------------------------------------------------------------------------
 
-  async createExecution(exec: NewExecution): Promise<ExecutionRecord> {
+  /**
+   * Create an execution, with its first journal rows (its recorded input) in the
+   * same transaction: an execution never exists without its input.
+   */
+  async createExecution(exec: NewExecution, firstRows: readonly StoredRow[] = []): Promise<ExecutionRecord> {
     const now = this.clock();
-    await this.conn.exclusive('create execution', () =>
-      this.conn.run(
+    await this.conn.transaction('create execution', async () => {
+      await this.conn.run(
         `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', 1, ?, ?)`,
         [exec.id, exec.kind, exec.version, exec.title, now, now],
-      ),
-    );
+      );
+      if (firstRows.length > 0) await this.insertRows(firstRows);
+    });
     const created = await this.getExecution(exec.id);
     if (!created) throw new InvalidStateError(`execution ${exec.id} vanished after insert`);
     return created;
@@ -230,9 +235,13 @@ export class SqliteBackend implements JournalReader {
   }
 
   /** Start a new attempt (after a divergence): replay of the old attempt stops, its rows stay for lookups. */
-  async beginAttempt(id: ExecutionId): Promise<number> {
+  async beginAttempt(id: ExecutionId, detail: string): Promise<number> {
     return this.conn.transaction('begin attempt', async () => {
-      await this.conn.run(`UPDATE executions SET attempt = attempt + 1, step_count = 0, updated_at = ? WHERE id = ?`, [this.clock(), id]);
+      await this.conn.run(`UPDATE executions SET attempt = attempt + 1, step_count = 0, status_detail = ?, updated_at = ? WHERE id = ?`, [
+        detail,
+        this.clock(),
+        id,
+      ]);
       const row = await this.conn.get('SELECT attempt FROM executions WHERE id = ?', [id]);
       if (!row) throw new InvalidStateError(`execution ${id} not found`);
       return row.attempt as number;
@@ -280,22 +289,25 @@ export class SqliteBackend implements JournalReader {
    */
   appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
     if (rows.length === 0) return Promise.resolve([]);
-    return this.conn.transaction(`append ${rows.length} journal rows`, async () => {
-      const seqs: JournalSeq[] = [];
-      let offset = 0;
-      while (offset < rows.length) {
-        const remaining = rows.length - offset;
-        const chunk = INSERT_CHUNKS.find((n) => n <= remaining) ?? 1;
-        const slice = rows.slice(offset, offset + chunk);
-        const sql = `INSERT INTO journal (${ROW_COLUMNS}) VALUES ${Array(chunk).fill(PLACEHOLDERS).join(',')}`;
-        const { lastId } = await this.conn.run(sql, slice.flatMap(flatten));
-        for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
-        offset += chunk;
-      }
-      await this.updateAggregates(rows);
-      await this.projectAudit(rows, seqs);
-      return seqs;
-    });
+    return this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows));
+  }
+
+  /** Inside a transaction: multi-row inserts, aggregates, audit projection. */
+  private async insertRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
+    const seqs: JournalSeq[] = [];
+    let offset = 0;
+    while (offset < rows.length) {
+      const remaining = rows.length - offset;
+      const chunk = INSERT_CHUNKS.find((n) => n <= remaining) ?? 1;
+      const slice = rows.slice(offset, offset + chunk);
+      const sql = `INSERT INTO journal (${ROW_COLUMNS}) VALUES ${Array(chunk).fill(PLACEHOLDERS).join(',')}`;
+      const { lastId } = await this.conn.run(sql, slice.flatMap(flatten));
+      for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
+      offset += chunk;
+    }
+    await this.updateAggregates(rows);
+    await this.projectAudit(rows, seqs);
+    return seqs;
   }
 
   /** Per-execution counters the views and retention read without scanning the journal. */

@@ -1,0 +1,75 @@
+/**
+ * One owner per execution (DESIGN.md section 7): a lease row taken atomically,
+ * renewed by a heartbeat at a third of its length. If a renewal finds the lease
+ * gone (another process took it over after it expired), or renewals keep failing
+ * until it would have expired, `onLost` fires and the owner must stop at once.
+ */
+import type { ExecutionId } from './ids';
+import type { SqliteBackend } from './sqliteBackend';
+
+export class LeaseKeeper {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private lastRenewed: number;
+  private released = false;
+
+  private constructor(
+    private readonly backend: SqliteBackend,
+    readonly executionId: ExecutionId,
+    readonly owner: string,
+    private readonly leaseMs: number,
+    private readonly clock: () => number,
+    private readonly onLost: () => void,
+  ) {
+    this.lastRenewed = clock();
+  }
+
+  /** Take the lease, or undefined if a live owner holds it. */
+  static async acquire(
+    backend: SqliteBackend,
+    executionId: ExecutionId,
+    owner: string,
+    leaseMs: number,
+    clock: () => number,
+    onLost: () => void,
+  ): Promise<LeaseKeeper | undefined> {
+    if (!(await backend.acquireLease(executionId, owner, leaseMs))) return undefined;
+    const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost);
+    keeper.timer = setInterval(() => void keeper.renew(), Math.max(100, Math.floor(leaseMs / 3)));
+    // The heartbeat alone must not keep a process alive.
+    keeper.timer.unref?.();
+    return keeper;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.released) return;
+    try {
+      if (await this.backend.renewLease(this.executionId, this.owner, this.leaseMs)) {
+        this.lastRenewed = this.clock();
+        return;
+      }
+      this.lose();
+    } catch {
+      // A locked database delays a renewal; only a lease that would have expired is lost.
+      if (this.clock() - this.lastRenewed >= this.leaseMs) this.lose();
+    }
+  }
+
+  private lose(): void {
+    if (this.released) return;
+    this.stop();
+    this.onLost();
+  }
+
+  private stop(): void {
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Stop the heartbeat and give the lease up. Idempotent. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.stop();
+    await this.backend.releaseLease(this.executionId, this.owner).catch(() => undefined);
+  }
+}

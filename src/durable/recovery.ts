@@ -1,0 +1,171 @@
+/**
+ * Recovery planning (DESIGN.md section 8): for every execution that is not
+ * terminal, decide what to do before anything runs, and say why.
+ *
+ * - a finished outcome is recorded           → reuse it (completed) / preserve it (failed, cancelled)
+ * - steps were committed                     → resume from the last committed step (replay, then live)
+ * - nothing was committed                    → re-execute from scratch
+ * - an ambiguous window waits for a person   → await a decision
+ * - a live owner holds the lease             → leave it to that owner
+ * - the workflow kind or version is unknown  → leave it untouched
+ *
+ * Ambiguous windows (intent without result) are listed with their policy.
+ * The journal is scanned in segments keeping only a few numbers per step.
+ */
+import type { AmbiguityPolicy, IntentClass } from './effect';
+import { isDurableError } from './errors';
+import type { ExecutionId } from './ids';
+import type { AmbiguityDecision, ExecutionRecord, JournalRecord } from './journal';
+import type { JournalCodec } from './journalCodec';
+import type { SqliteBackend } from './sqliteBackend';
+import { decodeFinish, type FinishRecord } from './stepValue';
+import type { WorkflowRegistry } from './workflow';
+
+export interface AmbiguousWindow {
+  readonly stepId: number;
+  readonly stepName: string;
+  readonly intent: IntentClass;
+  readonly policy: AmbiguityPolicy;
+  /** A decision already recorded for this window (a person's, or one made before a crash). */
+  readonly decision?: AmbiguityDecision;
+}
+
+export type RecoveryDecision =
+  | { readonly action: 'reuse'; readonly outcome: FinishRecord }
+  | { readonly action: 'preserve'; readonly outcome: FinishRecord }
+  | { readonly action: 'resume'; readonly committedSteps: number; readonly lastCommittedStep: number }
+  | { readonly action: 're_execute' }
+  | { readonly action: 'await_decision'; readonly stepId: number }
+  | { readonly action: 'owned_elsewhere'; readonly owner: string; readonly until: number }
+  | { readonly action: 'unreadable'; readonly reason: string }
+  | { readonly action: 'unknown_workflow'; readonly reason: string };
+
+export interface RecoveryItem {
+  readonly execution: ExecutionRecord;
+  readonly decision: RecoveryDecision;
+  readonly ambiguousWindows: readonly AmbiguousWindow[];
+}
+
+interface StepSummary {
+  name: string;
+  intent?: JournalRecord;
+  auditAfterIntent?: JournalRecord;
+  done: boolean;
+}
+
+export interface PlanDeps {
+  readonly backend: SqliteBackend;
+  readonly codec: JournalCodec;
+  readonly registry: WorkflowRegistry;
+  readonly ownerId: string;
+  readonly clock: () => number;
+  readonly segmentSize: number;
+}
+
+/** Plan one execution. Never throws for a damaged journal: it says `unreadable`. */
+export async function planExecution(deps: PlanDeps, execution: ExecutionRecord): Promise<RecoveryItem> {
+  const none: readonly AmbiguousWindow[] = [];
+  const incompatible = deps.registry.incompatibility(execution.kind, execution.version);
+  if (incompatible) return { execution, decision: { action: 'unknown_workflow', reason: incompatible }, ambiguousWindows: none };
+  if (execution.leaseOwner && execution.leaseOwner !== deps.ownerId && (execution.leaseExpiresAt ?? 0) > deps.clock()) {
+    return { execution, decision: { action: 'owned_elsewhere', owner: execution.leaseOwner, until: execution.leaseExpiresAt ?? 0 }, ambiguousWindows: none };
+  }
+  try {
+    return await scan(deps, execution);
+  } catch (error) {
+    if (isDurableError(error)) return { execution, decision: { action: 'unreadable', reason: error.message }, ambiguousWindows: none };
+    throw error;
+  }
+}
+
+async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<RecoveryItem> {
+  const steps = new Map<number, StepSummary>();
+  let finished: JournalRecord | undefined;
+  let after = 0;
+  for (;;) {
+    const segment = await deps.backend.readSegment(execution.id, execution.attempt, after, deps.segmentSize);
+    for (const row of segment) {
+      if (row.kind === 'execution_finished') finished = row;
+      if (row.stepId === null) continue;
+      // A resumed execution writes steps after an older outcome: that outcome no longer stands.
+      finished = undefined;
+      let step = steps.get(row.stepId);
+      if (!step) steps.set(row.stepId, (step = { name: row.stepName ?? '', done: false }));
+      if (row.kind === 'step_intent') {
+        step.intent = row;
+        step.auditAfterIntent = undefined;
+      } else if (row.kind === 'ambiguity_resolved') step.auditAfterIntent = row;
+      else if (row.kind === 'step_result' || row.kind === 'step_failed') step.done = true;
+    }
+    if (segment.length < deps.segmentSize) break;
+    after = segment[segment.length - 1].seq;
+  }
+
+  if (finished) {
+    const outcome = decodeFinish(deps.codec.openPayload(finished), `execution ${execution.id}`);
+    return { execution, decision: { action: outcome.status === 'completed' ? 'reuse' : 'preserve', outcome }, ambiguousWindows: [] };
+  }
+
+  const windows: AmbiguousWindow[] = [];
+  let committed = 0;
+  let lastCommitted = -1;
+  for (const [stepId, step] of steps) {
+    if (step.done) {
+      committed++;
+      lastCommitted = Math.max(lastCommitted, stepId);
+      continue;
+    }
+    if (!step.intent) continue;
+    const meta = deps.codec.readMeta(step.intent as JournalRecord & { kind: 'step_intent' });
+    const decision = step.auditAfterIntent
+      ? deps.codec.readMeta(step.auditAfterIntent as JournalRecord & { kind: 'ambiguity_resolved' }).decision
+      : undefined;
+    windows.push({ stepId, stepName: step.name, intent: meta.intent, policy: meta.policy, decision });
+  }
+  windows.sort((a, b) => a.stepId - b.stepId);
+
+  const waiting = windows.find((w) => w.policy === 'ask' && w.decision === undefined);
+  if (waiting) return { execution, decision: { action: 'await_decision', stepId: waiting.stepId }, ambiguousWindows: windows };
+  if (committed === 0 && windows.length === 0) return { execution, decision: { action: 're_execute' }, ambiguousWindows: windows };
+  return { execution, decision: { action: 'resume', committedSteps: committed, lastCommittedStep: lastCommitted }, ambiguousWindows: windows };
+}
+
+/** Plan every running or suspended execution. */
+export async function planRecovery(deps: PlanDeps, ids?: readonly ExecutionId[]): Promise<RecoveryItem[]> {
+  const candidates = ids
+    ? (await Promise.all(ids.map((id) => deps.backend.getExecution(id)))).filter((e): e is ExecutionRecord => e !== undefined)
+    : await deps.backend.listExecutions({ statuses: ['running', 'suspended'] });
+  const items: RecoveryItem[] = [];
+  for (const execution of candidates) {
+    if (execution.status !== 'running' && execution.status !== 'suspended') continue;
+    items.push(await planExecution(deps, execution));
+  }
+  return items;
+}
+
+/** One line per item, for logs and notifications. */
+export function describeDecision(item: RecoveryItem): string {
+  const d = item.decision;
+  const windows = item.ambiguousWindows.length
+    ? `; ambiguous: ${item.ambiguousWindows.map((w) => `step ${w.stepId} ${w.stepName} (${w.policy}${w.decision ? ` → ${w.decision}` : ''})`).join(', ')}`
+    : '';
+  const head = `${item.execution.kind} ${item.execution.id}`;
+  switch (d.action) {
+    case 'reuse':
+      return `${head}: reuse the recorded result (nothing re-runs)${windows}`;
+    case 'preserve':
+      return `${head}: preserve the recorded ${d.outcome.status} outcome${windows}`;
+    case 'resume':
+      return `${head}: resume after ${d.committedSteps} committed steps (last step ${d.lastCommittedStep})${windows}`;
+    case 're_execute':
+      return `${head}: nothing was committed; run again from the start${windows}`;
+    case 'await_decision':
+      return `${head}: waiting for a decision on step ${d.stepId}${windows}`;
+    case 'owned_elsewhere':
+      return `${head}: owned by ${d.owner} until ${new Date(d.until).toISOString()}; left alone`;
+    case 'unreadable':
+      return `${head}: journal cannot be read (${d.reason}); left untouched`;
+    case 'unknown_workflow':
+      return `${head}: left untouched: ${d.reason}`;
+  }
+}

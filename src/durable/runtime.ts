@@ -1,0 +1,443 @@
+/**
+ * The durable runtime: starts, resumes, cancels and recovers executions of
+ * registered workflow kinds on one engine.
+ *
+ * - One owner per execution: a lease is taken before anything runs and kept by
+ *   a heartbeat; a run whose lease is lost stops at once without writing.
+ * - A divergence aborts the attempt, waits for its in-flight steps, and starts a
+ *   new attempt with replay off; committed guarded effects are found by key.
+ * - Cancellation reaches every running op through its AbortSignal; a cancelled
+ *   execution is terminal and never resumed.
+ * - Shutting down (dispose) interrupts runs without finalizing them: they stay
+ *   `running` and the recovery plan resumes them next time.
+ */
+import type { AmbiguityPolicy } from './effect';
+import type { DurableEngine } from './engine';
+import {
+  CancelledError,
+  DivergenceError,
+  DurableError,
+  InvalidStateError,
+  LeaseHeldError,
+  NotFoundError,
+  ensureError,
+  fromErrorData,
+  isDurableError,
+  toErrorData,
+} from './errors';
+import { newExecutionId, type ExecutionId } from './ids';
+import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from './journal';
+import { LeaseKeeper } from './lease';
+import { describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
+import { ReplayCursor } from './replayCursor';
+import type { ExecutionFilter } from './sqliteBackend';
+import { StepContext, SuspendExecution } from './stepContext';
+import { decodeValue, encodeFinish, encodeValue, type FinishRecord } from './stepValue';
+import type { WorkflowDefinition, WorkflowRegistry } from './workflow';
+
+export interface RuntimeLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface RuntimeOptions {
+  readonly engine: DurableEngine;
+  readonly registry: WorkflowRegistry;
+  /** Identity of this process (window) in leases. */
+  readonly ownerId: string;
+  readonly clock?: () => number;
+  readonly logger?: RuntimeLogger;
+  /** How long shutdown and restarts wait for in-flight steps, ms. */
+  readonly drainTimeoutMs?: number;
+}
+
+export type ExecutionOutcome =
+  | { readonly status: 'completed'; readonly output: unknown }
+  | { readonly status: 'failed'; readonly error: DurableError | Error }
+  | { readonly status: 'cancelled' }
+  | { readonly status: 'suspended'; readonly reason: string }
+  /** Stopped without an outcome (shutdown, lost lease, journal gone): recovery resumes it. */
+  | { readonly status: 'interrupted'; readonly reason: string };
+
+export interface ExecutionHandle {
+  readonly id: ExecutionId;
+  readonly done: Promise<ExecutionOutcome>;
+}
+
+export type RuntimeEvent =
+  | { readonly type: 'execution'; readonly executionId: ExecutionId; readonly status: ExecutionStatus | 'interrupted' }
+  | { readonly type: 'step'; readonly executionId: ExecutionId; readonly stepId: number; readonly kind: string; readonly name: string }
+  | {
+      readonly type: 'ambiguity';
+      readonly executionId: ExecutionId;
+      readonly stepId: number;
+      readonly name: string;
+      readonly policy: AmbiguityPolicy;
+      readonly decision: AmbiguityDecision;
+    }
+  | { readonly type: 'degraded'; readonly executionId: ExecutionId; readonly stepId: number; readonly message: string }
+  | { readonly type: 'divergence'; readonly executionId: ExecutionId; readonly attempt: number; readonly message: string };
+
+type StopReason = 'cancel' | 'shutdown' | 'lease_lost';
+
+interface ActiveRun {
+  readonly controller: AbortController;
+  stopReason?: StopReason;
+  done: Promise<ExecutionOutcome>;
+}
+
+export type HumanDecision = 'rerun' | 'skip' | 'fail';
+const DECISIONS: Record<HumanDecision, AmbiguityDecision> = { rerun: 'decided_rerun', skip: 'decided_skip', fail: 'decided_fail' };
+
+export class DurableRuntime {
+  private readonly active = new Map<ExecutionId, ActiveRun>();
+  private readonly listeners = new Set<(event: RuntimeEvent) => void>();
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly clock: () => number;
+  private readonly logger: RuntimeLogger;
+  private readonly drainTimeoutMs: number;
+  private disposed = false;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? { info: () => undefined, warn: () => undefined };
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 5_000;
+  }
+
+  private get engine(): DurableEngine {
+    return this.options.engine;
+  }
+
+  /** Subscribe to runtime events; returns the unsubscribe function. */
+  onEvent(listener: (event: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  isActive(id: ExecutionId): boolean {
+    return this.active.has(id);
+  }
+
+  get(id: ExecutionId): Promise<ExecutionRecord | undefined> {
+    return this.engine.backend.getExecution(id);
+  }
+
+  list(filter?: ExecutionFilter): Promise<ExecutionRecord[]> {
+    return this.engine.backend.listExecutions(filter);
+  }
+
+  /** Start a new execution of a registered kind; its input is journaled with its creation. */
+  async start<I>(kind: string, input: I, options: { title?: string } = {}): Promise<ExecutionHandle> {
+    this.assertLive();
+    const definition = this.options.registry.get(kind) as WorkflowDefinition<I> | undefined;
+    if (!definition) throw new NotFoundError(`no workflow of kind "${kind}" is registered`);
+    const id = newExecutionId();
+    const title = (options.title ?? definition.title?.(input) ?? kind).slice(0, 200);
+    const started = this.engine.codec.encode({
+      executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+      kind: 'execution_started', payload: encodeValue(input, `execution ${id} input`),
+    });
+    await this.engine.backend.createExecution({ id, kind, version: definition.version, title }, [started]);
+    return this.launch(id, definition as WorkflowDefinition, input, 1, false);
+  }
+
+  /** Resume a non-cancelled execution from its journal (replay, then live). */
+  async resume(id: ExecutionId): Promise<ExecutionHandle> {
+    this.assertLive();
+    const running = this.active.get(id);
+    if (running) return { id, done: running.done };
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    if (execution.status === 'cancelled') throw new InvalidStateError(`execution ${id} was cancelled; cancelled executions are never resumed`);
+    const reason = this.options.registry.incompatibility(execution.kind, execution.version);
+    if (reason) throw new InvalidStateError(`execution ${id} cannot be resumed: ${reason}`);
+    const definition = this.options.registry.get(execution.kind) as WorkflowDefinition;
+    const input = await this.readInput(execution);
+    return this.launch(id, definition, input, execution.attempt, true);
+  }
+
+  /** Cancel: running ops are aborted; the execution becomes terminal. Returns false if it was already terminal. */
+  async cancel(id: ExecutionId): Promise<boolean> {
+    const running = this.active.get(id);
+    if (running) {
+      running.stopReason = 'cancel';
+      running.controller.abort(new CancelledError(`execution ${id} was cancelled`));
+      return (await running.done).status === 'cancelled';
+    }
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    if (execution.status !== 'running' && execution.status !== 'suspended') return false;
+    if (execution.leaseOwner && execution.leaseOwner !== this.options.ownerId && (execution.leaseExpiresAt ?? 0) > this.clock()) {
+      throw new LeaseHeldError(id, execution.leaseOwner, execution.leaseExpiresAt ?? 0);
+    }
+    await this.finish(execution.id, execution.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+    return true;
+  }
+
+  /** The recovery plan for every running or suspended execution (nothing is changed). */
+  plan(ids?: readonly ExecutionId[]): Promise<RecoveryItem[]> {
+    return planRecovery(this.planDeps(), ids);
+  }
+
+  /**
+   * Act on a plan: finalize what has a recorded outcome, resume what
+   * `shouldResume` accepts (default: everything resumable), retry executions
+   * owned elsewhere once their lease expires.
+   */
+  async applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean = () => true): Promise<ExecutionHandle[]> {
+    const handles: ExecutionHandle[] = [];
+    for (const item of items) {
+      const { decision, execution } = item;
+      this.logger.info(`recovery: ${describeDecision(item)}`);
+      try {
+        switch (decision.action) {
+          case 'reuse':
+          case 'preserve': {
+            const status = decision.outcome.status;
+            await this.engine.backend.finalize(execution.id, status, status === 'completed' ? null : detailOf(decision.outcome));
+            this.emit({ type: 'execution', executionId: execution.id, status });
+            break;
+          }
+          case 'resume':
+          case 're_execute':
+            if (shouldResume(item)) handles.push(await this.resume(execution.id));
+            break;
+          case 'owned_elsewhere':
+            this.retryAfter(execution.id, decision.until - this.clock() + 250, shouldResume);
+            break;
+          default:
+            break;
+        }
+      } catch (error) {
+        this.logger.warn(`recovery of ${execution.id} failed: ${ensureError(error).message}`);
+      }
+    }
+    return handles;
+  }
+
+  /** Record a person's decision on an ambiguous window, then resume the execution. */
+  async resolveAmbiguity(id: ExecutionId, stepId: number, decision: HumanDecision, decidedBy: string): Promise<ExecutionHandle | undefined> {
+    this.assertLive();
+    if (!(decision in DECISIONS)) throw new InvalidStateError(`unknown decision ${JSON.stringify(decision)}`);
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    if (this.active.has(id)) throw new InvalidStateError(`execution ${id} is running; only a parked window can be decided`);
+    const window = await this.openWindow(execution, stepId);
+    if (!window) throw new InvalidStateError(`execution ${id} has no open ambiguous window at step ${stepId}`);
+    if (window.audit) throw new InvalidStateError(`step ${stepId} of execution ${id} was already decided`);
+    const intentMeta = this.engine.codec.readMeta(window.intent as JournalRecord & { kind: 'step_intent' });
+    const header = window.intent;
+    const entry: NewEntry = {
+      executionId: id, attempt: header.attempt, stepId: header.stepId as never, stepName: header.stepName, effect: header.effect,
+      idempotencyKey: header.idempotencyKey as never, kind: 'ambiguity_resolved',
+      meta: { intent: intentMeta.intent, policy: intentMeta.policy, decision: DECISIONS[decision], decidedBy: `user:${decidedBy}`, decidedAt: this.clock() },
+    };
+    await this.engine.writer.appendAcked(entry);
+    this.emit({ type: 'ambiguity', executionId: id, stepId, name: header.stepName ?? '', policy: intentMeta.policy, decision: DECISIONS[decision] });
+    if (execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
+    return this.resume(id);
+  }
+
+  /** Interrupt every run (they stay resumable), stop retries. Does not close the engine. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    const runs = [...this.active.values()];
+    for (const run of runs) {
+      run.stopReason ??= 'shutdown';
+      run.controller.abort(new CancelledError('shutting down'));
+    }
+    await Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((r) => setTimeout(r, this.drainTimeoutMs).unref?.())]);
+    this.listeners.clear();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private planDeps(): PlanDeps {
+    return {
+      backend: this.engine.backend,
+      codec: this.engine.codec,
+      registry: this.options.registry,
+      ownerId: this.options.ownerId,
+      clock: this.clock,
+      segmentSize: this.engine.config.replaySegmentSize,
+    };
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new InvalidStateError('the durable runtime is shutting down');
+  }
+
+  private emit(event: RuntimeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.warn(`runtime event listener failed: ${ensureError(error).message}`);
+      }
+    }
+  }
+
+  private retryAfter(id: ExecutionId, delayMs: number, shouldResume: (item: RecoveryItem) => boolean): void {
+    const timer = setTimeout(async () => {
+      this.retryTimers.delete(timer);
+      if (this.disposed) return;
+      const execution = await this.engine.backend.getExecution(id).catch(() => undefined);
+      if (!execution) return;
+      await this.applyPlan([await planExecution(this.planDeps(), execution)], shouldResume);
+    }, Math.max(0, delayMs));
+    timer.unref?.();
+    this.retryTimers.add(timer);
+  }
+
+  private async readInput(execution: ExecutionRecord): Promise<unknown> {
+    const [first] = await this.engine.backend.readExecutionSegment(execution.id, 0, 1);
+    if (!first || first.kind !== 'execution_started') {
+      throw new InvalidStateError(`execution ${execution.id} has no recorded input; it cannot be resumed`);
+    }
+    return decodeValue(this.engine.codec.openPayload(first), `execution ${execution.id} input`);
+  }
+
+  private async openWindow(execution: ExecutionRecord, stepId: number): Promise<{ intent: JournalRecord; audit?: JournalRecord } | undefined> {
+    let intent: JournalRecord | undefined;
+    let audit: JournalRecord | undefined;
+    let after = 0;
+    const size = this.engine.config.replaySegmentSize;
+    for (;;) {
+      const segment = await this.engine.backend.readSegment(execution.id, execution.attempt, after, size);
+      for (const row of segment) {
+        if (row.stepId !== stepId) continue;
+        if (row.kind === 'step_intent') {
+          intent = row;
+          audit = undefined;
+        } else if (row.kind === 'ambiguity_resolved') audit = row;
+        else if (row.kind === 'step_result' || row.kind === 'step_failed') intent = undefined;
+      }
+      if (segment.length < size) break;
+      after = segment[segment.length - 1].seq;
+    }
+    return intent ? { intent, audit } : undefined;
+  }
+
+  private async launch(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean): Promise<ExecutionHandle> {
+    const controller = new AbortController();
+    const run: ActiveRun = { controller, done: Promise.resolve({ status: 'interrupted', reason: 'not started' }) };
+    const lease = await LeaseKeeper.acquire(this.engine.backend, id, this.options.ownerId, this.engine.config.leaseMs, this.clock, () => {
+      run.stopReason = 'lease_lost';
+      controller.abort(new CancelledError('the lease was lost'));
+      this.logger.warn(`execution ${id}: lease lost to another owner; stopped without writing`);
+    });
+    if (!lease) {
+      const execution = await this.engine.backend.getExecution(id);
+      throw new LeaseHeldError(id, execution?.leaseOwner ?? 'another window', execution?.leaseExpiresAt ?? 0);
+    }
+    try {
+      await this.engine.backend.reopen(id);
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+    this.active.set(id, run);
+    this.emit({ type: 'execution', executionId: id, status: 'running' });
+    run.done = this.drive(id, definition, input, attempt, replay, run)
+      .catch((error): ExecutionOutcome => ({ status: 'interrupted', reason: ensureError(error).message }))
+      .then(async (outcome) => {
+        this.active.delete(id);
+        if (run.stopReason !== 'lease_lost') await lease.release();
+        this.emit({ type: 'execution', executionId: id, status: outcome.status });
+        return outcome;
+      });
+    return { id, done: run.done };
+  }
+
+  /** Run attempts until an outcome; a divergence starts a fresh attempt with replay off. */
+  private async drive(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean, run: ActiveRun): Promise<ExecutionOutcome> {
+    for (;;) {
+      const attemptController = new AbortController();
+      const onStop = (): void => attemptController.abort(run.controller.signal.reason);
+      run.controller.signal.addEventListener('abort', onStop, { once: true });
+      const ctx = new StepContext({
+        executionId: id,
+        attempt,
+        journal: this.engine.writer,
+        reader: this.engine.backend,
+        codec: this.engine.codec,
+        cursor: replay ? new ReplayCursor(this.engine.backend, id, attempt, this.engine.config.replaySegmentSize) : undefined,
+        config: this.engine.config,
+        signal: attemptController.signal,
+        clock: this.clock,
+        warn: (m) => this.logger.warn(m),
+        events: {
+          onCommitted: (stepId, kind, name) => this.emit({ type: 'step', executionId: id, stepId, kind, name }),
+          onAmbiguity: (stepId, name, policy, decision) => this.emit({ type: 'ambiguity', executionId: id, stepId, name, policy, decision }),
+          onDegraded: (stepId, _name, message) => this.emit({ type: 'degraded', executionId: id, stepId, message }),
+        },
+      });
+      let result: { ok: true; output: unknown } | { ok: false; error: unknown };
+      try {
+        result = { ok: true, output: await definition.run(ctx, input) };
+      } catch (error) {
+        result = { ok: false, error };
+      } finally {
+        run.controller.signal.removeEventListener('abort', onStop);
+      }
+      // Nothing of this attempt may still be running when we decide what comes next.
+      if (!result.ok) attemptController.abort(new CancelledError('attempt ended'));
+      if (!(await ctx.drain(this.drainTimeoutMs))) this.logger.warn(`execution ${id}: steps still running ${this.drainTimeoutMs} ms after the attempt ended`);
+
+      if (run.stopReason === 'lease_lost' || run.stopReason === 'shutdown') {
+        return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : 'another window took over' };
+      }
+      if (result.ok) {
+        await this.finish(id, attempt, { status: 'completed', output: result.output });
+        return { status: 'completed', output: result.output };
+      }
+      const error = result.error;
+      if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
+        await this.finish(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+        return { status: 'cancelled' };
+      }
+      if (error instanceof SuspendExecution) {
+        await this.engine.writer.flush();
+        await this.engine.backend.suspend(id, error.reason);
+        this.emit({ type: 'execution', executionId: id, status: 'suspended' });
+        return { status: 'suspended', reason: error.reason };
+      }
+      if (error instanceof DivergenceError) {
+        const detail = `attempt ${attempt} aborted: ${error.message}`;
+        this.logger.warn(detail);
+        attempt = await this.engine.backend.beginAttempt(id, detail);
+        replay = false;
+        this.emit({ type: 'divergence', executionId: id, attempt, message: error.message });
+        continue;
+      }
+      if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
+        return { status: 'interrupted', reason: (error as Error).message };
+      }
+      const data = toErrorData(error);
+      await this.finish(id, attempt, { status: 'failed', error: data });
+      return { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) };
+    }
+  }
+
+  /** Journal the outcome (acknowledged, after every earlier entry), then the guarded status transition. */
+  private async finish(id: ExecutionId, attempt: number, outcome: FinishRecord): Promise<void> {
+    try {
+      await this.engine.writer.appendAcked({
+        executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+        kind: 'execution_finished', payload: encodeFinish(outcome),
+      });
+    } catch (error) {
+      if (!isDurableError(error, 'journal_unavailable')) throw error;
+      this.logger.warn(`execution ${id}: its outcome could not be journaled (${error.message}); the status is still recorded`);
+    }
+    await this.engine.backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
+  }
+}
+
+function detailOf(outcome: FinishRecord): string | null {
+  return outcome.status === 'completed' ? null : `${outcome.error.code}: ${outcome.error.message}`.slice(0, 500);
+}
+
