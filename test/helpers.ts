@@ -64,3 +64,78 @@ export function bytes(text: string): Uint8Array {
 export function text(data: Uint8Array): string {
   return new TextDecoder().decode(data);
 }
+
+import { DurableEngine } from '../src/durable/engine';
+import type { DurableConfig } from '../src/durable/config';
+import { DurableRuntime, type RuntimeEvent } from '../src/durable/runtime';
+import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/workflow';
+
+export interface RuntimeFixture {
+  readonly file: string;
+  readonly engine: DurableEngine;
+  readonly registry: WorkflowRegistry;
+  readonly runtime: DurableRuntime;
+  readonly events: RuntimeEvent[];
+  readonly warnings: string[];
+  /** A second runtime on the same engine (another "window" in this process). */
+  another(ownerId: string, workflows?: WorkflowDefinition[]): DurableRuntime;
+}
+
+/** An engine on a temp database with a runtime; everything is disposed after the test. */
+export async function makeRuntime(
+  t: { after(fn: () => void | Promise<void>): void },
+  options: { workflows?: WorkflowDefinition[]; config?: Partial<DurableConfig>; clock?: () => number; ownerId?: string; file?: string } = {},
+): Promise<RuntimeFixture> {
+  const file = options.file ?? join(tempDir(t), 'durable.db');
+  const warnings: string[] = [];
+  const engine = await DurableEngine.open({
+    file,
+    migrationsDir: MIGRATIONS_DIR,
+    masterKey: TEST_MASTER_KEY,
+    config: { ackTimeoutMs: 2_000, ...options.config },
+    clock: options.clock,
+    logger: { warn: (m) => warnings.push(m) },
+  });
+  const registry = new WorkflowRegistry();
+  for (const w of options.workflows ?? []) registry.register(w);
+  const logger = { info: () => undefined, warn: (m: string) => warnings.push(m) };
+  const runtime = new DurableRuntime({ engine, registry, ownerId: options.ownerId ?? 'test-owner', clock: options.clock, logger, drainTimeoutMs: 1_000 });
+  const events: RuntimeEvent[] = [];
+  runtime.onEvent((e) => events.push(e));
+  const others: DurableRuntime[] = [];
+  t.after(async () => {
+    for (const r of [runtime, ...others]) await r.dispose();
+    await engine.dispose();
+  });
+  return {
+    file,
+    engine,
+    registry,
+    runtime,
+    events,
+    warnings,
+    another(ownerId, workflows) {
+      const reg = new WorkflowRegistry();
+      for (const w of workflows ?? options.workflows ?? []) reg.register(w);
+      const other = new DurableRuntime({ engine, registry: reg, ownerId, clock: options.clock, logger, drainTimeoutMs: 1_000 });
+      others.push(other);
+      return other;
+    },
+  };
+}
+
+/** A promise with its resolve function, for gating ops in tests. */
+export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** Resolve when `predicate` holds, polling every 5 ms, failing after `ms`. */
+export async function until(predicate: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -407,7 +407,7 @@ export class StepContext implements DurableContext {
       case 'reran':
       case 'decided_rerun':
       case 'verified_not_done':
-        if (writeAudit) await this.audit(header, resolved, decision, 'policy');
+        if (writeAudit) await this.audit(header, resolved, decision, decision === 'verified_not_done' ? 'probe' : 'policy');
         // A fresh intent opens a new window: a crash during the rerun gets its own audit record.
         await this.appendDurably({ ...header, kind: 'step_intent', meta: { intent: resolved.intent, policy: resolved.policy } });
         return this.execute(header, descriptor, resolved, op);
