@@ -34,9 +34,8 @@ export class LeaseKeeper {
   ): Promise<LeaseKeeper | undefined> {
     if (!(await backend.acquireLease(executionId, owner, leaseMs))) return undefined;
     const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost);
+    // Not unref'd: while an execution runs, its heartbeat is live work of this process.
     keeper.timer = setInterval(() => void keeper.renew(), Math.max(100, Math.floor(leaseMs / 3)));
-    // The heartbeat alone must not keep a process alive.
-    keeper.timer.unref?.();
     return keeper;
   }
 

@@ -159,11 +159,18 @@ export class SqliteConnection {
     );
   }
 
+  /**
+   * First row only. The statement is reset afterwards: a cached statement left
+   * mid-result would hold a read snapshot open on the connection, which makes
+   * the next write fail with SQLITE_BUSY_SNAPSHOT and stops WAL checkpoints.
+   */
   get<R extends SqlRow>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
     return this.statement(sql).then(
       (stmt) =>
         new Promise<R | undefined>((resolve, reject) => {
-          stmt.get(params.map(toDriverParam), (err: Error | null, row?: R) => (err ? reject(err) : resolve(row)));
+          stmt.get(params.map(toDriverParam), (err: Error | null, row?: R) => {
+            stmt.reset(() => (err ? reject(err) : resolve(row)));
+          });
         }),
     );
   }

@@ -9,7 +9,7 @@ import type { NewEntry, StoredRow } from '../../src/durable/journal';
 import { JournalWriter, type RowSink } from '../../src/durable/journalWriter';
 import { loadMigrations } from '../../src/durable/migrations';
 import { SqliteBackend } from '../../src/durable/sqliteBackend';
-import { MIGRATIONS_DIR, bytes, openBackend, tempDir, testCodec, testKeyring } from '../helpers';
+import { MIGRATIONS_DIR, bytes, openBackend, tempDir, testCodec, testKeyring, until } from '../helpers';
 
 const codec = testCodec();
 
@@ -127,8 +127,7 @@ test('a locked database is retried: entries commit once the lock is released', a
   await new Promise<void>((resolve, reject) => other.exec("BEGIN EXCLUSIVE; INSERT INTO schema_migrations VALUES (77,'l','x',0);", (e) => (e ? reject(e) : resolve())));
   const acked = writer.appendAcked(entry(exec, 0));
   writer.appendBuffered(entry(exec, 1));
-  await new Promise((r) => setTimeout(r, 500)); // longer than the 200 ms busy timeout: at least one failed try
-  assert.ok(writer.statistics.flushFailures >= 1);
+  await until(() => writer.statistics.flushFailures >= 1); // the 200 ms busy timeout ran out at least once
   await new Promise<void>((resolve) => other.exec('ROLLBACK', () => other.close(() => resolve())));
   assert.ok((await acked) > 0);
   await writer.flush();

@@ -248,3 +248,17 @@ test('close is idempotent and later calls fail with closed', async (t) => {
   await backend.close();
   await assert.rejects(backend.maxSeq(), (e: unknown) => isDurableError(e, 'storage') && (e as { reason?: string }).reason === 'closed');
 });
+
+test('point lookups leave no read snapshot open: a write after another process wrote succeeds', async (t) => {
+  const backend = await openBackend(t);
+  const exec = newExecutionId();
+  await backend.createExecution({ id: exec, kind: 'k', version: 1, title: 't' });
+  await backend.appendRows([resultRow(exec, 0)]);
+  await backend.getExecution(exec);
+  await backend.findResultByKey(exec, KEY);
+  const other = await rawDb(backend.file);
+  await rawExec(other, `UPDATE executions SET title = 'changed elsewhere' WHERE id = '${exec}'`);
+  await rawClose(other);
+  await backend.appendRows([resultRow(exec, 1)]);
+  assert.equal((await backend.getExecution(exec))?.title, 'changed elsewhere');
+});
