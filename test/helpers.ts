@@ -124,8 +124,13 @@ export async function makeRuntime(
   };
 }
 
+export interface Gate<T = void> {
+  readonly promise: Promise<T>;
+  open(value: T): void;
+}
+
 /** A promise with its resolve function, for gating ops in tests. */
-export function gate<T = void>(): { promise: Promise<T>; open(value: T): void } {
+export function gate<T = void>(): Gate<T> {
   let open!: (value: T) => void;
   const promise = new Promise<T>((resolve) => (open = resolve));
   return { promise, open };

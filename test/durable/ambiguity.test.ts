@@ -7,14 +7,14 @@ import { isDurableError } from '../../src/durable/errors';
 import type { ExecutionId } from '../../src/durable/ids';
 import { isSkipped } from '../../src/durable/stepValue';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
-import { gate, makeRuntime, type RuntimeFixture } from '../helpers';
+import { gate, makeRuntime, type Gate, type RuntimeFixture } from '../helpers';
 
 interface World {
   /** Effects that actually happened, by idempotency key (the outside world). */
   ledger: Map<string, number>;
   calls: number;
   crashNext: boolean;
-  started: ReturnType<typeof gate>;
+  started: Gate;
 }
 
 function effectWorkflow(world: World, policy: AmbiguityPolicy, intent: IntentClass = 'destructive'): WorkflowDefinition<null, unknown> {

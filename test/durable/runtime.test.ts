@@ -5,7 +5,7 @@ import { isDurableError } from '../../src/durable/errors';
 import type { ExecutionId } from '../../src/durable/ids';
 import { ReplayCursor } from '../../src/durable/replayCursor';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
-import { gate, makeRuntime, type RuntimeFixture } from '../helpers';
+import { gate, makeRuntime, type Gate, type RuntimeFixture } from '../helpers';
 
 function sql(file: string, statement: string, params: unknown[] = []): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -15,9 +15,7 @@ function sql(file: string, statement: string, params: unknown[] = []): Promise<v
 }
 
 /** A workflow that stops (via shutdown) when it reaches `stopAt`, counting each op's calls. */
-function threeSteps(calls: Record<string, number>, options: { middleName?: string; stopAt?: gate } = {}): WorkflowDefinition<null, string> {
-  type gate = ReturnType<typeof import('../helpers').gate>;
-  void (null as unknown as gate);
+function threeSteps(calls: Record<string, number>, options: { middleName?: string; stopAt?: Gate } = {}): WorkflowDefinition<null, string> {
   return {
     kind: 'three', version: 1,
     async run(ctx) {
@@ -36,7 +34,6 @@ function threeSteps(calls: Record<string, number>, options: { middleName?: strin
     },
   };
 }
-type gate = ReturnType<typeof gate>;
 
 async function interruptedAtStep2(t: Parameters<typeof makeRuntime>[0], calls: Record<string, number>): Promise<{ fx: RuntimeFixture; id: ExecutionId }> {
   const stopAt = gate();

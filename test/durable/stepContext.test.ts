@@ -86,7 +86,6 @@ test('a replayed step never calls its op; the recorded values come back', async 
 });
 
 test('a guarded step commits its intent before its op runs and its result after', async (t) => {
-  let fx!: Awaited<ReturnType<typeof makeRuntime>>;
   let id!: ExecutionId;
   const observed: string[][] = [];
   const wf: WorkflowDefinition<null, string> = {
@@ -99,7 +98,7 @@ test('a guarded step commits its intent before its op runs and its result after'
       }) as Promise<string>;
     },
   };
-  fx = await makeRuntime(t, { workflows: [wf] });
+  const fx = await makeRuntime(t, { workflows: [wf] });
   await (await fx.runtime.start('protocol', null)).done;
   assert.deepEqual(observed, [['execution_started', 'step_intent']], 'the intent was durable when the op ran');
   assert.deepEqual((await journalSteps(fx, id)).map((e) => e.kind), ['execution_started', 'step_intent', 'step_result', 'execution_finished']);
