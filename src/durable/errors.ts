@@ -189,7 +189,11 @@ export class InvalidStateError extends DurableError {
   }
 }
 
-/** An error raised by a step's own operation, rehydrated from the journal. */
+/**
+ * An error raised by a step's own operation, rehydrated from the journal. It
+ * keeps the original `name` and `message`, so workflow code that inspects a
+ * caught error behaves the same on replay as it did live.
+ */
 export class StepFailedError extends DurableError {
   constructor(
     message: string,
@@ -197,7 +201,7 @@ export class StepFailedError extends DurableError {
     options?: { cause?: unknown },
   ) {
     super('step_failed', message, options);
-    this.name = 'StepFailedError';
+    this.name = originalName;
   }
 }
 
