@@ -25,7 +25,7 @@ export type DurableErrorCode =
   | 'step_failed';
 
 /** Why a storage operation failed; lets the UI say something precise. */
-export type StorageFailure = 'locked' | 'read_only' | 'corrupt' | 'cannot_open' | 'newer_schema' | 'closed' | 'io';
+export type StorageFailure = 'locked' | 'read_only' | 'corrupt' | 'cannot_open' | 'newer_schema' | 'closed' | 'io' | 'conflict';
 
 /** Plain-data form of an error, as stored in the journal (`step_failed`, `execution_finished`). */
 export interface ErrorData {

@@ -4,6 +4,7 @@
  * gone (another process took it over after it expired), or renewals keep failing
  * until it would have expired, `onLost` fires and the owner must stop at once.
  */
+import { CancelledError } from './errors';
 import type { ExecutionId } from './ids';
 import type { SqliteBackend } from './sqliteBackend';
 
@@ -63,6 +64,21 @@ export class LeaseKeeper {
     this.released = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * Fencing check before an effect: still ours and not expired by our own
+   * clock? A process that was frozen past its lease (SIGSTOP, a sleeping
+   * laptop) learns here, before acting, that another owner may have taken over.
+   * Throws CancelledError (after `onLost`) when the lease is gone.
+   */
+  async check(): Promise<void> {
+    if (this.released) throw new CancelledError('the lease was released');
+    const row = await this.backend.getExecution(this.executionId);
+    if (!row || row.leaseOwner !== this.owner || (row.leaseExpiresAt ?? 0) <= this.clock()) {
+      this.lose();
+      throw new CancelledError(`execution ${this.executionId}: the lease was lost to another owner`);
+    }
   }
 
   /** Stop the heartbeat and give the lease up. Idempotent. */

@@ -341,7 +341,7 @@ export class DurableRuntime {
     }
     this.active.set(id, run);
     this.emit({ type: 'execution', executionId: id, status: 'running' });
-    run.done = this.drive(id, definition, input, attempt, replay, run)
+    run.done = this.drive(id, definition, input, attempt, replay, run, () => lease.check())
       .catch((error): ExecutionOutcome => ({ status: 'interrupted', reason: ensureError(error).message }))
       .then(async (outcome) => {
         this.active.delete(id);
@@ -353,7 +353,15 @@ export class DurableRuntime {
   }
 
   /** Run attempts until an outcome; a divergence starts a fresh attempt with replay off. */
-  private async drive(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean, run: ActiveRun): Promise<ExecutionOutcome> {
+  private async drive(
+    id: ExecutionId,
+    definition: WorkflowDefinition,
+    input: unknown,
+    attempt: number,
+    replay: boolean,
+    run: ActiveRun,
+    fence: () => Promise<void>,
+  ): Promise<ExecutionOutcome> {
     for (;;) {
       const attemptController = new AbortController();
       const onStop = (): void => attemptController.abort(run.controller.signal.reason);
@@ -369,6 +377,7 @@ export class DurableRuntime {
         signal: attemptController.signal,
         clock: this.clock,
         warn: (m) => this.logger.warn(m),
+        fence,
         events: {
           onCommitted: (stepId, kind, name) => this.emit({ type: 'step', executionId: id, stepId, kind, name }),
           onAmbiguity: (stepId, name, policy, decision) => this.emit({ type: 'ambiguity', executionId: id, stepId, name, policy, decision }),

@@ -26,7 +26,7 @@ export interface ConnectionOptions {
 
 const BUSY_RETRIES = 3;
 
-function reasonOf(error: Error & { code?: unknown }): StorageFailure | 'constraint' | undefined {
+function reasonOf(error: Error & { code?: unknown }): StorageFailure | undefined {
   // The driver reports extended codes (SQLITE_CONSTRAINT_UNIQUE, SQLITE_IOERR_WRITE…): map by primary code.
   const primary = typeof error.code === 'string' ? error.code.split('_').slice(0, 2).join('_') : undefined;
   switch (primary) {
@@ -44,7 +44,7 @@ function reasonOf(error: Error & { code?: unknown }): StorageFailure | 'constrai
     case 'SQLITE_IOERR':
       return 'io';
     case 'SQLITE_CONSTRAINT':
-      return 'constraint';
+      return 'conflict';
     case 'SQLITE_MISUSE':
       return 'closed';
     default:
@@ -60,6 +60,7 @@ const ADVICE: Record<StorageFailure, string> = {
   newer_schema: 'it was written by a newer version of the extension; update the extension',
   closed: 'the database was already closed',
   io: 'a disk error occurred (is the disk full?)',
+  conflict: 'a row with the same identity already exists (another owner may have recorded it)',
 };
 
 /** Turn a driver error into a StorageError that says what, where and how to fix it. */
@@ -68,8 +69,8 @@ export function toStorageError(raw: unknown, file: string, operation: string): E
   if (error instanceof StorageError) return error;
   const reason = reasonOf(error);
   if (reason === undefined) return new StorageError('io', `durable.db (${file}): ${operation} failed: ${error.message}`, { cause: error });
-  if (reason === 'constraint') return error; // a logic error of the caller; let it see the original
-  return new StorageError(reason, `durable.db (${file}): ${operation} failed (${String(error.code)}): ${ADVICE[reason]}`, { cause: error });
+  const detail = reason === 'conflict' ? ` [${error.message}]` : '';
+  return new StorageError(reason, `durable.db (${file}): ${operation} failed (${String(error.code)}): ${ADVICE[reason]}${detail}`, { cause: error });
 }
 
 function toDriverParam(value: unknown): unknown {

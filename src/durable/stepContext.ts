@@ -45,9 +45,12 @@ import {
   DeclarationError,
   DivergenceError,
   JournalUnavailableError,
+  InvalidStateError,
   StepLimitError,
   fromErrorData,
   isCancellation,
+  isDurableError,
+  type StorageError,
 } from './errors';
 import { deriveIdempotencyKey, keyPrefix, stepId as toStepId, type ExecutionId, type IdempotencyKey, type StepId } from './ids';
 import type { AmbiguityDecision, AuditMeta, EntryHeader, JournalAppender, JournalReader, JournalRecord, NewEntry } from './journal';
@@ -150,6 +153,8 @@ export interface ContextDeps {
   readonly clock: () => number;
   readonly warn: (message: string) => void;
   readonly events?: StepEvents;
+  /** Ownership check run right before every guarded operation (the runtime checks its lease). */
+  readonly fence?: () => Promise<void>;
 }
 
 type Resolved = ResolvedEffect;
@@ -451,6 +456,7 @@ export class StepContext implements DurableContext {
     const maxDelayMs = descriptor.retry?.maxDelayMs ?? 10_000;
     for (let tryNumber = 1; ; tryNumber++) {
       let value: T;
+      if (resolved.guarded) await this.deps.fence?.();
       try {
         value = await op(this.handle(header, tryNumber, descriptor.timeoutMs));
       } catch (error) {
@@ -491,6 +497,11 @@ export class StepContext implements DurableContext {
       this.deps.events?.onCommitted?.(entry.stepId as number, entry.kind as 'step_intent', entry.stepName ?? '');
     } catch (error) {
       if (!(error instanceof JournalUnavailableError)) throw error;
+      if (isDurableError(error.cause, 'storage') && (error.cause as StorageError).reason === 'conflict') {
+        // Someone else recorded this step: most likely a new owner after our lease expired.
+        await this.deps.fence?.();
+        throw new InvalidStateError(`${this.describe(entry)}: another owner already recorded this step; stopping this run`);
+      }
       this.degradedWrites++;
       const message = `${this.describe(entry)}: ${entry.kind} not confirmed by the journal; continuing without a durability guarantee`;
       this.deps.warn(message);
