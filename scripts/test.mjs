@@ -2,7 +2,7 @@
 // The README's test command: installs what is missing, type-checks, lints, and
 // runs every suite. Prints one `N passed, N failed` line per suite and exits
 // non-zero if anything failed.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, log, npx, root, run, runAsync } from './lib.mjs';
 
@@ -41,7 +41,7 @@ await step('unit', async () => {
     '--test', '--test-concurrency=2',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
-    'out/test/',
+    ...testFiles(join(root, 'out', 'test')),
   ]);
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   const count = (label) => Number((text.match(new RegExp(`^# ${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
@@ -49,6 +49,15 @@ await step('unit', async () => {
   const failed = count('fail') + count('cancelled') + (code !== 0 && count('fail') === 0 ? 1 : 0);
   return { passed, failed };
 });
+
+/** Every bundled `*.test.js` (helpers and child processes are not test files). */
+function testFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) return testFiles(full);
+    return name.endsWith('.test.js') ? [full] : [];
+  });
+}
 
 console.log('');
 for (const r of results) {

@@ -67,6 +67,12 @@ export interface StepHandle {
   readonly signal: AbortSignal;
   /** 1 for the first try, 2 for the first retry, … */
   readonly tryNumber: number;
+  /**
+   * Re-check that this process still owns the execution; throws CancelledError
+   * if another owner took over. Call it right before the irreversible part of a
+   * long operation (the lease is already checked before the operation starts).
+   */
+  ensureOwner(): Promise<void>;
 }
 
 export interface RetryOptions {
@@ -481,7 +487,14 @@ export class StepContext implements DurableContext {
 
   private handle(header: EntryHeader, tryNumber: number, timeoutMs: number | undefined): StepHandle {
     const signal = timeoutMs === undefined ? this.deps.signal : AbortSignal.any([this.deps.signal, AbortSignal.timeout(timeoutMs)]);
-    return { stepId: header.stepId as StepId, idempotencyKey: header.idempotencyKey as IdempotencyKey, signal, tryNumber };
+    const fence = this.deps.fence;
+    return {
+      stepId: header.stepId as StepId,
+      idempotencyKey: header.idempotencyKey as IdempotencyKey,
+      signal,
+      tryNumber,
+      ensureOwner: fence ? () => fence() : () => Promise.resolve(),
+    };
   }
 
   private async audit(header: EntryHeader, resolved: Guarded, decision: AmbiguityDecision, decidedBy: string): Promise<void> {

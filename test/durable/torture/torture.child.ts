@@ -1,0 +1,87 @@
+// One life of the crash-torture workload: open the journal, recover (resume
+// what was interrupted, or start the workflow), print DONE with the output.
+// The parent kills this process with SIGKILL at random moments.
+import { DurableEngine } from '../../../src/durable/engine';
+import { DurableRuntime, type ExecutionOutcome } from '../../../src/durable/runtime';
+import { WorkflowRegistry } from '../../../src/durable/workflow';
+import { MIGRATIONS_DIR, TEST_MASTER_KEY } from '../../helpers';
+import { tortureWorkflow } from './tortureWorkflow';
+
+async function main(): Promise<void> {
+  const [file, ledger, notify, n, owner, leaseMs, mode, slowMs] = process.argv.slice(2);
+  const engine = await DurableEngine.open({
+    file,
+    migrationsDir: MIGRATIONS_DIR,
+    masterKey: TEST_MASTER_KEY,
+    config: leaseMs ? { leaseMs: Number(leaseMs) } : {},
+  });
+  const registry = new WorkflowRegistry();
+  registry.register(tortureWorkflow(ledger, notify, Number(slowMs ?? 0)));
+  const runtime = new DurableRuntime({ engine, registry, ownerId: owner, logger: { info: () => undefined, warn: (m) => process.stderr.write(`warn: ${m}\n`) } });
+  const ops = { ran: 0 };
+  runtime.onEvent((e) => e.type === 'step' && ops.ran++);
+  if (mode === 'contend') {
+    await contend(runtime, Number(n));
+    await runtime.dispose();
+    await engine.dispose();
+    return;
+  }
+  const plan = await runtime.plan();
+  process.stdout.write('READY\n');
+  let handle = (await runtime.applyPlan(plan))[0];
+  if (!handle) {
+    const done = (await runtime.list({ kind: 'torture' })).find((e) => e.status === 'completed');
+    if (done) handle = await runtime.resume(done.id); // replays to the recorded output
+    else if (plan.some((p) => p.decision.action === 'owned_elsewhere')) {
+      process.stdout.write('OWNED_ELSEWHERE\n');
+      await runtime.dispose();
+      await engine.dispose();
+      process.exit(4);
+    } else handle = await runtime.start('torture', { n: Number(n) });
+  }
+  const outcome = await handle.done;
+  await runtime.dispose();
+  await engine.dispose();
+  if (outcome.status === 'completed') {
+    process.stdout.write(`DONE ${JSON.stringify(outcome.output)}\n`);
+    process.exit(0);
+  }
+  process.stdout.write(`OUTCOME ${JSON.stringify(outcome.status === 'failed' ? { status: 'failed', message: outcome.error.message } : outcome)}\n`);
+  process.exit(3);
+}
+
+/**
+ * Two processes on one journal: start the execution if nobody has, else wait
+ * for whoever owns it; run it only when the lease is ours. Prints what happened.
+ */
+async function contend(runtime: DurableRuntime, n: number): Promise<void> {
+  process.stdout.write('READY\n');
+  for (;;) {
+    const [execution] = await runtime.list({ kind: 'torture' });
+    if (!execution) {
+      const handle = await runtime.start('torture', { n });
+      process.stdout.write(`STARTED\n`);
+      return report(await handle.done);
+    }
+    if (execution.status === 'completed') return report(await (await runtime.resume(execution.id)).done);
+    const [item] = await runtime.plan([execution.id]);
+    const decision = item?.decision;
+    if (decision?.action === 'owned_elsewhere') {
+      process.stdout.write(`WAITING until ${decision.until}\n`);
+      await new Promise((r) => setTimeout(r, Math.max(20, decision.until - Date.now() + 20)));
+      continue;
+    }
+    process.stdout.write(`TOOK_OVER ${Date.now()}\n`);
+    return report(await (await runtime.resume(execution.id)).done);
+  }
+}
+
+function report(outcome: ExecutionOutcome): void {
+  if (outcome.status === 'completed') process.stdout.write(`DONE ${JSON.stringify(outcome.output)}\n`);
+  else process.stdout.write(`OUTCOME ${outcome.status}${'reason' in outcome ? ` ${outcome.reason}` : ''}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`child failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(2);
+});
