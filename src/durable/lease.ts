@@ -8,6 +8,8 @@ import { CancelledError } from './errors';
 import type { ExecutionId } from './ids';
 import type { SqliteBackend } from './sqliteBackend';
 
+const LOCAL_TRUST_MARGIN_MS = 500;
+
 export class LeaseKeeper {
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastRenewed: number;
@@ -20,8 +22,9 @@ export class LeaseKeeper {
     private readonly leaseMs: number,
     private readonly clock: () => number,
     private readonly onLost: () => void,
+    renewedAt: number,
   ) {
-    this.lastRenewed = clock();
+    this.lastRenewed = renewedAt;
   }
 
   /** Take the lease, or undefined if a live owner holds it. */
@@ -33,8 +36,10 @@ export class LeaseKeeper {
     clock: () => number,
     onLost: () => void,
   ): Promise<LeaseKeeper | undefined> {
+    // Times are taken before the database call: the stored expiry is at least this plus leaseMs.
+    const askedAt = clock();
     if (!(await backend.acquireLease(executionId, owner, leaseMs))) return undefined;
-    const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost);
+    const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost, askedAt);
     // Not unref'd: while an execution runs, its heartbeat is live work of this process.
     keeper.timer = setInterval(() => void keeper.renew(), Math.max(100, Math.floor(leaseMs / 3)));
     return keeper;
@@ -42,9 +47,10 @@ export class LeaseKeeper {
 
   private async renew(): Promise<void> {
     if (this.released) return;
+    const askedAt = this.clock();
     try {
       if (await this.backend.renewLease(this.executionId, this.owner, this.leaseMs)) {
-        this.lastRenewed = this.clock();
+        this.lastRenewed = askedAt;
         return;
       }
       this.lose();
@@ -74,6 +80,9 @@ export class LeaseKeeper {
    */
   async check(): Promise<void> {
     if (this.released) throw new CancelledError('the lease was released');
+    // Our last successful renewal set the expiry: nobody can take over before it. Keep a
+    // safety margin for clock skew between processes; past it, ask the database.
+    if (this.clock() < this.lastRenewed + this.leaseMs - LOCAL_TRUST_MARGIN_MS) return;
     const row = await this.backend.getExecution(this.executionId);
     if (!row || row.leaseOwner !== this.owner || (row.leaseExpiresAt ?? 0) <= this.clock()) {
       this.lose();

@@ -11,6 +11,7 @@
  * - Shutting down (dispose) interrupts runs without finalizing them: they stay
  *   `running` and the recovery plan resumes them next time.
  */
+import { setMaxListeners } from 'node:events';
 import type { AmbiguityPolicy } from './effect';
 import type { DurableEngine } from './engine';
 import {
@@ -364,6 +365,8 @@ export class DurableRuntime {
   ): Promise<ExecutionOutcome> {
     for (;;) {
       const attemptController = new AbortController();
+      // Every concurrent step and acknowledged append listens for abort; many at once is normal here.
+      setMaxListeners(0, attemptController.signal);
       const onStop = (): void => attemptController.abort(run.controller.signal.reason);
       run.controller.signal.addEventListener('abort', onStop, { once: true });
       const ctx = new StepContext({

@@ -322,7 +322,8 @@ export class StepContext implements DurableContext {
     }
 
     if (resolved.guarded) {
-      const committed = await this.deps.reader.findResultByKey(this.deps.executionId, key);
+      // Only an earlier attempt (before a divergence restart) can hold a result the cursor did not see.
+      const committed = this.deps.attempt > 1 ? await this.deps.reader.findResultByKey(this.deps.executionId, key) : undefined;
       if (committed) return (await this.adoptCommitted(committed, header)) as T | Skipped;
       await this.appendDurably({ ...header, kind: 'step_intent', meta: { intent: resolved.intent, policy: resolved.policy } });
     }
