@@ -1,6 +1,7 @@
 // Lint rules that keep the layers apart (STYLE.md 1): the durable core never
 // imports `vscode`, and has no `any`.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export const layeringRule = {
@@ -14,7 +15,7 @@ export const layeringRule = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', '.cache/**', '.tools/**', '.vscode-test/**', 'test-results/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', '**/dist/**', 'out/**', '.cache/**', '.tools/**', '.vscode-test/**', 'test-results/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -28,9 +29,11 @@ export default tseslint.config(
     rules: { ...layeringRule, '@typescript-eslint/no-explicit-any': 'error' },
   },
   {
-    files: ['scripts/**/*.mjs', 'media/**/*.js', 'bench/**/*.mjs', '*.mjs', '.vscode-test.mjs'],
-    languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly', fetch: 'readonly', window: 'readonly', document: 'readonly', acquireVsCodeApi: 'readonly', performance: 'readonly', AbortController: 'readonly' },
-    },
+    files: ['scripts/**/*.mjs', 'test/**/*.mjs', 'bench/**/*.mjs', '*.mjs'],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['media/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

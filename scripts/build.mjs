@@ -47,5 +47,33 @@ async function buildTests() {
   await esbuild.build({ ...common, entryPoints: entries, outdir: join(root, 'out'), sourcemap: 'inline', external: testExternal });
 }
 
+/**
+ * The test-harness extension and the integration tests it runs inside the
+ * extension host. They live in the harness's folder (so `require('vscode')` is
+ * attributed to it); the native SQLite module resolves to this repository's build.
+ */
+async function buildHarness() {
+  const harness = join(root, 'test', 'harness-extension');
+  rmSync(join(harness, 'dist'), { recursive: true, force: true });
+  const sqlitePath = join(root, 'node_modules', '@vscode', 'sqlite3');
+  const localSqlite = {
+    name: 'local-sqlite',
+    setup(build) {
+      build.onResolve({ filter: /^@vscode\/sqlite3$/ }, () => ({ path: sqlitePath, external: true }));
+    },
+  };
+  const tests = {};
+  for (const file of findFiles(join(root, 'test', 'integration'), '.itest.ts')) tests[`tests/${relative(join(root, 'test', 'integration'), file).replace(/\.ts$/, '')}`] = file;
+  await esbuild.build({
+    ...common,
+    entryPoints: { harness: join(harness, 'harness.ts'), ...tests },
+    outdir: join(harness, 'dist'),
+    external: ['vscode', 'mocha'],
+    plugins: [localSqlite],
+    sourcemap: 'inline',
+  });
+}
+
 if (args.has('--tests')) await buildTests();
-if (!args.has('--tests') || args.has('--all')) await buildExtension();
+if (args.has('--harness')) await buildHarness();
+if ((!args.has('--tests') && !args.has('--harness')) || args.has('--all')) await buildExtension();

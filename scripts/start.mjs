@@ -1,8 +1,41 @@
 #!/usr/bin/env node
-// The README's main command: installs what is missing, builds the extension and
-// packages the VSIX that installs in VS Code.
+// The README's main command: installs what is missing, builds and packages the
+// extension, and opens it in a real VS Code (code-server) on a sample
+// workspace. Prints the local URL; Ctrl-C stops everything it started.
+//   node scripts/start.mjs [--port N] [--package-only]
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ensureDependencies, log, root, run } from './lib.mjs';
 
+const args = process.argv.slice(2);
+const portArg = args.includes('--port') ? Number(args[args.indexOf('--port') + 1]) : undefined;
+if (portArg !== undefined && !(Number.isInteger(portArg) && portArg > 0 && portArg < 65536)) {
+  console.error('--port needs a port number from 1 to 65535');
+  process.exit(2);
+}
+
 ensureDependencies();
-run(process.execPath, [`${root}/scripts/package.mjs`]);
-log('install it in VS Code with:  code --install-extension <the .vsix printed above>');
+run(process.execPath, [join(root, 'scripts/package.mjs')]);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const vsix = join(root, readdirSync(root).find((f) => f.startsWith(`${pkg.name}-${pkg.version}-`) && f.endsWith('.vsix')));
+log(`already have VS Code? install the package there with:  code --install-extension ${vsix}`);
+if (args.includes('--package-only')) process.exit(0);
+
+const { ensureTools, installExtension, profile, startServer } = await import('./vscode.mjs');
+ensureTools();
+// A persistent profile and workspace under .cache/run: what you do in them survives restarts.
+const runDir = join(root, '.cache', 'run');
+const p = profile(join(runDir, 'profile'));
+const workspace = join(runDir, 'sample-workspace');
+if (!existsSync(workspace)) {
+  mkdirSync(workspace, { recursive: true });
+  cpSync(join(root, 'test', 'fixtures', 'sample-workspace'), workspace, { recursive: true });
+}
+installExtension(p, vsix);
+const server = await startServer(p, { folder: workspace, port: portArg ?? 8080 }).catch(async (error) => {
+  if (portArg === undefined && /already in use/.test(error.message)) return startServer(p, { folder: workspace });
+  throw error;
+});
+log(`VS Code with Durable Agent Sessions is running: open ${server.url}/?folder=${encodeURIComponent(workspace)}`);
+log('press Ctrl-C to stop');
+await new Promise(() => undefined);

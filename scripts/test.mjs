@@ -14,8 +14,8 @@ const results = [];
 async function step(name, fn) {
   const t0 = Date.now();
   try {
-    const outcome = await fn();
-    results.push({ name, ...outcome, seconds: (Date.now() - t0) / 1000 });
+    const { rename, ...outcome } = await fn();
+    results.push({ name: rename ?? name, ...outcome, seconds: (Date.now() - t0) / 1000 });
   } catch (error) {
     log(`${name}: ${error.message}`);
     results.push({ name, check: true, passed: 0, failed: 1, seconds: (Date.now() - t0) / 1000 });
@@ -43,11 +43,33 @@ await step('unit', async () => {
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...testFiles(join(root, 'out', 'test')),
   ]);
+  return tapCounts(tap, code);
+});
+
+/** Pass/fail counts from a TAP file; a non-zero exit with no failure counted is one failure. */
+function tapCounts(tap, code) {
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   const count = (label) => Number((text.match(new RegExp(`^# ${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
-  const passed = count('pass');
-  const failed = count('fail') + count('cancelled') + (code !== 0 && count('fail') === 0 ? 1 : 0);
-  return { passed, failed };
+  const failed = count('fail') + count('cancelled');
+  return { passed: count('pass'), failed: failed + (code !== 0 && failed === 0 ? 1 : 0) };
+}
+
+// The real VS Code: integration tests inside the extension host, then the UI in Chromium.
+await step('vscode', async () => {
+  const { runVsCodeSuites } = await import('./vscode-test.mjs');
+  const r = await runVsCodeSuites();
+  results.push({ name: 'integration', ...r.integration, seconds: 0 });
+  return { ...r.ui, rename: 'ui' };
+});
+
+// Faults of the harness itself (needs the tools the previous step installed).
+await step('harness', async () => {
+  const tap = join(root, 'test-results', 'harness.tap');
+  const code = await runAsync(process.execPath, [
+    '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    ...readdirSync(join(root, 'test', 'scripts')).filter((f) => f.endsWith('.test.mjs')).map((f) => join(root, 'test', 'scripts', f)),
+  ]);
+  return tapCounts(tap, code);
 });
 
 /** Every bundled `*.test.js` (helpers and child processes are not test files). */

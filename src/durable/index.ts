@@ -12,6 +12,7 @@ export { JournalCodec } from './journalCodec';
 export { JournalWriter, type WriterStats, type WriterLogger } from './journalWriter';
 export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './sqliteBackend';
 export { loadMigrations, type Migration } from './migrations';
+export { openConnectionCount } from './sqliteConnection';
 export { DurableEngine, type EngineOptions, type IntegrityReport } from './engine';
 export { ReplayCursor, type StepRecord } from './replayCursor';
 export {

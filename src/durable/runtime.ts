@@ -399,6 +399,8 @@ export class DurableRuntime {
       if (!result.ok) attemptController.abort(new CancelledError('attempt ended'));
       if (!(await ctx.drain(this.drainTimeoutMs))) this.logger.warn(`execution ${id}: steps still running ${this.drainTimeoutMs} ms after the attempt ended`);
 
+      // The outcome is written only by the owner: a run that was frozen past its lease stops here.
+      if (run.stopReason === undefined || run.stopReason === 'cancel') await fence().catch(() => undefined);
       if (run.stopReason === 'lease_lost' || run.stopReason === 'shutdown') {
         return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : 'another window took over' };
       }

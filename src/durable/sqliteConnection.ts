@@ -78,6 +78,13 @@ function toDriverParam(value: unknown): unknown {
   return value;
 }
 
+/** Connections currently open in this process (leak checks in tests and the extension's test API). */
+let openConnections = 0;
+
+export function openConnectionCount(): number {
+  return openConnections;
+}
+
 export class SqliteConnection {
   private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -97,6 +104,7 @@ export class SqliteConnection {
           return;
         }
         db.configure('busyTimeout', options.busyTimeoutMs);
+        openConnections++;
         resolve(new SqliteConnection(db, file));
       });
     });
@@ -222,6 +230,12 @@ export class SqliteConnection {
     await Promise.all(
       prepared.map((p) => (p.status === 'fulfilled' ? new Promise<void>((resolve) => p.value.finalize(() => resolve())) : undefined)),
     );
-    await new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(toStorageError(err, this.file, 'close')) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.db.close((err) => {
+        if (err) return reject(toStorageError(err, this.file, 'close'));
+        openConnections--;
+        resolve();
+      }),
+    );
   }
 }

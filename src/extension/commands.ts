@@ -1,14 +1,26 @@
 /**
  * Command palette entries of the foundation: log, database folder, integrity
- * check, key rotation. Each command is a small function of the container;
- * every failure goes through `reportError`.
+ * check, key rotation, refresh. Each command is a small function of the
+ * container; every failure goes through `reportError`. Commands accept an
+ * optional options object so automation (and tests) can skip confirmations.
  */
 import * as vscode from 'vscode';
 import type { Container } from './container';
 import { NoWorkspaceError } from './database';
-import { reportError } from './userErrors';
+import { notify, reportError } from './userErrors';
 
-type CommandHandler = (container: Container) => Promise<void>;
+export interface CommandOptions {
+  /** Skip the modal confirmation (automation). */
+  readonly confirmed?: boolean;
+}
+
+type CommandHandler = (container: Container, options: CommandOptions) => Promise<unknown>;
+
+function parseOptions(arg: unknown): CommandOptions {
+  // Commands run from a tree item receive the item as their argument: only a plain options object counts.
+  if (typeof arg === 'object' && arg !== null && 'confirmed' in arg) return { confirmed: (arg as CommandOptions).confirmed === true };
+  return {};
+}
 
 const commands: Record<string, { action: string; run: CommandHandler }> = {
   'durableSessions.showLog': {
@@ -20,8 +32,15 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
     run: async (c) => {
       const folder = c.database.folder;
       if (folder === undefined) throw new NoWorkspaceError();
-      await vscode.workspace.fs.createDirectory(vscode.Uri.file(folder));
-      await vscode.env.openExternal(vscode.Uri.file(folder));
+      const uri = vscode.Uri.file(folder);
+      await vscode.workspace.fs.createDirectory(uri);
+      // In a browser or a remote window the folder is on the server: show its path instead of an OS file manager.
+      if (vscode.env.uiKind === vscode.UIKind.Web || vscode.env.remoteName !== undefined) {
+        notify(`Durable Sessions: the journal is in ${folder}`, { 'Copy Path': () => void vscode.env.clipboard.writeText(folder) });
+      } else {
+        await vscode.commands.executeCommand('revealFileInOS', uri);
+      }
+      return folder;
     },
   },
   'durableSessions.checkIntegrity': {
@@ -44,31 +63,42 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
       c.log.info(`integrity: sqlite ${report.sqlite.join('; ')}; ${report.rowsChecked} rows checked; ${report.failures.length} failed`);
       report.failures.slice(0, 100).forEach((f) => c.log.error(`integrity: ${f}`));
       if (sqliteOk && report.failures.length === 0) {
-        await vscode.window.showInformationMessage(`Durable Sessions: journal is intact (${report.rowsChecked} entries verified).`);
+        notify(`Durable Sessions: journal is intact (${report.rowsChecked} ${report.rowsChecked === 1 ? 'entry' : 'entries'} verified).`);
       } else {
-        const choice = await vscode.window.showErrorMessage(
-          `Durable Sessions: ${report.failures.length} of ${report.rowsChecked} entries failed authentication` +
-            (sqliteOk ? '.' : '; SQLite reports damage.') + ' Affected executions will not resume.',
-          'Show Log',
-        );
-        if (choice === 'Show Log') c.log.show(true);
+        void vscode.window
+          .showErrorMessage(
+            `Durable Sessions: ${report.failures.length} of ${report.rowsChecked} entries failed authentication` +
+              (sqliteOk ? '.' : '; SQLite reports damage.') +
+              ' Affected executions will not resume.',
+            'Show Log',
+          )
+          .then((choice) => choice === 'Show Log' && c.log.show(true));
       }
+      return report;
     },
   },
   'durableSessions.rotateKey': {
     action: 'Rotate encryption key',
-    run: async (c) => {
-      const answer = await vscode.window.showWarningMessage(
-        'Rotate the journal encryption key? New entries are sealed with a new key; older entries stay readable with the previous one.',
-        { modal: true },
-        'Rotate',
-      );
-      if (answer !== 'Rotate') return;
+    run: async (c, options) => {
+      if (!options.confirmed) {
+        const answer = await vscode.window.showWarningMessage(
+          'Rotate the journal encryption key? New entries are sealed with a new key; older entries stay readable with the previous one.',
+          { modal: true },
+          'Rotate',
+        );
+        if (answer !== 'Rotate') return undefined;
+      }
       await c.database.close();
       const keyId = await c.keys.rotate();
       c.log.info(`rotated the master key; new key id ${keyId}`);
-      await vscode.window.showInformationMessage(`Durable Sessions: new key ${keyId} is in use.`);
+      notify(`Durable Sessions: new key ${keyId} is in use.`);
+      c.executionsTree.refresh();
+      return keyId;
     },
+  },
+  'durableSessions.refresh': {
+    action: 'Refresh',
+    run: async (c) => c.executionsTree.refresh(),
   },
 };
 
@@ -76,11 +106,12 @@ export const FOUNDATION_COMMANDS = Object.keys(commands);
 
 export function registerCommands(container: Container): vscode.Disposable[] {
   return Object.entries(commands).map(([id, { action, run }]) =>
-    vscode.commands.registerCommand(id, async () => {
+    vscode.commands.registerCommand(id, async (arg: unknown) => {
       try {
-        await run(container);
+        return await run(container, parseOptions(arg));
       } catch (error) {
-        await reportError(container.log, action, error);
+        reportError(container.log, action, error);
+        return undefined;
       }
     }),
   );

@@ -4,14 +4,16 @@
  * one instance and `deactivate` disposes it.
  */
 import * as vscode from 'vscode';
-import { readDurableConfig, SECTION } from './settings';
-import { KeyStore } from './keyStore';
+import { ExecutionsTreeProvider } from '../views/executionsTree';
 import { DurableDatabase } from './database';
+import { KeyStore } from './keyStore';
+import { readDurableConfig, SECTION } from './settings';
 
 export class Container implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   readonly keys: KeyStore;
   readonly database: DurableDatabase;
+  readonly executionsTree: ExecutionsTreeProvider;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -22,18 +24,27 @@ export class Container implements vscode.Disposable {
       context.storageUri,
       context.asAbsolutePath('migrations'),
       this.keys,
-      () => readDurableConfig((m) => this.log.warn(m)),
+      () => this.config(),
       this.log,
     );
+    this.executionsTree = new ExecutionsTreeProvider(this.database);
     this.disposables.push(
+      this.executionsTree,
+      vscode.window.registerTreeDataProvider('durableSessions.executions', this.executionsTree),
+      this.database.onDidOpen(() => this.executionsTree.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) {
           // Validate now so a bad value is reported when it is typed, not at the next open.
-          readDurableConfig((m) => this.log.warn(m));
+          this.config();
           this.log.info('settings changed; journal settings apply the next time the database opens');
         }
       }),
     );
+  }
+
+  /** The journal settings as the core sees them (invalid values are logged and replaced by defaults). */
+  config(): ReturnType<typeof readDurableConfig> {
+    return readDurableConfig((m) => this.log.warn(m));
   }
 
   /** Dispose in reverse order of construction. Idempotent. */

@@ -46,3 +46,12 @@ test('a wrong master key makes every row fail the check, and nothing is lost', a
   t.after(() => right.dispose());
   assert.equal((await right.checkIntegrity()).failures.length, 0);
 });
+
+test('disposing the engine closes its connection (no handle left open)', async (t) => {
+  const { openConnectionCount } = await import('../../src/durable/sqliteConnection');
+  const before = openConnectionCount();
+  const engine = await DurableEngine.open({ file: join(tempDir(t), 'durable.db'), migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY });
+  assert.equal(openConnectionCount(), before + 1);
+  await engine.dispose();
+  assert.equal(openConnectionCount(), before);
+});

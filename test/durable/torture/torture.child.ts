@@ -2,6 +2,7 @@
 // what was interrupted, or start the workflow), print DONE with the output.
 // The parent kills this process with SIGKILL at random moments.
 import { DurableEngine } from '../../../src/durable/engine';
+import { isDurableError, type StorageError } from '../../../src/durable/errors';
 import { DurableRuntime, type ExecutionOutcome } from '../../../src/durable/runtime';
 import { WorkflowRegistry } from '../../../src/durable/workflow';
 import { MIGRATIONS_DIR, TEST_MASTER_KEY } from '../../helpers';
@@ -57,22 +58,42 @@ async function main(): Promise<void> {
 async function contend(runtime: DurableRuntime, n: number): Promise<void> {
   process.stdout.write('READY\n');
   for (;;) {
+    try {
+      const done = await contendOnce(runtime, n);
+      if (done) return;
+    } catch (error) {
+      // A frozen owner can hold SQLite's write lock: wait for it instead of giving up.
+      if (!(isDurableError(error, 'storage') && (error as StorageError).reason === 'locked')) throw error;
+      process.stdout.write('LOCKED\n');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function contendOnce(runtime: DurableRuntime, n: number): Promise<boolean> {
+  {
     const [execution] = await runtime.list({ kind: 'torture' });
     if (!execution) {
       const handle = await runtime.start('torture', { n });
       process.stdout.write(`STARTED\n`);
-      return report(await handle.done);
+      report(await handle.done);
+      return true;
     }
-    if (execution.status === 'completed') return report(await (await runtime.resume(execution.id)).done);
+    if (execution.status === 'completed') {
+      report(await (await runtime.resume(execution.id)).done);
+      return true;
+    }
     const [item] = await runtime.plan([execution.id]);
     const decision = item?.decision;
     if (decision?.action === 'owned_elsewhere') {
       process.stdout.write(`WAITING until ${decision.until}\n`);
       await new Promise((r) => setTimeout(r, Math.max(20, decision.until - Date.now() + 20)));
-      continue;
+      return false;
     }
+    const handle = await runtime.resume(execution.id);
     process.stdout.write(`TOOK_OVER ${Date.now()}\n`);
-    return report(await (await runtime.resume(execution.id)).done);
+    report(await handle.done);
+    return true;
   }
 }
 

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// Integration and UI suites in a real VS Code (code-server) driven by headless
+// Chromium: installs the tools once, packages both VSIX (ours and the test
+// harness), starts an isolated code-server, runs the integration tests inside
+// the extension host (phase 1), drives the workbench, reloads the window (phase
+// 2 runs in the new host), and always stops every process it started.
+// Prints `integration: N passed, N failed` and `ui: N passed, N failed`.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { log, root } from './lib.mjs';
+import { assertBrowser, CHROMIUM_ARGS, ensureTools, installExtension, processesMatching, profile, startServer, waitForFile } from './vscode.mjs';
+
+const PHASE_TIMEOUT_MS = 180_000;
+const SUITE_TIMEOUT_MS = 12 * 60_000;
+
+function packageHarness(outDir) {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--harness'], { cwd: root, stdio: 'inherit' });
+  const vsix = join(outDir, 'durable-sessions-test-harness.vsix');
+  execFileSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', vsix], {
+    cwd: join(root, 'test', 'harness-extension'),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return vsix;
+}
+
+function ourVsix() {
+  execFileSync(process.execPath, [join(root, 'scripts/package.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const vsix = readdirSync(root).find((f) => f.startsWith(`${pkg.name}-${pkg.version}-`) && f.endsWith('.vsix'));
+  if (!vsix) throw new Error('packaging produced no VSIX');
+  return join(root, vsix);
+}
+
+/** The sample workspace the tests (and the start command) open. */
+export function sampleWorkspace(dir) {
+  cpSync(join(root, 'test', 'fixtures', 'sample-workspace'), dir, { recursive: true });
+  return dir;
+}
+
+function findFiles(dir, predicate) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? findFiles(full, predicate) : predicate(name) ? [full] : [];
+  });
+}
+
+function extensionHostLog(p) {
+  const logs = findFiles(p.userData, (n) => /exthost.*\.log$/i.test(n) || n === 'remoteexthost.log');
+  return logs.map((f) => `--- ${f}\n${readFileSync(f, 'utf8').slice(-4000)}`).join('\n');
+}
+
+function readResults(file) {
+  if (!existsSync(file)) return [{ title: 'results file missing', state: 'failed', error: file }];
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+export async function runVsCodeSuites() {
+  const started = Date.now();
+  const toolSeconds = ensureTools();
+  const browserPath = assertBrowser();
+  const runDir = join(root, 'test-results', 'vscode');
+  rmSync(runDir, { recursive: true, force: true });
+  const shots = join(runDir, 'screenshots');
+  mkdirSync(shots, { recursive: true });
+  const p = profile(join(runDir, 'profile'));
+  const workspace = sampleWorkspace(join(runDir, 'workspace'));
+
+  log('packaging the extension and the test harness…');
+  const vsixes = [ourVsix(), packageHarness(runDir)];
+  for (const vsix of vsixes) installExtension(p, vsix);
+
+  const harnessDist = join(root, 'test', 'harness-extension', 'dist', 'tests');
+  const installedHarness = readdirSync(p.extensions).find((d) => d.startsWith('durable-sessions.durable-sessions-test-harness'));
+  const testsDir = join(p.extensions, installedHarness, 'dist', 'tests');
+  if (!existsSync(testsDir)) throw new Error(`integration tests missing in the installed harness (${harnessDist})`);
+  const phase = (n, files) => ({ files: files.map((f) => join(testsDir, f)), results: join(runDir, `phase${n}.json`), done: join(runDir, `phase${n}.done`) });
+  const config = {
+    mochaPath: join(root, 'node_modules', 'mocha'),
+    stateFile: join(runDir, 'harness-state'),
+    timeoutMs: 30_000,
+    phases: [phase(1, ['extension.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['dispose.itest.js'])],
+  };
+  const configFile = join(runDir, 'harness.json');
+  writeFileSync(configFile, JSON.stringify(config, null, 2));
+
+  const ui = [];
+  let server;
+  let browser;
+  const watchdog = setTimeout(() => {
+    log(`the VS Code suites exceeded ${SUITE_TIMEOUT_MS / 60_000} minutes: stopping`);
+    void server?.stop().finally(() => process.exit(1));
+  }, SUITE_TIMEOUT_MS);
+  try {
+    server = await startServer(p, { folder: workspace, env: { DAS_TEST_CONFIG: configFile, DURABLE_SESSIONS_TEST_API: '1' } });
+    log(`code-server ${server.url} (pid ${server.pid})`);
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const check = async (name, fn) => {
+      const t0 = Date.now();
+      try {
+        await fn();
+        ui.push({ title: name, state: 'passed', durationMs: Date.now() - t0 });
+      } catch (error) {
+        ui.push({ title: name, state: 'failed', durationMs: Date.now() - t0, error: String(error?.stack ?? error) });
+      }
+      await page.screenshot({ path: join(shots, `${String(ui.length).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`) }).catch(() => undefined);
+    };
+
+    await check('workbench loads', async () => {
+      await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`, { timeout: 60_000 });
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    });
+    await check('integration phase 1 ran in the extension host', () => waitForFile(config.phases[0].done, PHASE_TIMEOUT_MS, 'integration phase 1'));
+    await check('our view container and the executions view appear', async () => {
+      await page.locator('.activitybar [aria-label^="Durable Sessions"]').first().click({ timeout: 20_000 });
+      // A container with one view shows "Durable Sessions: Executions" as its title.
+      await page.locator('.part.sidebar .title-label', { hasText: 'Durable Sessions' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: 'survives the reload' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    });
+    await check('a command runs from the command palette', async () => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('>Durable Sessions: Check Journal Integrity');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Check Journal Integrity' }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.notifications-toasts', { hasText: 'journal is intact' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    });
+    await check('a window reload re-activates the extension with the database intact', async () => {
+      await page.reload({ timeout: 60_000 });
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: 'survives the reload' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await waitForFile(config.phases[1].done, PHASE_TIMEOUT_MS, 'integration phase 2');
+    });
+    await check('disposal on deactivate leaves no open handle (phase 3, after another reload)', async () => {
+      await page.reload({ timeout: 60_000 });
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await waitForFile(config.phases[2].done, PHASE_TIMEOUT_MS, 'integration phase 3');
+    });
+  } finally {
+    clearTimeout(watchdog);
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+  }
+  const leftovers = processesMatching(p.dir);
+  ui.push(
+    leftovers.length === 0
+      ? { title: 'no process left behind', state: 'passed', durationMs: 0 }
+      : { title: 'no process left behind', state: 'failed', durationMs: 0, error: leftovers.join('\n') },
+  );
+
+  const integration = config.phases.flatMap((ph, i) => (i === 0 || existsSync(ph.done) ? readResults(ph.results) : []));
+  const failures = [...integration, ...ui].filter((r) => r.state === 'failed');
+  for (const f of failures) log(`FAILED ${f.title}\n${f.error ?? ''}`);
+  if (failures.length > 0) console.log(`extension host log:\n${extensionHostLog(p)}`);
+  const count = (rs) => ({ passed: rs.filter((r) => r.state === 'passed').length, failed: rs.filter((r) => r.state === 'failed').length });
+  log(`screenshots in ${shots}; tools ${toolSeconds.toFixed(0)} s; VS Code suites ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { integration: count(integration), ui: count(ui) };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runVsCodeSuites()
+    .then((r) => {
+      console.log(`integration: ${r.integration.passed} passed, ${r.integration.failed} failed`);
+      console.log(`ui: ${r.ui.passed} passed, ${r.ui.failed} failed`);
+      process.exit(r.integration.failed + r.ui.failed > 0 ? 1 : 0);
+    })
+    .catch((error) => {
+      console.error(`VS Code suites could not run: ${error.message}`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,69 @@
+// Phase 1, inside a real extension host: activation, commands, storage location, settings.
+import * as assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { newExecutionId } from '../../src/durable';
+import { api, contributedCommands, EXTENSION_ID, SURVIVOR_TITLE } from './support';
+
+suite('extension in a real VS Code', () => {
+  test('activates without opening the database', async () => {
+    const a = await api();
+    assert.equal(vscode.extensions.getExtension(EXTENSION_ID)?.isActive, true);
+    assert.equal(a.testing.isDatabaseOpen(), false, 'activation must not open durable.db');
+    assert.equal(a.apiVersion, 1);
+  });
+
+  test('every contributed command is registered', async () => {
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const missing = contributedCommands().filter((c) => !registered.has(c));
+    assert.deepEqual(missing, []);
+  });
+
+  test('durable.db is created in the workspace storage, not in the workspace', async () => {
+    const a = await api();
+    const report = (await vscode.commands.executeCommand('durableSessions.checkIntegrity')) as { sqlite: string[]; failures: string[] };
+    assert.deepEqual(report.sqlite, ['ok']);
+    assert.deepEqual(report.failures, []);
+    const file = a.databaseFile()!;
+    assert.ok(existsSync(file), `${file} exists`);
+    const workspace = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    assert.ok(!file.startsWith(workspace), `${file} is outside the workspace ${workspace}`);
+    assert.match(file, /workspaceStorage/);
+    assert.equal(a.testing.isDatabaseOpen(), true);
+  });
+
+  test('every contributed command runs', async () => {
+    for (const command of contributedCommands()) {
+      await vscode.commands.executeCommand(command, { confirmed: true });
+    }
+    const folder = await vscode.commands.executeCommand<string>('durableSessions.openDatabaseFolder');
+    assert.equal(folder, (await api()).databaseFile()!.replace(/\/durable\.db$/, ''));
+    const keyId = await vscode.commands.executeCommand<string>('durableSessions.rotateKey', { confirmed: true });
+    assert.match(keyId ?? '', /^[0-9a-f]{8}$/);
+    const report = (await vscode.commands.executeCommand('durableSessions.checkIntegrity')) as { failures: string[] };
+    assert.deepEqual(report.failures, [], 'entries sealed before the rotation still open');
+  });
+
+  test('settings are read, and a bad value falls back to the defaults', async () => {
+    const a = await api();
+    assert.equal(a.testing.config().batchSize, 128, 'from the sample workspace settings');
+    const cfg = vscode.workspace.getConfiguration('durableSessions');
+    await cfg.update('journal.ackTimeoutMs', 1234, vscode.ConfigurationTarget.Workspace);
+    assert.equal(a.testing.config().ackTimeoutMs, 1234);
+    await cfg.update('journal.ackTimeoutMs', -5, vscode.ConfigurationTarget.Workspace);
+    assert.equal(a.testing.config().ackTimeoutMs, 5000, 'invalid value: defaults');
+    await cfg.update('journal.ackTimeoutMs', undefined, vscode.ConfigurationTarget.Workspace);
+  });
+
+  test('journal data written now is there after the reload (checked in phase 2)', async () => {
+    const engine = await (await api()).testing.engine();
+    const id = newExecutionId();
+    const input = engine.codec.encode({
+      executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+      kind: 'execution_started', payload: new TextEncoder().encode('{"v":"sealed input"}'),
+    });
+    await engine.backend.createExecution({ id, kind: 'integration', version: 1, title: SURVIVOR_TITLE }, [input]);
+    await engine.backend.suspend(id, 'waiting for the reload');
+    await vscode.commands.executeCommand('durableSessions.refresh');
+  });
+});
