@@ -17,6 +17,7 @@ import { executionIdBytes, type ExecutionId } from './ids';
 import { isControlKind, type ControlKind, type ControlMeta, type NewEntry, type StoredRow } from './journal';
 
 const HEADER_DOMAIN = 'durable-agent-sessions v1 journal-entry';
+const DETACHED_DOMAIN = 'durable-agent-sessions v1 detached';
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -96,6 +97,18 @@ export class JournalCodec {
       // Authenticated but unparsable means we wrote it wrong: still do not trust it.
       throw new IntegrityError(where());
     }
+  }
+
+  /**
+   * Seal bytes that live outside the journal (a promise's value in its row),
+   * bound to a label and an id so they cannot be moved to another row.
+   */
+  sealDetached(label: string, id: string, payload: Uint8Array): Uint8Array {
+    return this.keyring.seal(payload, frame([DETACHED_DOMAIN, label, id]), () => `${label} ${id}`);
+  }
+
+  openDetached(label: string, id: string, blob: Uint8Array): Uint8Array {
+    return this.keyring.open(blob, frame([DETACHED_DOMAIN, label, id]), () => `${label} ${id}`);
   }
 
   /** Verify a row of either family without returning its content. */

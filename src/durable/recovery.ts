@@ -36,6 +36,8 @@ export type RecoveryDecision =
   | { readonly action: 'resume'; readonly committedSteps: number; readonly lastCommittedStep: number }
   | { readonly action: 're_execute' }
   | { readonly action: 'await_decision'; readonly stepId: number }
+  /** Parked on a timer not yet due or a promise not yet settled: the timer service or the settlement wakes it. */
+  | { readonly action: 'await_event'; readonly reason: string }
   | { readonly action: 'owned_elsewhere'; readonly owner: string; readonly until: number }
   | { readonly action: 'unreadable'; readonly reason: string }
   | { readonly action: 'unknown_workflow'; readonly reason: string };
@@ -126,8 +128,23 @@ async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<Recover
 
   const waiting = windows.find((w) => w.policy === 'ask' && w.decision === undefined);
   if (waiting) return { execution, decision: { action: 'await_decision', stepId: waiting.stepId }, ambiguousWindows: windows };
+  const parked = await parkedReason(deps, execution);
+  if (parked) return { execution, decision: { action: 'await_event', reason: parked }, ambiguousWindows: windows };
   if (committed === 0 && windows.length === 0) return { execution, decision: { action: 're_execute' }, ambiguousWindows: windows };
   return { execution, decision: { action: 'resume', committedSteps: committed, lastCommittedStep: lastCommitted }, ambiguousWindows: windows };
+}
+
+/** Why a suspended execution should stay parked, or undefined when its wait may be over. */
+async function parkedReason(deps: PlanDeps, execution: ExecutionRecord): Promise<string | undefined> {
+  if (execution.status !== 'suspended' || !execution.statusDetail) return undefined;
+  const due = (await deps.backend.executionsWithDueTimers(deps.clock())).includes(execution.id);
+  if (due) return undefined;
+  if (execution.statusDetail.startsWith('sleeping until')) return execution.statusDetail;
+  if (execution.statusDetail.startsWith('waiting for')) {
+    const pending = await deps.backend.listPromises({ executionId: execution.id, status: 'pending' });
+    if (pending.length > 0) return execution.statusDetail;
+  }
+  return undefined;
 }
 
 /** Plan every running or suspended execution. */
@@ -161,6 +178,8 @@ export function describeDecision(item: RecoveryItem): string {
       return `${head}: nothing was committed; run again from the start${windows}`;
     case 'await_decision':
       return `${head}: waiting for a decision on step ${d.stepId}${windows}`;
+    case 'await_event':
+      return `${head}: parked (${d.reason})`;
     case 'owned_elsewhere':
       return `${head}: owned by ${d.owner} until ${new Date(d.until).toISOString()}; left alone`;
     case 'unreadable':

@@ -25,7 +25,8 @@ export interface StepRecord {
 }
 
 function isComplete(record: StepRecord): boolean {
-  return record.result !== undefined || record.finalFailure !== undefined;
+  // A fired timer ends a sleep step (it has no result entry).
+  return record.result !== undefined || record.finalFailure !== undefined || record.others.some((r) => r.kind === 'timer_fired');
 }
 
 export class ReplayCursor {

@@ -11,7 +11,9 @@
  * - Shutting down (dispose) interrupts runs without finalizing them: they stay
  *   `running` and the recovery plan resumes them next time.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { utf8 } from './bytes';
 import type { AmbiguityPolicy } from './effect';
 import type { DurableEngine } from './engine';
 import {
@@ -35,6 +37,7 @@ import type { ExecutionFilter } from './sqliteBackend';
 import { StepContext, SuspendExecution } from './stepContext';
 import { decodeValue, encodeFinish, encodeValue, type FinishRecord } from './stepValue';
 import type { WorkflowDefinition, WorkflowRegistry } from './workflow';
+import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from './waits';
 
 export interface RuntimeLogger {
   info(message: string): void;
@@ -77,7 +80,8 @@ export type RuntimeEvent =
       readonly decision: AmbiguityDecision;
     }
   | { readonly type: 'degraded'; readonly executionId: ExecutionId; readonly stepId: number; readonly message: string }
-  | { readonly type: 'divergence'; readonly executionId: ExecutionId; readonly attempt: number; readonly message: string };
+  | { readonly type: 'divergence'; readonly executionId: ExecutionId; readonly attempt: number; readonly message: string }
+  | { readonly type: 'promise'; readonly executionId: ExecutionId; readonly promiseId: string; readonly status: 'resolved' | 'rejected' };
 
 type StopReason = 'cancel' | 'shutdown' | 'lease_lost';
 
@@ -94,6 +98,8 @@ export class DurableRuntime {
   private readonly active = new Map<ExecutionId, ActiveRun>();
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeScheduling: Promise<void> = Promise.resolve();
   private readonly clock: () => number;
   private readonly logger: RuntimeLogger;
   private readonly drainTimeoutMs: number;
@@ -187,6 +193,8 @@ export class DurableRuntime {
    */
   async applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean = () => true): Promise<ExecutionHandle[]> {
     const handles: ExecutionHandle[] = [];
+    // Timers that came due while nothing ran fire now; later ones at their time.
+    this.scheduleWake();
     for (const item of items) {
       const { decision, execution } = item;
       this.logger.info(`recovery: ${describeDecision(item)}`);
@@ -239,12 +247,98 @@ export class DurableRuntime {
     return this.resume(id);
   }
 
+  /**
+   * Settle a durable promise from outside (a person's approval, a command). The
+   * token's hash is compared in constant time before anything else is looked at;
+   * a wrong token changes nothing. A promise settles once: later calls report
+   * `already_settled`. The waiting execution wakes at once.
+   */
+  async resolvePromise(promiseId: string, token: Uint8Array, settlement: PromiseSettlement): Promise<'settled' | 'already_settled'> {
+    this.assertLive();
+    const row = await this.engine.backend.getPromise(promiseId);
+    const presented = tokenHash(token instanceof Uint8Array ? token : new Uint8Array(0));
+    // Compare against a dummy hash when the promise does not exist, so timing reveals nothing.
+    const expected = row?.tokenHash ?? new Uint8Array(32);
+    if (!(token instanceof Uint8Array) || token.length !== 32 || !timingSafeEqual(presented, expected) || !row) {
+      throw new InvalidStateError(`promise ${String(promiseId).slice(0, 40)}: the resolver token is not valid for it`);
+    }
+    if (row.status !== 'pending') return 'already_settled';
+    const sealed = this.engine.codec.sealDetached(PROMISE_VALUE_LABEL, row.id, utf8(JSON.stringify(settlement)));
+    if (!(await this.engine.backend.settlePromise(row.id, settlement.status, sealed))) return 'already_settled';
+    this.emit({ type: 'promise', executionId: row.executionId, promiseId: row.id, status: settlement.status });
+    await this.wake(row.executionId);
+    return 'settled';
+  }
+
+  /**
+   * The resolver token of a pending promise, read from its sealed creation step:
+   * for the extension's own approval UI after a reload. Never hand it to a model.
+   */
+  async promiseToken(promiseId: string): Promise<Uint8Array> {
+    const row = await this.engine.backend.getPromise(promiseId);
+    if (!row) throw new NotFoundError(`promise ${promiseId} does not exist`);
+    const execution = await this.engine.backend.getExecution(row.executionId);
+    let after = 0;
+    const size = this.engine.config.replaySegmentSize;
+    for (;;) {
+      const segment = await this.engine.backend.readExecutionSegment(row.executionId, after, size);
+      for (const r of segment) {
+        if (r.stepId === row.stepId && r.kind === 'step_result' && r.stepName === 'ctx.promise') {
+          const recorded = decodeValue(this.engine.codec.openPayload(r), `promise ${promiseId}`) as { promiseId: string; token: string };
+          if (recorded.promiseId === promiseId) return new Uint8Array(Buffer.from(recorded.token, 'base64'));
+        }
+      }
+      if (segment.length < size) break;
+      after = segment[segment.length - 1].seq;
+    }
+    throw new NotFoundError(`the token of promise ${promiseId} is not in the journal of execution ${execution?.id ?? row.executionId}`);
+  }
+
+  /** Start waking executions whose timers come due (call once the runtime is set up). */
+  startTimers(): void {
+    this.scheduleWake();
+  }
+
+  /** Resume a parked execution now (its wait may be over), unless it runs here already. */
+  private async wake(id: ExecutionId): Promise<void> {
+    if (this.disposed || this.active.has(id)) return;
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution || execution.status !== 'suspended' || this.options.registry.incompatibility(execution.kind, execution.version)) return;
+    try {
+      await this.resume(id);
+    } catch (error) {
+      this.logger.warn(`could not wake execution ${id}: ${ensureError(error).message}`);
+    }
+  }
+
+  /** One timer for the whole runtime, set to the earliest due time: no polling. */
+  private scheduleWake(): void {
+    this.wakeScheduling = this.wakeScheduling.then(async () => {
+      if (this.disposed) return;
+      if (this.wakeTimer) clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+      const next = await this.engine.backend.nextTimerDue().catch(() => undefined);
+      if (next === undefined || this.disposed) return;
+      const delay = Math.min(Math.max(0, next - this.clock()), 2 ** 31 - 1);
+      this.wakeTimer = setTimeout(() => void this.wakeDue(), delay);
+    });
+  }
+
+  private async wakeDue(): Promise<void> {
+    this.wakeTimer = undefined;
+    const due = await this.engine.backend.executionsWithDueTimers(this.clock()).catch(() => [] as ExecutionId[]);
+    for (const id of due) await this.wake(id);
+    this.scheduleWake();
+  }
+
   /** Interrupt every run (they stay resumable), stop retries. Does not close the engine. Idempotent. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     const runs = [...this.active.values()];
     for (const run of runs) {
       run.stopReason ??= 'shutdown';
@@ -381,6 +475,7 @@ export class DurableRuntime {
         clock: this.clock,
         warn: (m) => this.logger.warn(m),
         fence,
+        waits: this.engine.backend,
         events: {
           onCommitted: (stepId, kind, name) => this.emit({ type: 'step', executionId: id, stepId, kind, name }),
           onAmbiguity: (stepId, name, policy, decision) => this.emit({ type: 'ambiguity', executionId: id, stepId, name, policy, decision }),
@@ -417,6 +512,7 @@ export class DurableRuntime {
         await this.engine.writer.flush();
         await this.engine.backend.suspend(id, error.reason);
         this.emit({ type: 'execution', executionId: id, status: 'suspended' });
+        if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) this.scheduleWake();
         return { status: 'suspended', reason: error.reason };
       }
       if (error instanceof DivergenceError) {

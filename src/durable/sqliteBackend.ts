@@ -105,6 +105,33 @@ function rowToExecution(row: SqlRow): ExecutionRecord {
   };
 }
 
+export interface PromiseRecord {
+  readonly id: string;
+  readonly executionId: ExecutionId;
+  readonly stepId: number;
+  readonly name: string;
+  readonly tokenHash: Uint8Array;
+  readonly status: 'pending' | 'resolved' | 'rejected';
+  readonly createdAt: number;
+  readonly resolvedAt: number | null;
+  /** Sealed value (see promises.ts), null while pending. */
+  readonly value: Uint8Array | null;
+}
+
+function toPromiseRecord(row: SqlRow): PromiseRecord {
+  return {
+    id: row.id as string,
+    executionId: row.execution_id as ExecutionId,
+    stepId: row.step_id as number,
+    name: row.name as string,
+    tokenHash: ownBytes(row.token_hash as Buffer),
+    status: row.status as PromiseRecord['status'],
+    createdAt: row.created_at as number,
+    resolvedAt: row.resolved_at as number | null,
+    value: row.value === null ? null : ownBytes(row.value as Buffer),
+  };
+}
+
 function flatten(row: StoredRow): unknown[] {
   return [row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt];
 }
@@ -278,6 +305,78 @@ export class SqliteBackend implements JournalReader {
     await this.conn.exclusive('release lease', () =>
       this.conn.run(`UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`, [id, owner]),
     );
+  }
+
+  // ---- timers and promises ------------------------------------------------------------------
+
+  /** Arm a timer once (a replay arming it again changes nothing). */
+  async armTimer(timer: { id: string; executionId: ExecutionId; stepId: number; dueAt: number }): Promise<void> {
+    await this.conn.exclusive('arm timer', () =>
+      this.conn.run(`INSERT OR IGNORE INTO timers (id, execution_id, step_id, due_at, status) VALUES (?, ?, ?, ?, 'armed')`, [
+        timer.id, timer.executionId, timer.stepId, timer.dueAt,
+      ]),
+    );
+  }
+
+  async fireTimer(id: string): Promise<void> {
+    await this.conn.exclusive('fire timer', () =>
+      this.conn.run(`UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'armed'`, [this.clock(), id]),
+    );
+  }
+
+  /** The earliest due time of an armed timer of a suspended or running execution. */
+  async nextTimerDue(): Promise<number | undefined> {
+    const row = await this.conn.exclusive('read next timer', () =>
+      this.conn.get(
+        `SELECT min(t.due_at) AS due FROM timers t JOIN executions e ON e.id = t.execution_id
+         WHERE t.status = 'armed' AND e.status IN ${ACTIVE}`,
+      ),
+    );
+    return (row?.due as number | null | undefined) ?? undefined;
+  }
+
+  /** Executions with an armed timer due by `now`. */
+  async executionsWithDueTimers(now: number): Promise<ExecutionId[]> {
+    const rows = await this.conn.exclusive('read due timers', () =>
+      this.conn.all(
+        `SELECT DISTINCT t.execution_id AS id FROM timers t JOIN executions e ON e.id = t.execution_id
+         WHERE t.status = 'armed' AND t.due_at <= ? AND e.status IN ${ACTIVE}`,
+        [now],
+      ),
+    );
+    return rows.map((r) => r.id as ExecutionId);
+  }
+
+  async createPromise(p: { id: string; executionId: ExecutionId; stepId: number; name: string; tokenHash: Uint8Array }): Promise<void> {
+    await this.conn.exclusive('create promise', () =>
+      this.conn.run(
+        `INSERT OR IGNORE INTO promises (id, execution_id, step_id, name, token_hash, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
+        [p.id, p.executionId, p.stepId, p.name, p.tokenHash, this.clock()],
+      ),
+    );
+  }
+
+  async getPromise(id: string): Promise<PromiseRecord | undefined> {
+    const row = await this.conn.exclusive('read promise', () => this.conn.get('SELECT * FROM promises WHERE id = ?', [id]));
+    return row ? toPromiseRecord(row) : undefined;
+  }
+
+  async listPromises(filter: { executionId?: ExecutionId; status?: PromiseRecord['status'] } = {}): Promise<PromiseRecord[]> {
+    const rows = await this.conn.exclusive('list promises', () =>
+      this.conn.all(
+        `SELECT * FROM promises WHERE (? IS NULL OR execution_id = ?) AND (? IS NULL OR status = ?) ORDER BY created_at`,
+        [filter.executionId ?? null, filter.executionId ?? null, filter.status ?? null, filter.status ?? null],
+      ),
+    );
+    return rows.map(toPromiseRecord);
+  }
+
+  /** Settle a pending promise with its sealed value; false if it was not pending (it settles once). */
+  async settlePromise(id: string, status: 'resolved' | 'rejected', sealedValue: Uint8Array): Promise<boolean> {
+    const outcome = await this.conn.exclusive('settle promise', () =>
+      this.conn.run(`UPDATE promises SET status = ?, value = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, [status, sealedValue, this.clock(), id]),
+    );
+    return outcome.changes === 1;
   }
 
   // ---- journal -----------------------------------------------------------------------------

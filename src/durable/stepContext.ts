@@ -58,6 +58,7 @@ import type { JournalCodec } from './journalCodec';
 import type { ReplayCursor, StepRecord } from './replayCursor';
 import { decodeFailure, decodeResult, encodeFailure, encodeSkipped, encodeValue, type Skipped } from './stepValue';
 import { utf8 } from './bytes';
+import { awaitPromiseStep, promiseStep, sleepStep, type WaitHost, type WaitStore } from './waits';
 
 export interface StepHandle {
   readonly stepId: StepId;
@@ -124,13 +125,47 @@ export interface DurableContext {
   now(): Promise<number>;
   random(): Promise<number>;
   uuid(): Promise<string>;
+  /**
+   * Durable sleep. Short waits (up to a few seconds) wait in process; longer ones
+   * suspend the execution, which the timer service resumes when due, also after
+   * a restart (a timer that came due while VS Code was closed fires on start).
+   * A replayed sleep that already fired returns at once.
+   */
+  sleep(ms: number): Promise<void>;
+  sleepUntil(when: Date | number): Promise<void>;
+  /**
+   * Create a durable promise (e.g. a person's approval). The resolver token is
+   * returned only when the promise is first created; it is kept sealed in the
+   * journal for the extension's own UI (see promises.ts).
+   */
+  promise(name: string): Promise<PromiseHandle>;
+  /** Wait for a promise: suspends durably until it settles (or the timeout passes: TimeoutError). */
+  awaitPromise<T = unknown>(handle: PromiseHandle, options?: { timeoutMs?: number }): Promise<T>;
 }
 
-/** Thrown inside a workflow to park the execution until a person decides (the `ask` policy). */
+export interface PromiseHandle {
+  readonly id: string;
+  readonly name: string;
+  /** 32 bytes; present only in the run that created the promise. */
+  readonly token?: Uint8Array;
+}
+
+/** What a suspended execution waits for. */
+export type WakeCondition =
+  | { readonly kind: 'decision' }
+  | { readonly kind: 'timer'; readonly dueAt: number }
+  | { readonly kind: 'promise'; readonly promiseId: string; readonly deadline?: number };
+
+/**
+ * Thrown inside a workflow to park the execution durably: a person's decision
+ * (the `ask` policy), a timer that is not due yet, or a promise not settled yet.
+ * A parked execution holds no lease and no busy loop.
+ */
 export class SuspendExecution extends Error {
   constructor(
     readonly stepId: number,
     readonly reason: string,
+    readonly wake: WakeCondition = { kind: 'decision' },
   ) {
     super(reason);
     this.name = 'SuspendExecution';
@@ -161,6 +196,9 @@ export interface ContextDeps {
   readonly events?: StepEvents;
   /** Ownership check run right before every guarded operation (the runtime checks its lease). */
   readonly fence?: () => Promise<void>;
+  /** Timer and promise rows; without it, sleep and promises are unavailable. */
+  readonly waits?: WaitStore;
+  readonly maxParkedPromises?: number;
 }
 
 type Resolved = ResolvedEffect;
@@ -276,6 +314,53 @@ export class StepContext implements DurableContext {
 
   uuid(): Promise<string> {
     return this.step({ name: 'ctx.uuid', effect: 'idempotent' }, () => randomUUID());
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new DeclarationError(`ctx.sleep needs a non-negative number of ms, got ${ms}`));
+    return this.waitStep((host, id) => sleepStep(host, id, this.deps.clock() + ms));
+  }
+
+  sleepUntil(when: Date | number): Promise<void> {
+    const dueAt = typeof when === 'number' ? when : when.getTime();
+    if (!Number.isFinite(dueAt)) return Promise.reject(new DeclarationError('ctx.sleepUntil needs a valid date'));
+    return this.waitStep((host, id) => sleepStep(host, id, dueAt));
+  }
+
+  promise(name: string): Promise<PromiseHandle> {
+    return this.waitStep((host, id) => promiseStep(host, id, name));
+  }
+
+  awaitPromise<T = unknown>(handle: PromiseHandle, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.waitStep((host, id) => awaitPromiseStep<T>(host, id, handle, options.timeoutMs));
+  }
+
+  private waitStep<T>(body: (host: WaitHost, id: number) => Promise<T>): Promise<T> {
+    const waits = this.deps.waits;
+    if (!waits) return Promise.reject(new InvalidStateError('durable timers and promises need the runtime (no wait store was given)'));
+    let id: number;
+    try {
+      id = this.reserve(1);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.deps.signal.aborted) return Promise.reject(new CancelledError(`execution ${this.deps.executionId} was cancelled`));
+    const host: WaitHost = {
+      executionId: this.deps.executionId,
+      attempt: this.deps.attempt,
+      codec: this.deps.codec,
+      store: waits,
+      clock: this.deps.clock,
+      signal: this.deps.signal,
+      maxParkedPromises: this.deps.maxParkedPromises ?? 1_000,
+      recorded: async (stepId, header, key) => {
+        const record = this.deps.cursor ? await this.deps.cursor.take(stepId) : undefined;
+        if (record) this.checkSameStep(record, header, key);
+        return record;
+      },
+      appendDurably: (entry) => this.appendDurably(entry),
+    };
+    return this.track(body(host, id));
   }
 
   private declare(descriptor: StepDescriptor<unknown>): Resolved {
