@@ -379,6 +379,70 @@ export class SqliteBackend implements JournalReader {
     return outcome.changes === 1;
   }
 
+  // ---- retention ---------------------------------------------------------------------------
+
+  /** Finished executions, oldest first (the order retention removes them in). */
+  async terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
+    const rows = await this.conn.exclusive('list finished executions', () =>
+      this.conn.all(
+        `SELECT id, coalesce(finished_at, updated_at) AS finished, status, journal_bytes FROM executions
+         WHERE status IN ('completed','failed','cancelled','aborted') ORDER BY finished, id`,
+      ),
+    );
+    return rows.map((r) => ({ id: r.id as ExecutionId, finishedAt: r.finished as number, completed: r.status === 'completed', bytes: r.journal_bytes as number }));
+  }
+
+  /** Running executions that nobody owns (or whose lease expired) and that have not moved since `before`. */
+  async staleRunning(before: number): Promise<ExecutionId[]> {
+    const now = this.clock();
+    const rows = await this.conn.exclusive('list stale executions', () =>
+      this.conn.all(
+        `SELECT id FROM executions WHERE status = 'running' AND updated_at < ? AND (lease_owner IS NULL OR lease_expires_at < ?)`,
+        [before, now],
+      ),
+    );
+    return rows.map((r) => r.id as ExecutionId);
+  }
+
+  async totals(): Promise<{ executions: number; journalBytes: number }> {
+    const row = await this.conn.exclusive('read totals', () => this.conn.get('SELECT count(*) AS n, coalesce(sum(journal_bytes), 0) AS bytes FROM executions'));
+    return { executions: (row?.n as number) ?? 0, journalBytes: (row?.bytes as number) ?? 0 };
+  }
+
+  private async childRows(ids: readonly string[]): Promise<{ journal: number; audit: number; promises: number; timers: number; bytes: number }> {
+    const marks = ids.map(() => '?').join(',');
+    const count = async (table: string): Promise<number> =>
+      ((await this.conn.get(`SELECT count(*) AS n FROM ${table} WHERE execution_id IN (${marks})`, ids))?.n as number) ?? 0;
+    const bytes = ((await this.conn.get(`SELECT coalesce(sum(journal_bytes), 0) AS b FROM executions WHERE id IN (${marks})`, ids))?.b as number) ?? 0;
+    return { journal: await count('journal'), audit: await count('audit'), promises: await count('promises'), timers: await count('timers'), bytes };
+  }
+
+  countChildRows(ids: readonly string[]): ReturnType<SqliteBackend['childRows']> {
+    return this.conn.exclusive('count rows to prune', () => this.childRows(ids));
+  }
+
+  /** Delete executions with every child row (foreign keys cascade), in one transaction; returns what went. */
+  deleteExecutions(ids: readonly string[]): ReturnType<SqliteBackend['childRows']> {
+    return this.conn.transaction(`prune ${ids.length} executions`, async () => {
+      const counted = await this.childRows(ids);
+      await this.conn.run(`DELETE FROM executions WHERE id IN (${ids.map(() => '?').join(',')})`, ids);
+      return counted;
+    });
+  }
+
+  /** VACUUM when at least a quarter of the file is free pages, so the file actually shrinks. */
+  async vacuumIfWorthIt(): Promise<boolean> {
+    return this.conn.exclusive('vacuum', async () => {
+      const [pages] = await this.conn.rawAll<{ page_count: number }>('PRAGMA page_count');
+      const [free] = await this.conn.rawAll<{ freelist_count: number }>('PRAGMA freelist_count');
+      if (!pages || !free || free.freelist_count * 4 < pages.page_count) return false;
+      await this.conn.execScript('VACUUM');
+      // In WAL mode the rewritten database sits in the WAL until a checkpoint truncates the file.
+      await this.conn.rawAll('PRAGMA wal_checkpoint(TRUNCATE)');
+      return true;
+    });
+  }
+
   // ---- journal -----------------------------------------------------------------------------
 
   /**
