@@ -22,6 +22,7 @@ export type DurableErrorCode =
   | 'not_found'
   | 'lease_held'
   | 'invalid_state'
+  | 'invalid_import'
   | 'step_failed';
 
 /** Why a storage operation failed; lets the UI say something precise. */
@@ -189,6 +190,14 @@ export class InvalidStateError extends DurableError {
   }
 }
 
+/** An import file was refused: the message says what is wrong with it; nothing was applied. */
+export class ImportError extends DurableError {
+  constructor(message: string) {
+    super('invalid_import', `import refused: ${message}; nothing was imported`);
+    this.name = 'ImportError';
+  }
+}
+
 /**
  * An error raised by a step's own operation, rehydrated from the journal. It
  * keeps the original `name` and `message`, so workflow code that inspects a
@@ -208,7 +217,7 @@ export class StepFailedError extends DurableError {
 const KNOWN_CODES: ReadonlySet<string> = new Set<DurableErrorCode>([
   'divergence', 'ambiguous_effect', 'journal_unavailable', 'integrity', 'payload_too_large', 'invalid_config',
   'invalid_declaration', 'storage', 'migration', 'step_limit', 'cancelled', 'timeout', 'not_found', 'lease_held',
-  'invalid_state', 'step_failed',
+  'invalid_state', 'invalid_import', 'step_failed',
 ]);
 
 export function isDurableError(value: unknown, code?: DurableErrorCode): value is DurableError {

@@ -381,6 +381,20 @@ export class SqliteBackend implements JournalReader {
 
   // ---- retention ---------------------------------------------------------------------------
 
+  /** Insert whole executions (record and journal rows) in one transaction: all or nothing. */
+  async importExecutions(items: ReadonlyArray<{ execution: ExecutionRecord; rows: readonly StoredRow[] }>): Promise<void> {
+    await this.conn.transaction(`import ${items.length} executions`, async () => {
+      for (const { execution: e, rows } of items) {
+        await this.conn.run(
+          `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at, finished_at, status_detail)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [e.id, e.kind, e.version, e.title, e.status === 'running' ? 'suspended' : e.status, e.attempt, e.createdAt, e.updatedAt, e.finishedAt, e.statusDetail],
+        );
+        if (rows.length > 0) await this.insertRows(rows);
+      }
+    });
+  }
+
   /** Finished executions, oldest first (the order retention removes them in). */
   async terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
     const rows = await this.conn.exclusive('list finished executions', () =>
