@@ -36,3 +36,4 @@ export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './waits';
 export type { PromiseRecord } from './sqliteBackend';
 export type { PromiseHandle, WakeCondition } from './stepContext';
 export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportOptions } from './exportArtifact';
+export { foldExecution, type FoldReport, type FoldOptions } from './checkpoint';

@@ -13,6 +13,7 @@
  * The journal is scanned in segments keeping only a few numbers per step.
  */
 import type { AmbiguityPolicy, IntentClass } from './effect';
+import { decodeCheckpoint } from './checkpoint';
 import { isDurableError } from './errors';
 import type { ExecutionId } from './ids';
 import type { AmbiguityDecision, ExecutionRecord, JournalRecord } from './journal';
@@ -88,6 +89,11 @@ async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<Recover
     const segment = await deps.backend.readSegment(execution.id, execution.attempt, after, deps.segmentSize);
     for (const row of segment) {
       if (row.kind === 'execution_finished') finished = row;
+      if (row.kind === 'checkpoint') {
+        for (const step of decodeCheckpoint(deps.codec.openPayload(row))) steps.set(step.stepId, { name: step.name, done: true });
+        finished = undefined;
+        continue;
+      }
       if (row.stepId === null) continue;
       // A resumed execution writes steps after an older outcome: that outcome no longer stands.
       finished = undefined;

@@ -8,6 +8,7 @@
  * length. Payloads stay sealed here: a step opens only its own result.
  */
 import type { ExecutionId } from './ids';
+import type { FoldedStep } from './checkpoint';
 import type { JournalReader, JournalRecord } from './journal';
 
 /** What the journal holds for one step of the attempt being replayed. */
@@ -22,11 +23,13 @@ export interface StepRecord {
   finalFailure?: JournalRecord;
   /** Promise and timer entries of the step, in order. */
   others: JournalRecord[];
+  /** The step's result, folded into a checkpoint (see checkpoint.ts). */
+  folded?: FoldedStep;
 }
 
 function isComplete(record: StepRecord): boolean {
   // A fired timer ends a sleep step (it has no result entry).
-  return record.result !== undefined || record.finalFailure !== undefined || record.others.some((r) => r.kind === 'timer_fired');
+  return record.result !== undefined || record.folded !== undefined || record.finalFailure !== undefined || record.others.some((r) => r.kind === 'timer_fired');
 }
 
 export class ReplayCursor {
@@ -42,6 +45,8 @@ export class ReplayCursor {
     readonly executionId: ExecutionId,
     readonly attempt: number,
     private readonly segmentSize: number,
+    /** Opens a checkpoint entry into the steps it folded. */
+    private readonly unfold?: (row: JournalRecord) => FoldedStep[],
   ) {}
 
   /** True until the whole journal was read and every recorded step was handed out. */
@@ -101,6 +106,10 @@ export class ReplayCursor {
   }
 
   private hold(row: JournalRecord): void {
+    if (row.kind === 'checkpoint' && this.unfold) {
+      for (const step of this.unfold(row)) this.held.set(step.stepId, { stepId: step.stepId, auditsAfterIntent: [], others: [], folded: step });
+      return;
+    }
     if (row.stepId === null) {
       this.executionRows.push(row);
       return;

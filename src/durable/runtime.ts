@@ -30,6 +30,7 @@ import {
 } from './errors';
 import { newExecutionId, type ExecutionId } from './ids';
 import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from './journal';
+import { decodeCheckpoint } from './checkpoint';
 import { LeaseKeeper } from './lease';
 import { describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
 import { ReplayCursor } from './replayCursor';
@@ -469,7 +470,9 @@ export class DurableRuntime {
         journal: this.engine.writer,
         reader: this.engine.backend,
         codec: this.engine.codec,
-        cursor: replay ? new ReplayCursor(this.engine.backend, id, attempt, this.engine.config.replaySegmentSize) : undefined,
+        cursor: replay
+          ? new ReplayCursor(this.engine.backend, id, attempt, this.engine.config.replaySegmentSize, (row) => decodeCheckpoint(this.engine.codec.openPayload(row)))
+          : undefined,
         config: this.engine.config,
         signal: attemptController.signal,
         clock: this.clock,

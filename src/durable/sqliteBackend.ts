@@ -381,6 +381,22 @@ export class SqliteBackend implements JournalReader {
 
   // ---- retention ---------------------------------------------------------------------------
 
+  /**
+   * Replace journal rows by one checkpoint row that takes the first row's
+   * sequence number, in one transaction (see checkpoint.ts).
+   */
+  async replaceWithCheckpoint(seqs: readonly number[], checkpoint: StoredRow): Promise<void> {
+    const first = Math.min(...seqs);
+    await this.conn.transaction(`fold ${seqs.length} rows`, async () => {
+      const marks = seqs.map(() => '?').join(',');
+      const removed = ((await this.conn.get(`SELECT coalesce(sum(length(body)), 0) AS b FROM journal WHERE seq IN (${marks})`, seqs))?.b as number) ?? 0;
+      const deleted = await this.conn.run(`DELETE FROM journal WHERE seq IN (${marks}) AND kind = 'step_result'`, seqs);
+      if (deleted.changes !== seqs.length) throw new InvalidStateError('the rows to fold changed while folding; nothing was folded');
+      await this.conn.run(`INSERT INTO journal (seq, ${ROW_COLUMNS}) VALUES (?, ${PLACEHOLDERS.slice(1)}`, [first, ...flatten(checkpoint)]);
+      await this.conn.run(`UPDATE executions SET journal_bytes = journal_bytes - ? + ? WHERE id = ?`, [removed, checkpoint.body.length, checkpoint.executionId]);
+    });
+  }
+
   /** Insert whole executions (record and journal rows) in one transaction: all or nothing. */
   async importExecutions(items: ReadonlyArray<{ execution: ExecutionRecord; rows: readonly StoredRow[] }>): Promise<void> {
     await this.conn.transaction(`import ${items.length} executions`, async () => {

@@ -402,6 +402,10 @@ export class StepContext implements DurableContext {
       this.checkSameStep(record, header, key);
       // The journal holds what this step's op returned when it ran: the same T.
       if (record.result) return this.replayResult(record.result, header) as T | Skipped;
+      if (record.folded) {
+        const decoded = decodeResult(record.folded.payload, this.describe(header));
+        return (decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value) as T | Skipped;
+      }
       if (record.finalFailure) throw this.replayFailure(record.finalFailure);
       if (record.latestIntent && resolved.guarded) return this.resolveWindow(record, header, descriptor, resolved, op);
     }
@@ -416,7 +420,9 @@ export class StepContext implements DurableContext {
   }
 
   private checkSameStep(record: StepRecord, header: EntryHeader, key: IdempotencyKey): void {
-    const recorded = record.result ?? record.finalFailure ?? record.latestIntent ?? record.others[0];
+    const recorded = record.folded
+      ? { stepName: record.folded.name, effect: record.folded.effect, idempotencyKey: record.folded.key }
+      : (record.result ?? record.finalFailure ?? record.latestIntent ?? record.others[0]);
     if (!recorded || sameKey(recorded.idempotencyKey, key)) return;
     const sameShape = recorded.stepName === header.stepName && recorded.effect === header.effect;
     throw new DivergenceError(

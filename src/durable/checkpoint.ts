@@ -1,0 +1,121 @@
+/**
+ * Checkpoint folding: a long execution's older idempotent and at-least-once
+ * results fold into sealed `checkpoint` entries, so replay opens one payload
+ * per few hundred steps instead of one per step, and the journal holds fewer rows.
+ *
+ * - Only unguarded results fold (guarded steps keep intent, result and audit
+ *   rows: they are the evidence of the exactly-once protocol). The newest
+ *   `keepRecent` steps never fold.
+ * - Each checkpoint takes the sequence number of the first row it replaces, so a
+ *   forward, segmented replay meets it where those steps were.
+ * - Replacing rows by their checkpoint is one transaction: a crash leaves
+ *   either the rows or the checkpoint, never neither.
+ */
+import { ownBytes, toHex } from './bytes';
+import type { JournalCodec } from './journalCodec';
+import type { ExecutionId } from './ids';
+import type { EffectClass } from './effect';
+import type { JournalRecord } from './journal';
+import { InvalidStateError } from './errors';
+import type { SqliteBackend } from './sqliteBackend';
+
+export interface FoldedStep {
+  readonly stepId: number;
+  readonly name: string;
+  readonly effect: EffectClass;
+  readonly key: Uint8Array;
+  /** The result payload exactly as the step recorded it (the value envelope). */
+  readonly payload: Uint8Array;
+}
+
+export interface FoldOptions {
+  readonly keepRecent?: number;
+  readonly maxStepsPerCheckpoint?: number;
+  /** Bytes of payload per checkpoint (stays under the payload limit). */
+  readonly maxCheckpointBytes?: number;
+  readonly segmentSize?: number;
+}
+
+export interface FoldReport {
+  readonly checkpoints: number;
+  readonly foldedRows: number;
+}
+
+interface Encoded {
+  steps: Array<{ s: number; n: string; e: EffectClass; k: string; p: string }>;
+}
+
+export function encodeCheckpoint(steps: readonly FoldedStep[]): Uint8Array {
+  const body: Encoded = {
+    steps: steps.map((f) => ({ s: f.stepId, n: f.name, e: f.effect, k: toHex(f.key), p: Buffer.from(f.payload).toString('base64') })),
+  };
+  return new TextEncoder().encode(JSON.stringify(body));
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
+  let parsed: Encoded;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Encoded;
+  } catch {
+    throw new InvalidStateError('a checkpoint entry is not valid JSON');
+  }
+  if (!Array.isArray(parsed?.steps)) throw new InvalidStateError('a checkpoint entry has no steps');
+  return parsed.steps.map((f) => {
+    if (typeof f.s !== 'number' || typeof f.n !== 'string' || typeof f.k !== 'string' || typeof f.p !== 'string') {
+      throw new InvalidStateError('a checkpoint entry has a malformed step');
+    }
+    return { stepId: f.s, name: f.n, effect: f.e, key: ownBytes(Buffer.from(f.k, 'hex')), payload: ownBytes(Buffer.from(f.p, 'base64')) };
+  });
+}
+
+/** Fold the current attempt of one execution. Run it only while nobody runs the execution. */
+export async function foldExecution(backend: SqliteBackend, codec: JournalCodec, executionId: ExecutionId, options: FoldOptions = {}): Promise<FoldReport> {
+  const execution = await backend.getExecution(executionId);
+  if (!execution) throw new InvalidStateError(`execution ${executionId} does not exist`);
+  const keepRecent = options.keepRecent ?? 200;
+  const maxSteps = options.maxStepsPerCheckpoint ?? 500;
+  const maxBytes = options.maxCheckpointBytes ?? 512 * 1024;
+  const segmentSize = options.segmentSize ?? 512;
+  const frontier = execution.stepCount - keepRecent;
+  if (frontier <= 0) return { checkpoints: 0, foldedRows: 0 };
+
+  let chunk: Array<{ row: JournalRecord; step: FoldedStep }> = [];
+  let chunkBytes = 0;
+  let checkpoints = 0;
+  let foldedRows = 0;
+  const flush = async (): Promise<void> => {
+    if (chunk.length < 2) {
+      chunk = [];
+      chunkBytes = 0;
+      return;
+    }
+    const row = codec.encode({
+      executionId, attempt: execution.attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+      kind: 'checkpoint', payload: encodeCheckpoint(chunk.map((c) => c.step)),
+    });
+    await backend.replaceWithCheckpoint(chunk.map((c) => c.row.seq), row);
+    checkpoints++;
+    foldedRows += chunk.length;
+    chunk = [];
+    chunkBytes = 0;
+  };
+
+  let after = 0;
+  for (;;) {
+    const segment = await backend.readSegment(executionId, execution.attempt, after, segmentSize);
+    for (const row of segment) {
+      const foldable =
+        row.kind === 'step_result' && row.stepId !== null && row.stepId < frontier && row.idempotencyKey !== null &&
+        (row.effect === 'idempotent' || row.effect === 'at_least_once');
+      if (!foldable) continue;
+      const payload = codec.openPayload(row);
+      if (chunk.length >= maxSteps || chunkBytes + payload.length > maxBytes) await flush();
+      chunk.push({ row, step: { stepId: row.stepId as number, name: row.stepName ?? '', effect: row.effect as EffectClass, key: row.idempotencyKey as Uint8Array, payload } });
+      chunkBytes += payload.length + 120;
+    }
+    if (segment.length < segmentSize) break;
+    after = segment[segment.length - 1].seq;
+  }
+  await flush();
+  return { checkpoints, foldedRows };
+}
