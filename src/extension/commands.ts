@@ -96,6 +96,52 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
       return keyId;
     },
   },
+  'durableSessions.prune': {
+    action: 'Prune',
+    run: async (c, options) => {
+      const preview = await c.retention.runNow({ dryRun: true });
+      const mb = (preview.bytesRemoved / (1024 * 1024)).toFixed(1);
+      if (preview.executionsRemoved === 0 && preview.staleAborted === 0) {
+        notify('Durable Sessions: nothing to prune: every execution is within the retention settings.');
+        return preview;
+      }
+      if (!options.confirmed) {
+        const answer = await vscode.window.showWarningMessage(
+          `Prune ${preview.executionsRemoved} finished executions (${preview.rowsRemoved.journal} journal entries, ${mb} MB)?`,
+          {
+            modal: true,
+            detail:
+              `${preview.expired} past their retention period, ${preview.overExecutionCap} over the execution cap, ${preview.overByteCap} over the size cap. ` +
+              `${preview.staleAborted} abandoned runs will be marked aborted. Running and waiting executions are never pruned.`,
+          },
+          'Prune',
+        );
+        if (answer !== 'Prune') return undefined;
+      }
+      const report = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Durable Sessions: pruning', cancellable: true },
+        async (progress, token) => {
+          const controller = new AbortController();
+          const sub = token.onCancellationRequested(() => controller.abort());
+          let last = 0;
+          try {
+            return await c.retention.runNow({
+              signal: controller.signal,
+              onProgress: (done, total) => {
+                progress.report({ message: `${done} of ${total}`, increment: ((done - last) / Math.max(total, 1)) * 100 });
+                last = done;
+              },
+            });
+          } finally {
+            sub.dispose();
+          }
+        },
+      );
+      notify(`Durable Sessions: pruned ${report.executionsRemoved} executions (${report.rowsRemoved.journal} journal entries).`);
+      c.executionsTree.refresh();
+      return report;
+    },
+  },
   'durableSessions.refresh': {
     action: 'Refresh',
     run: async (c) => c.executionsTree.refresh(),

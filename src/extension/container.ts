@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { ExecutionsTreeProvider } from '../views/executionsTree';
 import { DurableDatabase } from './database';
 import { KeyStore } from './keyStore';
+import { RetentionScheduler } from './retentionScheduler';
 import { readDurableConfig, SECTION } from './settings';
 
 export class Container implements vscode.Disposable {
@@ -14,6 +15,7 @@ export class Container implements vscode.Disposable {
   readonly keys: KeyStore;
   readonly database: DurableDatabase;
   readonly executionsTree: ExecutionsTreeProvider;
+  readonly retention: RetentionScheduler;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -28,8 +30,10 @@ export class Container implements vscode.Disposable {
       this.log,
     );
     this.executionsTree = new ExecutionsTreeProvider(this.database);
+    this.retention = new RetentionScheduler(this.database, this.log, () => this.executionsTree.refresh());
     this.disposables.push(
       this.executionsTree,
+      this.retention,
       vscode.window.registerTreeDataProvider('durableSessions.executions', this.executionsTree),
       this.database.onDidOpen(() => this.executionsTree.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => {

@@ -164,3 +164,32 @@ test('the number of pending promises is capped', async (t) => {
   for (let i = 0; i < ctxCap; i++) await ctx.promise(`p${i}`);
   await assert.rejects(ctx.promise('one too many'), (e: unknown) => isDurableError(e, 'invalid_state') && /too many pending promises \(3\)/.test(e.message));
 });
+
+/** Close everything, then open the same durable.db again as a new process would. */
+async function restart(t: Parameters<typeof makeRuntime>[0], fx: Awaited<ReturnType<typeof makeRuntime>>, workflows: WorkflowDefinition[], clockFn: () => number) {
+  await fx.runtime.dispose();
+  await fx.engine.dispose();
+  return makeRuntime(t, { workflows, clock: clockFn, file: fx.file, ownerId: 'after-restart' });
+}
+
+test('across a full restart: a timer due during the downtime fires once, a promise resolves', async (t) => {
+  const c = clock();
+  const calls = { after: 0 };
+  const seen: { token?: Uint8Array; replays: number } = { replays: 0 };
+  const workflows = [sleeper(HOUR, calls), approval(seen)];
+  const fx = await makeRuntime(t, { workflows, clock: c.read });
+  const sleeping = await fx.runtime.start('sleeper', null);
+  const waiting = await fx.runtime.start('approval', null);
+  assert.equal((await sleeping.done).status, 'suspended');
+  assert.equal((await waiting.done).status, 'suspended');
+  c.now += 2 * HOUR;
+  const next = await restart(t, fx, workflows, c.read);
+  await next.runtime.applyPlan(await next.runtime.plan());
+  await until(async () => (await next.runtime.get(sleeping.id))?.status === 'completed');
+  const [promise] = await next.engine.backend.listPromises({ executionId: waiting.id });
+  await next.runtime.resolvePromise(promise.id, await next.runtime.promiseToken(promise.id), { status: 'resolved', value: { approved: true } });
+  await until(async () => (await next.runtime.get(waiting.id))?.status === 'completed');
+  assert.equal(calls.after, 1);
+  const fired = (await next.engine.backend.readSegment(sleeping.id, 1, 0, 100)).filter((r) => r.kind === 'timer_fired');
+  assert.equal(fired.length, 1);
+});

@@ -64,6 +64,8 @@ suite('extension in a real VS Code', () => {
     });
     await engine.backend.createExecution({ id, kind: 'integration', version: 1, title: SURVIVOR_TITLE }, [input]);
     await engine.backend.suspend(id, 'waiting for the reload');
+    const report = (await vscode.commands.executeCommand('durableSessions.prune', { confirmed: true })) as { executionsRemoved: number; dryRun: boolean };
+    assert.equal(report.executionsRemoved, 0, 'a parked execution is never pruned');
     await vscode.commands.executeCommand('durableSessions.refresh');
   });
 });
