@@ -100,21 +100,15 @@ export async function foldExecution(backend: SqliteBackend, codec: JournalCodec,
     chunkBytes = 0;
   };
 
-  let after = 0;
-  for (;;) {
-    const segment = await backend.readSegment(executionId, execution.attempt, after, segmentSize);
-    for (const row of segment) {
-      const foldable =
-        row.kind === 'step_result' && row.stepId !== null && row.stepId < frontier && row.idempotencyKey !== null &&
-        (row.effect === 'idempotent' || row.effect === 'at_least_once');
-      if (!foldable) continue;
-      const payload = codec.openPayload(row);
-      if (chunk.length >= maxSteps || chunkBytes + payload.length > maxBytes) await flush();
-      chunk.push({ row, step: { stepId: row.stepId as number, name: row.stepName ?? '', effect: row.effect as EffectClass, key: row.idempotencyKey as Uint8Array, payload } });
-      chunkBytes += payload.length + 120;
-    }
-    if (segment.length < segmentSize) break;
-    after = segment[segment.length - 1].seq;
+  for await (const row of backend.journalRows(executionId, { attempt: execution.attempt, segmentSize })) {
+    const foldable =
+      row.kind === 'step_result' && row.stepId !== null && row.stepId < frontier && row.idempotencyKey !== null &&
+      (row.effect === 'idempotent' || row.effect === 'at_least_once');
+    if (!foldable) continue;
+    const payload = codec.openPayload(row);
+    if (chunk.length >= maxSteps || chunkBytes + payload.length > maxBytes) await flush();
+    chunk.push({ row, step: { stepId: row.stepId as number, name: row.stepName ?? '', effect: row.effect as EffectClass, key: row.idempotencyKey as Uint8Array, payload } });
+    chunkBytes += payload.length + 120;
   }
   await flush();
   return { checkpoints, foldedRows };

@@ -80,21 +80,15 @@ export class DurableEngine {
     const failures: string[] = [];
     let rowsChecked = 0;
     for (const id of ids) {
-      let after = 0;
-      for (;;) {
+      for await (const row of this.backend.journalRows(id, { segmentSize: this.config.replaySegmentSize })) {
         signal?.throwIfAborted();
-        const segment = await this.backend.readExecutionSegment(id, after, this.config.replaySegmentSize);
-        if (segment.length === 0) break;
-        for (const row of segment) {
-          rowsChecked++;
-          try {
-            this.codec.verify(row);
-          } catch (error) {
-            if (!(error instanceof IntegrityError) && !isDurableError(error, 'payload_too_large')) throw error;
-            failures.push((error as Error).message);
-          }
+        rowsChecked++;
+        try {
+          this.codec.verify(row);
+        } catch (error) {
+          if (!(error instanceof IntegrityError) && !isDurableError(error, 'payload_too_large')) throw error;
+          failures.push((error as Error).message);
         }
-        after = segment[segment.length - 1].seq;
       }
     }
     return { sqlite, rowsChecked, failures };

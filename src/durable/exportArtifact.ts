@@ -82,23 +82,17 @@ export async function exportExecutions(backend: SqliteBackend, codec: JournalCod
     const e = await backend.getExecution(id);
     if (!e) throw new ImportError(`execution ${id} does not exist`);
     const rows: ExportedRow[] = [];
-    let after = 0;
-    for (;;) {
+    for await (const r of backend.journalRows(id, { segmentSize: options.segmentSize })) {
       options.signal?.throwIfAborted();
-      const segment = await backend.readExecutionSegment(id, after, options.segmentSize ?? 512);
-      for (const r of segment) {
-        const base = { attempt: r.attempt, stepId: r.stepId, kind: r.kind, stepName: r.stepName, effect: r.effect, idempotencyKey: r.idempotencyKey ? toHex(r.idempotencyKey) : null, size: r.size, createdAt: r.createdAt };
-        const row: ExportedRow = !options.reveal
-          ? { ...base, body: toHex(r.body), mac: r.mac ? toHex(r.mac) : null }
-          : isControlKind(r.kind)
-            ? { ...base, meta: codec.readMeta(r as StoredRow & { kind: (typeof CONTROL_KINDS)[number] }) }
-            : { ...base, payload: Buffer.from(codec.openPayload(r)).toString('base64') };
-        budget += (row.body?.length ?? 0) + (row.payload?.length ?? 0) + 300;
-        if (budget > maxBytes) throw new ImportError(`the export would exceed ${maxBytes} bytes; export fewer executions`);
-        rows.push(row);
-      }
-      if (segment.length === 0) break;
-      after = segment[segment.length - 1].seq;
+      const base = { attempt: r.attempt, stepId: r.stepId, kind: r.kind, stepName: r.stepName, effect: r.effect, idempotencyKey: r.idempotencyKey ? toHex(r.idempotencyKey) : null, size: r.size, createdAt: r.createdAt };
+      const row: ExportedRow = !options.reveal
+        ? { ...base, body: toHex(r.body), mac: r.mac ? toHex(r.mac) : null }
+        : isControlKind(r.kind)
+          ? { ...base, meta: codec.readMeta(r as StoredRow & { kind: (typeof CONTROL_KINDS)[number] }) }
+          : { ...base, payload: Buffer.from(codec.openPayload(r)).toString('base64') };
+      budget += (row.body?.length ?? 0) + (row.payload?.length ?? 0) + 300;
+      if (budget > maxBytes) throw new ImportError(`the export would exceed ${maxBytes} bytes; export fewer executions`);
+      rows.push(row);
     }
     executions.push({
       id: e.id, kind: e.kind, version: e.version, title: e.title, status: e.status, attempt: e.attempt,

@@ -84,29 +84,23 @@ export async function planExecution(deps: PlanDeps, execution: ExecutionRecord):
 async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<RecoveryItem> {
   const steps = new Map<number, StepSummary>();
   let finished: JournalRecord | undefined;
-  let after = 0;
-  for (;;) {
-    const segment = await deps.backend.readSegment(execution.id, execution.attempt, after, deps.segmentSize);
-    for (const row of segment) {
-      if (row.kind === 'execution_finished') finished = row;
-      if (row.kind === 'checkpoint') {
-        for (const step of decodeCheckpoint(deps.codec.openPayload(row))) steps.set(step.stepId, { name: step.name, done: true });
-        finished = undefined;
-        continue;
-      }
-      if (row.stepId === null) continue;
-      // A resumed execution writes steps after an older outcome: that outcome no longer stands.
+  for await (const row of deps.backend.journalRows(execution.id, { attempt: execution.attempt, segmentSize: deps.segmentSize })) {
+    if (row.kind === 'execution_finished') finished = row;
+    if (row.kind === 'checkpoint') {
+      for (const step of decodeCheckpoint(deps.codec.openPayload(row))) steps.set(step.stepId, { name: step.name, done: true });
       finished = undefined;
-      let step = steps.get(row.stepId);
-      if (!step) steps.set(row.stepId, (step = { name: row.stepName ?? '', done: false }));
-      if (row.kind === 'step_intent') {
-        step.intent = row;
-        step.auditAfterIntent = undefined;
-      } else if (row.kind === 'ambiguity_resolved') step.auditAfterIntent = row;
-      else if (row.kind === 'step_result' || row.kind === 'step_failed') step.done = true;
+      continue;
     }
-    if (segment.length < deps.segmentSize) break;
-    after = segment[segment.length - 1].seq;
+    if (row.stepId === null) continue;
+    // A resumed execution writes steps after an older outcome: that outcome no longer stands.
+    finished = undefined;
+    let step = steps.get(row.stepId);
+    if (!step) steps.set(row.stepId, (step = { name: row.stepName ?? '', done: false }));
+    if (row.kind === 'step_intent') {
+      step.intent = row;
+      step.auditAfterIntent = undefined;
+    } else if (row.kind === 'ambiguity_resolved') step.auditAfterIntent = row;
+    else if (row.kind === 'step_result' || row.kind === 'step_failed') step.done = true;
   }
 
   if (finished) {

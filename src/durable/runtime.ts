@@ -278,21 +278,13 @@ export class DurableRuntime {
   async promiseToken(promiseId: string): Promise<Uint8Array> {
     const row = await this.engine.backend.getPromise(promiseId);
     if (!row) throw new NotFoundError(`promise ${promiseId} does not exist`);
-    const execution = await this.engine.backend.getExecution(row.executionId);
-    let after = 0;
-    const size = this.engine.config.replaySegmentSize;
-    for (;;) {
-      const segment = await this.engine.backend.readExecutionSegment(row.executionId, after, size);
-      for (const r of segment) {
-        if (r.stepId === row.stepId && r.kind === 'step_result' && r.stepName === 'ctx.promise') {
-          const recorded = decodeValue(this.engine.codec.openPayload(r), `promise ${promiseId}`) as { promiseId: string; token: string };
-          if (recorded.promiseId === promiseId) return new Uint8Array(Buffer.from(recorded.token, 'base64'));
-        }
+    for await (const r of this.engine.backend.journalRows(row.executionId, { segmentSize: this.engine.config.replaySegmentSize })) {
+      if (r.stepId === row.stepId && r.kind === 'step_result' && r.stepName === 'ctx.promise') {
+        const recorded = decodeValue(this.engine.codec.openPayload(r), `promise ${promiseId}`) as { promiseId: string; token: string };
+        if (recorded.promiseId === promiseId) return new Uint8Array(Buffer.from(recorded.token, 'base64'));
       }
-      if (segment.length < size) break;
-      after = segment[segment.length - 1].seq;
     }
-    throw new NotFoundError(`the token of promise ${promiseId} is not in the journal of execution ${execution?.id ?? row.executionId}`);
+    throw new NotFoundError(`the token of promise ${promiseId} is not in the journal of execution ${row.executionId}`);
   }
 
   /** Start waking executions whose timers come due (call once the runtime is set up). */
@@ -399,20 +391,13 @@ export class DurableRuntime {
   private async openWindow(execution: ExecutionRecord, stepId: number): Promise<{ intent: JournalRecord; audit?: JournalRecord } | undefined> {
     let intent: JournalRecord | undefined;
     let audit: JournalRecord | undefined;
-    let after = 0;
-    const size = this.engine.config.replaySegmentSize;
-    for (;;) {
-      const segment = await this.engine.backend.readSegment(execution.id, execution.attempt, after, size);
-      for (const row of segment) {
-        if (row.stepId !== stepId) continue;
-        if (row.kind === 'step_intent') {
-          intent = row;
-          audit = undefined;
-        } else if (row.kind === 'ambiguity_resolved') audit = row;
-        else if (row.kind === 'step_result' || row.kind === 'step_failed') intent = undefined;
-      }
-      if (segment.length < size) break;
-      after = segment[segment.length - 1].seq;
+    for await (const row of this.engine.backend.journalRows(execution.id, { attempt: execution.attempt, segmentSize: this.engine.config.replaySegmentSize })) {
+      if (row.stepId !== stepId) continue;
+      if (row.kind === 'step_intent') {
+        intent = row;
+        audit = undefined;
+      } else if (row.kind === 'ambiguity_resolved') audit = row;
+      else if (row.kind === 'step_result' || row.kind === 'step_failed') intent = undefined;
     }
     return intent ? { intent, audit } : undefined;
   }

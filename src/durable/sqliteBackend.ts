@@ -550,6 +550,24 @@ export class SqliteBackend implements JournalReader {
     return rows.map(rowToRecord);
   }
 
+  /**
+   * Every journal row of an execution (one attempt, or all), in sequence order,
+   * read in keyset segments: memory holds one segment whatever the journal length.
+   */
+  async *journalRows(executionId: ExecutionId, options: { attempt?: number; segmentSize?: number } = {}): AsyncGenerator<JournalRecord> {
+    const size = options.segmentSize ?? 512;
+    let after = 0;
+    for (;;) {
+      const segment =
+        options.attempt === undefined
+          ? await this.readExecutionSegment(executionId, after, size)
+          : await this.readSegment(executionId, options.attempt, after, size);
+      yield* segment;
+      if (segment.length < size) return;
+      after = segment[segment.length - 1].seq;
+    }
+  }
+
   async findResultByKey(executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined> {
     const row = await this.conn.exclusive('look up idempotency key', () =>
       this.conn.get(`${SELECT_ROW} WHERE idem_key = ? AND kind = 'step_result' AND execution_id = ? ORDER BY seq DESC LIMIT 1`, [key, executionId]),

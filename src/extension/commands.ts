@@ -148,8 +148,6 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
   },
 };
 
-export const FOUNDATION_COMMANDS = Object.keys(commands);
-
 export function registerCommands(container: Container): vscode.Disposable[] {
   return Object.entries(commands).map(([id, { action, run }]) =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {

@@ -18,6 +18,16 @@ function long(calls: { n: number }, rename = -1): WorkflowDefinition<null, numbe
   };
 }
 
+/** A finished 1,201-step execution whose older results were folded. */
+async function foldedLong(t: Parameters<typeof makeRuntime>[0], calls: { n: number }) {
+  const fx = await makeRuntime(t, { workflows: [long(calls)] });
+  const h = await fx.runtime.start('long', null);
+  await h.done;
+  await fx.engine.writer.flush();
+  await foldExecution(fx.engine.backend, fx.engine.codec, h.id, { keepRecent: 100 });
+  return { fx, id: h.id };
+}
+
 test('a folded execution replays to the same result from checkpoints, without calling any op', async (t) => {
   const calls = { n: 0 };
   const fx = await makeRuntime(t, { workflows: [long(calls)] });
@@ -40,11 +50,8 @@ test('a folded execution replays to the same result from checkpoints, without ca
 
 test('a changed step inside a checkpoint is still a divergence', async (t) => {
   const calls = { n: 0 };
-  const fx = await makeRuntime(t, { workflows: [long(calls)] });
-  const h = await fx.runtime.start('long', null);
-  await h.done;
-  await fx.engine.writer.flush();
-  await foldExecution(fx.engine.backend, fx.engine.codec, h.id, { keepRecent: 100 });
+  const { fx, id } = await foldedLong(t, calls);
+  const h = { id };
   const changed = fx.another('w2', [long(calls, 10)]);
   const messages: string[] = [];
   changed.onEvent((e) => e.type === 'divergence' && messages.push(e.message));
@@ -54,14 +61,9 @@ test('a changed step inside a checkpoint is still a divergence', async (t) => {
 });
 
 test('the recovery plan counts folded steps as committed', async (t) => {
-  const calls = { n: 0 };
-  const fx = await makeRuntime(t, { workflows: [long(calls)] });
-  const h = await fx.runtime.start('long', null);
-  await h.done;
-  await fx.engine.writer.flush();
-  await foldExecution(fx.engine.backend, fx.engine.codec, h.id, { keepRecent: 100 });
-  await fx.engine.backend.reopen(h.id);
-  await fx.engine.backend.suspend(h.id, 'test');
+  const { fx, id } = await foldedLong(t, { n: 0 });
+  await fx.engine.backend.reopen(id);
+  await fx.engine.backend.suspend(id, 'test');
   const [item] = await fx.runtime.plan();
   assert.equal(item.decision.action, 'reuse', 'the recorded outcome after the checkpoints still stands');
 });
