@@ -5,7 +5,7 @@ import * as sqlite3 from '@vscode/sqlite3';
 import { DEFAULT_CONFIG } from '../../src/durable/config';
 import { isDurableError } from '../../src/durable/errors';
 import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId, type JournalSeq } from '../../src/durable/ids';
-import type { NewEntry, StoredRow } from '../../src/durable/journal';
+import type { NewEntry } from '../../src/durable/journal';
 import { JournalWriter, type RowSink } from '../../src/durable/journalWriter';
 import { loadMigrations } from '../../src/durable/migrations';
 import { SqliteBackend } from '../../src/durable/sqliteBackend';
@@ -193,4 +193,3 @@ test('an aborted signal stops the wait with a cancellation, not a failure', asyn
   await assert.rejects(writer.appendAcked(entry(exec, 0), controller.signal), (e: unknown) => isDurableError(e, 'cancelled'));
 });
 
-void (null as unknown as StoredRow);
