@@ -1,7 +1,7 @@
 // Bundles the extension (and, with --tests, every test file) with esbuild.
 // Type-checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -12,13 +12,7 @@ const production = args.has('--production');
 const external = ['vscode', '@vscode/sqlite3'];
 
 function findFiles(dir, suffix) {
-  const out = [];
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    if (statSync(full).isDirectory()) out.push(...findFiles(full, suffix));
-    else if (name.endsWith(suffix)) out.push(full);
-  }
-  return out;
+  return readdirSync(dir, { recursive: true }).filter((f) => f.endsWith(suffix)).map((f) => join(dir, f));
 }
 
 const common = {

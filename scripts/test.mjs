@@ -2,7 +2,7 @@
 // The README's test command: installs what is missing, type-checks, lints, and
 // runs every suite. Prints one `N passed, N failed` line per suite and exits
 // non-zero if anything failed.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, log, npx, root, run, runAsync } from './lib.mjs';
 
@@ -74,11 +74,7 @@ await step('harness', async () => {
 
 /** Every bundled `*.test.js` (helpers and child processes are not test files). */
 function testFiles(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const full = join(dir, name);
-    if (statSync(full).isDirectory()) return testFiles(full);
-    return name.endsWith('.test.js') ? [full] : [];
-  });
+  return readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.test.js')).map((f) => join(dir, f));
 }
 
 console.log('');

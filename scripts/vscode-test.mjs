@@ -6,8 +6,8 @@
 // 2 runs in the new host), and always stops every process it started.
 // Prints `integration: N passed, N failed` and `ui: N passed, N failed`.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log, root } from './lib.mjs';
 import { assertBrowser, CHROMIUM_ARGS, ensureTools, installExtension, processesMatching, profile, startServer, waitForFile } from './vscode.mjs';
@@ -41,10 +41,7 @@ export function sampleWorkspace(dir) {
 
 function findFiles(dir, predicate) {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
-    const full = join(dir, name);
-    return statSync(full).isDirectory() ? findFiles(full, predicate) : predicate(name) ? [full] : [];
-  });
+  return readdirSync(dir, { recursive: true }).filter((f) => predicate(basename(f))).map((f) => join(dir, f));
 }
 
 function extensionHostLog(p) {

@@ -57,6 +57,7 @@ import type { AmbiguityDecision, AuditMeta, EntryHeader, JournalAppender, Journa
 import type { JournalCodec } from './journalCodec';
 import type { ReplayCursor, StepRecord } from './replayCursor';
 import { decodeFailure, decodeResult, encodeFailure, encodeSkipped, encodeValue, type Skipped } from './stepValue';
+import { abortableDelay } from './abortable';
 import { utf8 } from './bytes';
 import { awaitPromiseStep, promiseStep, sleepStep, type WaitHost, type WaitStore } from './waits';
 
@@ -208,21 +209,6 @@ function sameKey(a: Uint8Array | null, b: Uint8Array): boolean {
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new CancelledError());
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export class StepContext implements DurableContext {
@@ -561,7 +547,7 @@ export class StepContext implements DurableContext {
         if (this.deps.signal.aborted) throw new CancelledError(`execution ${this.deps.executionId} was cancelled`);
         if (isCancellation(error)) throw error;
         if (tryNumber < attempts) {
-          await delay(delayMs, this.deps.signal);
+          await abortableDelay(delayMs, this.deps.signal);
           delayMs = Math.min(maxDelayMs, delayMs * 2);
           continue;
         }

@@ -21,7 +21,7 @@
  */
 import { blake3 } from '@noble/hashes/blake3.js';
 import { randomBytes } from 'node:crypto';
-import { CancelledError, InvalidStateError, NotFoundError, TimeoutError, fromErrorData, parseErrorData, toErrorData } from './errors';
+import { InvalidStateError, NotFoundError, TimeoutError, fromErrorData, parseErrorData, toErrorData } from './errors';
 import { deriveIdempotencyKey, derivePromiseId, deriveTimerId, stepId as toStepId, type ExecutionId, type IdempotencyKey } from './ids';
 import type { EntryHeader, JournalRecord, NewEntry } from './journal';
 import type { JournalCodec } from './journalCodec';
@@ -30,6 +30,7 @@ import type { PromiseRecord } from './sqliteBackend';
 import type { PromiseHandle } from './stepContext';
 import { SuspendExecution } from './stepContext';
 import { decodeValue, encodeValue } from './stepValue';
+import { abortableDelay } from './abortable';
 import { utf8 } from './bytes';
 
 /** Waits shorter than this sleep in process instead of suspending the execution. */
@@ -71,21 +72,6 @@ function header(host: WaitHost, id: number, name: string, fingerprint: string): 
   return { key, header: { executionId: host.executionId, attempt: host.attempt, stepId: step, stepName: name, effect: 'idempotent', idempotencyKey: key } };
 }
 
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new CancelledError());
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError());
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Arm (or find) the timer of this step; returns its due time. */
 async function armOnce(host: WaitHost, id: number, h: EntryHeader, record: StepRecord | undefined, dueAt: number, timerId: string): Promise<number> {
   const armed = record?.others.find((r) => r.kind === 'timer_armed');
@@ -105,7 +91,7 @@ export async function sleepStep(host: WaitHost, id: number, requestedDueAt: numb
   if (remaining > IN_PROCESS_SLEEP_MAX_MS) {
     throw new SuspendExecution(id, `sleeping until ${new Date(dueAt).toISOString()}`, { kind: 'timer', dueAt });
   }
-  if (remaining > 0) await wait(remaining, host.signal);
+  if (remaining > 0) await abortableDelay(remaining, host.signal);
   await host.appendDurably({ ...h, kind: 'timer_fired', meta: { timerId, firedAt: host.clock() } });
   await host.store.fireTimer(timerId);
 }
