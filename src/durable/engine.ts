@@ -10,6 +10,7 @@ import type { ExecutionId } from './ids';
 import { JournalCodec } from './journalCodec';
 import { JournalWriter, type WriterLogger } from './journalWriter';
 import { loadMigrations } from './migrations';
+import { SessionEventStore } from './sessionEvents';
 import { SqliteBackend } from './sqliteBackend';
 
 export interface EngineOptions {
@@ -41,6 +42,8 @@ export class DurableEngine {
     readonly backend: SqliteBackend,
     readonly codec: JournalCodec,
     readonly writer: JournalWriter,
+    /** The agent sessions' event log and projections, on the same file. */
+    readonly sessions: SessionEventStore,
     private readonly keyring: Keyring,
   ) {}
 
@@ -58,7 +61,7 @@ export class DurableEngine {
       });
       const codec = new JournalCodec(keyring, clock);
       const writer = new JournalWriter(backend, codec, config, options.logger);
-      return new DurableEngine(config, backend, codec, writer, keyring);
+      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(backend.connection, codec, clock), keyring);
     } catch (error) {
       keyring.dispose();
       throw error;

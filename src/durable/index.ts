@@ -37,3 +37,20 @@ export type { PromiseRecord } from './sqliteBackend';
 export type { PromiseHandle, WakeCondition } from './stepContext';
 export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportOptions } from './exportArtifact';
 export { foldExecution, type FoldReport, type FoldOptions } from './checkpoint';
+export {
+  SessionEventStore,
+  SESSION_EVENT_TYPES,
+  parseSessionEvent,
+  typeColumn,
+  type SessionEvent,
+  type SessionEventType,
+  type StoredSessionEvent,
+  type ThreadSummary,
+  type TranscriptMessage,
+  type TranscriptRole,
+  type TurnSummary,
+  type CheckpointSummary,
+  type ApprovalKind,
+  type MessageRole,
+} from './sessionEvents';
+export { abortableDelay } from './abortable';

@@ -179,6 +179,7 @@ export class DurableRuntime {
       throw new LeaseHeldError(id, execution.leaseOwner, execution.leaseExpiresAt ?? 0);
     }
     await this.finish(execution.id, execution.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+    this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
     return true;
   }
 

@@ -169,6 +169,11 @@ export class SqliteBackend implements JournalReader {
     return this.conn.file;
   }
 
+  /** The connection, for sibling stores of the same file (session events); they queue on it like we do. */
+  get connection(): SqliteConnection {
+    return this.conn;
+  }
+
   close(): Promise<void> {
     return this.conn.close();
   }
