@@ -72,7 +72,13 @@ export class AgentHost {
   /** Approvals, questions and retry prompts still waiting for a person, oldest first. */
   async pendingApprovals(threadId: ExecutionId): Promise<TranscriptMessage[]> {
     const messages = await this.engine.sessions.messages(threadId);
-    return messages.filter((m) => m.role === 'approval' && m.state === 'pending');
+    const pending: TranscriptMessage[] = [];
+    for (const m of messages) {
+      if (m.role !== 'approval' || m.state !== 'pending' || !m.ref) continue;
+      // The transcript learns of a decision only when the session runs on: the promise row is the truth.
+      if ((await this.engine.backend.getPromise(m.ref))?.status === 'pending') pending.push(m);
+    }
+    return pending;
   }
 
   /**
