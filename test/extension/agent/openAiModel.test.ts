@@ -75,7 +75,7 @@ test('a plain JSON reply works too, and garbled tool arguments reach the model a
   ]);
   const reply = await model(s.url).chat(request());
   assert.equal(reply.ok, true);
-  assert.match(String((reply as { toolCalls: Array<{ arguments: Record<string, unknown> }> }).toolCalls[0].arguments.__invalid), /not valid JSON/);
+  assert.match(String((reply as unknown as { toolCalls: Array<{ arguments: Record<string, unknown> }> }).toolCalls[0].arguments.__invalid), /not valid JSON/);
 });
 
 test('429 with Retry-After is retried after the wait, then succeeds', async (t) => {
