@@ -28,6 +28,18 @@ const common = {
 
 async function buildExtension() {
   await esbuild.build({ ...common, entryPoints: { extension: join(root, 'src/extension/extension.ts') }, outdir: join(root, 'dist') });
+  // Webview pages: browser bundles next to their styles in media/.
+  await esbuild.build({
+    entryPoints: { sessionPage: join(root, 'media/src/sessionPage.ts') },
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: production,
+    sourcemap: false,
+    outdir: join(root, 'media/dist'),
+    logLevel: 'warning',
+  });
 }
 
 async function buildTests() {

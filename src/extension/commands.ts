@@ -8,13 +8,33 @@ import * as vscode from 'vscode';
 import type { Container } from './container';
 import { NoWorkspaceError } from './database';
 import { notify, reportError } from './userErrors';
+import type { ExecutionId } from '../durable';
+import { formatAge } from '../views/executionsTree';
+import { API_KEY_SECRET } from './sessionService';
 
 export interface CommandOptions {
   /** Skip the modal confirmation (automation). */
   readonly confirmed?: boolean;
 }
 
-type CommandHandler = (container: Container, options: CommandOptions) => Promise<unknown>;
+type CommandHandler = (container: Container, options: CommandOptions, arg: unknown) => Promise<unknown>;
+
+/** An execution id from a tree item, a string argument, or a quick pick of agent sessions. */
+async function sessionFrom(c: Container, arg: unknown, placeHolder: string, statuses?: readonly string[]): Promise<ExecutionId | undefined> {
+  if (typeof arg === 'string' && /^[0-9a-f-]{36}$/.test(arg)) return arg as ExecutionId;
+  const fromTree = (arg as { execution?: { id?: unknown } } | undefined)?.execution?.id;
+  if (typeof fromTree === 'string') return fromTree as ExecutionId;
+  const sessions = (await c.sessions.list(200)).filter((s) => !statuses || statuses.includes(s.status));
+  if (sessions.length === 0) {
+    notify(statuses ? 'Durable Sessions: no agent session is in a state for that.' : 'Durable Sessions: no agent sessions yet. Run "Durable Sessions: New Agent Session".');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    sessions.map((s) => ({ label: s.title, description: s.status, detail: `${formatAge(Date.now() - s.updatedAt)} · ${s.id}`, id: s.id })),
+    { placeHolder, matchOnDescription: true, matchOnDetail: true },
+  );
+  return picked?.id;
+}
 
 function parseOptions(arg: unknown): CommandOptions {
   // Commands run from a tree item receive the item as their argument: only a plain options object counts.
@@ -88,6 +108,7 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
         );
         if (answer !== 'Rotate') return undefined;
       }
+      await c.sessions.shutdownHost();
       await c.database.close();
       const keyId = await c.keys.rotate();
       c.log.info(`rotated the master key; new key id ${keyId}`);
@@ -146,13 +167,74 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
     action: 'Refresh',
     run: async (c) => c.executionsTree.refresh(),
   },
+  'durableSessions.newSession': {
+    action: 'Start a session',
+    // With {task} (automation, tests) the session starts at once; otherwise the panel opens to write one.
+    run: async (c, _options, arg) => {
+      if (vscode.workspace.workspaceFolders === undefined) throw new NoWorkspaceError();
+      const task = (arg as { task?: unknown } | undefined)?.task;
+      if (typeof task === 'string') {
+        const id = await c.sessions.start(task);
+        c.panels.open(id);
+        return id;
+      }
+      c.panels.open();
+      return undefined;
+    },
+  },
+  'durableSessions.openSession': {
+    action: 'Open session',
+    run: async (c, _options, arg) => {
+      const id = await sessionFrom(c, arg, 'Open which session?');
+      if (id) c.panels.open(id);
+      return id;
+    },
+  },
+  'durableSessions.resumeSession': {
+    action: 'Resume session',
+    run: async (c, _options, arg) => {
+      const id = await sessionFrom(c, arg, 'Resume which session?', ['running', 'suspended']);
+      if (!id) return undefined;
+      await c.sessions.resume(id);
+      c.panels.open(id);
+      return id;
+    },
+  },
+  'durableSessions.cancelSession': {
+    action: 'Cancel session',
+    run: async (c, options, arg) => {
+      const id = await sessionFrom(c, arg, 'Cancel which session?', ['running', 'suspended']);
+      if (!id) return undefined;
+      if (!options.confirmed) {
+        const answer = await vscode.window.showWarningMessage('Cancel this session? A cancelled session is never resumed.', { modal: true }, 'Cancel Session');
+        if (answer !== 'Cancel Session') return undefined;
+      }
+      return c.sessions.cancel(id);
+    },
+  },
+  'durableSessions.setApiKey': {
+    action: 'Set API key',
+    run: async (c) => {
+      const key = await vscode.window.showInputBox({
+        title: 'API key for the OpenAI-compatible endpoint',
+        prompt: 'Kept in VS Code secret storage; never written to the journal or the log. Leave empty to remove it.',
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (key === undefined) return undefined;
+      if (key.trim() === '') await c.context.secrets.delete(API_KEY_SECRET);
+      else await c.context.secrets.store(API_KEY_SECRET, key.trim());
+      notify(key.trim() === '' ? 'Durable Sessions: API key removed.' : 'Durable Sessions: API key saved.');
+      return true;
+    },
+  },
 };
 
 export function registerCommands(container: Container): vscode.Disposable[] {
   return Object.entries(commands).map(([id, { action, run }]) =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
       try {
-        return await run(container, parseOptions(arg));
+        return await run(container, parseOptions(arg), arg);
       } catch (error) {
         reportError(container.log, action, error);
         return undefined;

@@ -5,9 +5,12 @@
  */
 import * as vscode from 'vscode';
 import { ExecutionsTreeProvider } from '../views/executionsTree';
+import { SessionPanels } from '../views/sessionPanel';
+import { registerChatParticipant } from './chatParticipant';
 import { DurableDatabase } from './database';
 import { KeyStore } from './keyStore';
 import { RetentionScheduler } from './retentionScheduler';
+import { SessionService } from './sessionService';
 import { readDurableConfig, SECTION } from './settings';
 
 export class Container implements vscode.Disposable {
@@ -16,6 +19,8 @@ export class Container implements vscode.Disposable {
   readonly database: DurableDatabase;
   readonly executionsTree: ExecutionsTreeProvider;
   readonly retention: RetentionScheduler;
+  readonly sessions: SessionService;
+  readonly panels: SessionPanels;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -31,7 +36,12 @@ export class Container implements vscode.Disposable {
     );
     this.executionsTree = new ExecutionsTreeProvider(this.database);
     this.retention = new RetentionScheduler(this.database, this.log, () => this.executionsTree.refresh());
+    this.sessions = new SessionService(this.database, context.secrets, this.log);
+    this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log);
     this.disposables.push(
+      this.panels,
+      registerChatParticipant(this.sessions, context.extensionUri, this.log),
+      this.sessions.onDidChange(() => this.executionsTree.refresh()),
       this.executionsTree,
       this.retention,
       vscode.window.registerTreeDataProvider('durableSessions.executions', this.executionsTree),
@@ -56,6 +66,8 @@ export class Container implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     for (const d of this.disposables.splice(0).reverse()) d.dispose();
+    // Sessions stop before the database closes: interrupted runs stay resumable and release their leases.
+    await this.sessions.dispose();
     await this.database.dispose();
     this.log.dispose();
   }

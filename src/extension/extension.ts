@@ -14,6 +14,8 @@ export function activate(context: vscode.ExtensionContext): DurableSessionsApi {
   const started = performance.now();
   container = new Container(context);
   context.subscriptions.push(...registerCommands(container));
+  const current = container;
+  current.sessions.scheduleRecovery((id) => current.panels.open(id));
   container.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(container);
 }

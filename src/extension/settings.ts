@@ -40,3 +40,68 @@ export function readDurableConfig(warn: (message: string) => void): DurableConfi
     return resolveConfig({});
   }
 }
+
+export type ResumeOnStartup = 'automatic' | 'ask' | 'never';
+export type ModelProvider = 'vscode-lm' | 'openai' | 'scripted';
+
+export interface AgentSettings {
+  readonly provider: ModelProvider;
+  readonly vscodeLmFamily: string;
+  readonly openaiBaseUrl: string;
+  readonly openaiModel: string;
+  readonly scriptFile: string;
+  readonly maxTurns: number;
+  readonly tokenBudget: number;
+  readonly requireCommandApproval: boolean;
+  readonly interruptedCommand: 'ask' | 'skip' | 'fail' | 'rerun';
+  readonly interruptedModelCall: 'rerun' | 'ask' | 'fail';
+  readonly commandTimeoutSeconds: number;
+  readonly offerExternalTools: boolean;
+  readonly externalToolEffects: Readonly<Record<string, 'idempotent' | 'at_least_once' | 'exactly_once' | 'exclude'>>;
+  readonly resumeOnStartup: ResumeOnStartup;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, name: string, warn: (m: string) => void): T {
+  if (value === undefined) return fallback;
+  if (allowed.includes(value as T)) return value as T;
+  warn(`settings: ${SECTION}.${name} must be one of ${allowed.join(', ')}; using ${fallback}`);
+  return fallback;
+}
+
+function count(value: unknown, min: number, max: number, fallback: number, name: string, warn: (m: string) => void): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return value;
+  warn(`settings: ${SECTION}.${name} must be an integer from ${min} to ${max}; using ${fallback}`);
+  return fallback;
+}
+
+/** Agent settings, each validated on its own: one bad value falls back alone, with a warning. */
+export function readAgentSettings(warn: (message: string) => void): AgentSettings {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const effects = cfg.get<Record<string, unknown>>('agent.externalToolEffects') ?? {};
+  const cleanEffects: Record<string, 'idempotent' | 'at_least_once' | 'exactly_once' | 'exclude'> = {};
+  for (const [name, effect] of Object.entries(effects)) {
+    const valid = oneOf(effect, ['idempotent', 'at_least_once', 'exactly_once', 'exclude'] as const, 'at_least_once', `agent.externalToolEffects.${name}`, warn);
+    cleanEffects[name] = valid;
+  }
+  const text = (key: string, fallback: string): string => {
+    const v = cfg.get<unknown>(key);
+    return typeof v === 'string' ? v.trim() : fallback;
+  };
+  return {
+    provider: oneOf(cfg.get('agent.model'), ['vscode-lm', 'openai', 'scripted'] as const, 'vscode-lm', 'agent.model', warn),
+    vscodeLmFamily: text('agent.vscodeLm.family', ''),
+    openaiBaseUrl: text('agent.openai.baseUrl', 'http://127.0.0.1:11434/v1'),
+    openaiModel: text('agent.openai.model', ''),
+    scriptFile: text('agent.scriptFile', ''),
+    maxTurns: count(cfg.get('agent.maxTurns'), 1, 1000, 25, 'agent.maxTurns', warn),
+    tokenBudget: count(cfg.get('agent.tokenBudget'), 0, 1_000_000_000, 0, 'agent.tokenBudget', warn),
+    requireCommandApproval: cfg.get<unknown>('agent.requireCommandApproval') !== false,
+    interruptedCommand: oneOf(cfg.get('agent.interruptedCommand'), ['ask', 'skip', 'fail', 'rerun'] as const, 'ask', 'agent.interruptedCommand', warn),
+    interruptedModelCall: oneOf(cfg.get('agent.interruptedModelCall'), ['rerun', 'ask', 'fail'] as const, 'rerun', 'agent.interruptedModelCall', warn),
+    commandTimeoutSeconds: count(cfg.get('agent.commandTimeoutSeconds'), 1, 86_400, 120, 'agent.commandTimeoutSeconds', warn),
+    offerExternalTools: cfg.get<unknown>('agent.offerExternalTools') !== false,
+    externalToolEffects: cleanEffects,
+    resumeOnStartup: oneOf(cfg.get('resumeOnStartup'), ['automatic', 'ask', 'never'] as const, 'ask', 'resumeOnStartup', warn),
+  };
+}

@@ -77,7 +77,9 @@ export class ExecutionsTreeProvider implements vscode.TreeDataProvider<Node>, vs
         tooltip.appendMarkdown(`- started: ${new Date(e.createdAt).toLocaleString()}\n`);
         if (e.statusDetail) tooltip.appendMarkdown(`\n${e.statusDetail.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&')}`);
         item.tooltip = tooltip;
-        item.contextValue = `execution.${e.status}`;
+        const session = e.kind === 'agent_session';
+        item.contextValue = `execution.${e.status}.${session ? 'session' : 'other'}`;
+        if (session) item.command = { command: 'durableSessions.openSession', title: 'Open Session', arguments: [e.id] };
         item.iconPath = new vscode.ThemeIcon(GROUPS.find((g) => g.statuses.includes(e.status))?.icon ?? 'circle-outline');
         return item;
       }

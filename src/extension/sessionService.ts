@@ -1,0 +1,235 @@
+/**
+ * Agent sessions inside VS Code: builds the AgentHost on the workspace's
+ * engine (rebuilt if the database is reopened), adapts settings, secrets,
+ * models and tools, recovers interrupted sessions when the window opens, and
+ * tells the views what changed.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import * as vscode from 'vscode';
+import { ensureError, type ExecutionId, type RecoveryItem } from '../durable';
+import { AgentHost } from './agent/agentHost';
+import { AGENT_SESSION_KIND } from './agent/agentWorkflow';
+import { runShellCommand } from './agent/commandRunner';
+import type { ModelClient, ModelSpec } from './agent/model';
+import { OpenAiCompatibleModel } from './agent/openAiModel';
+import { ScriptedModel } from './agent/scriptedModel';
+import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY, type ApprovalDecision } from './agent/tools';
+import { VsCodeLanguageModel } from './agent/vscodeModel';
+import { externalTools } from './agent/vscodeTools';
+import { VsCodeWorkspace } from './agent/vscodeWorkspace';
+import { NoWorkspaceError, type DurableDatabase } from './database';
+import { readAgentSettings, type AgentSettings } from './settings';
+
+export const API_KEY_SECRET = 'durableSessions.openai.apiKey';
+const RECOVERY_DELAY_MS = 300;
+
+export class SessionService implements vscode.Disposable {
+  private current: AgentHost | undefined;
+  private building: Promise<AgentHost> | undefined;
+  private readonly _onDidChange = new vscode.EventEmitter<ExecutionId | undefined>();
+  /** A session's transcript or status changed (undefined: anything may have). */
+  readonly onDidChange = this._onDidChange.event;
+  private readonly _onDidStream = new vscode.EventEmitter<{ threadId: string; text: string }>();
+  /** Model text as it streams (not journaled; the final reply is). */
+  readonly onDidStream = this._onDidStream.event;
+  /** This window, in leases: a reload is a new owner, and the old one releases its leases on shutdown. */
+  readonly ownerId = `window-${vscode.env.sessionId.slice(0, 12)}-${randomUUID().slice(0, 8)}`;
+  private readonly unsubscribers: Array<() => void> = [];
+  private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly database: DurableDatabase,
+    private readonly secrets: vscode.SecretStorage,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  settings(): AgentSettings {
+    return readAgentSettings((m) => this.log.warn(m));
+  }
+
+  private folder(): vscode.Uri {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!folder) throw new NoWorkspaceError();
+    return folder;
+  }
+
+  /** The host on the current engine; a reopened database gets a new host. */
+  async host(): Promise<AgentHost> {
+    if (this.disposed) throw new Error('Durable Sessions is shutting down');
+    const engine = await this.database.get();
+    if (this.current?.engine === engine) return this.current;
+    if (this.building) return this.building;
+    this.building = (async () => {
+      await this.shutdownHost();
+      const settings = (): AgentSettings => this.settings();
+      const host = new AgentHost({
+        engine,
+        ownerId: this.ownerId,
+        logger: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
+        limits: () => {
+          const s = settings();
+          return { maxTurns: s.maxTurns, tokenBudget: s.tokenBudget, modelAmbiguity: s.interruptedModelCall };
+        },
+        deps: {
+          createModel: (spec) => this.createModel(spec),
+          workspace: () => new VsCodeWorkspace(this.folder()),
+          tools: () => {
+            const s = settings();
+            const own = new Set(BUILTIN_TOOLS.map((t) => t.schema.name));
+            return s.offerExternalTools ? [...BUILTIN_TOOLS, ...externalTools(own, s.externalToolEffects)] : BUILTIN_TOOLS;
+          },
+          runCommand: runShellCommand,
+          policy: () => {
+            const s = settings();
+            return { ...DEFAULT_TOOL_POLICY, requireCommandApproval: s.requireCommandApproval, commandAmbiguity: s.interruptedCommand, commandTimeoutMs: s.commandTimeoutSeconds * 1000 };
+          },
+          onText: (threadId, text) => this._onDidStream.fire({ threadId, text }),
+        },
+      });
+      this.unsubscribers.push(
+        engine.sessions.onAppended((threadId) => this._onDidChange.fire(threadId)),
+        host.runtime.onEvent((event) => {
+          if (event.type === 'execution' || event.type === 'ambiguity' || event.type === 'promise') this._onDidChange.fire(event.executionId);
+          if (event.type === 'execution') this.log.info(`session ${event.executionId}: ${event.status}`);
+          if (event.type === 'ambiguity') this.log.info(`session ${event.executionId} step ${event.stepId} (${event.name}): interrupted; ${event.policy} → ${event.decision}`);
+          if (event.type === 'degraded') this.log.warn(`session ${event.executionId} step ${event.stepId}: ${event.message}`);
+          if (event.type === 'divergence') this.log.warn(`session ${event.executionId}: ${event.message}`);
+        }),
+      );
+      this.current = host;
+      return host;
+    })().finally(() => (this.building = undefined));
+    return this.building;
+  }
+
+  /** The model a new session would use, from settings; throws with what to fix. */
+  modelFromSettings(): ModelSpec {
+    const s = this.settings();
+    switch (s.provider) {
+      case 'scripted': {
+        if (!s.scriptFile) throw new Error('the scripted model needs a script: set durableSessions.agent.scriptFile');
+        const file = isAbsolute(s.scriptFile) ? s.scriptFile : join(this.folder().fsPath, s.scriptFile);
+        return { provider: 'scripted', scriptFile: file };
+      }
+      case 'openai':
+        if (!s.openaiModel) throw new Error('set durableSessions.agent.openai.model to the model name the endpoint serves');
+        return { provider: 'openai', baseUrl: s.openaiBaseUrl, model: s.openaiModel };
+      default:
+        return { provider: 'vscode-lm', ...(s.vscodeLmFamily ? { family: s.vscodeLmFamily } : {}) };
+    }
+  }
+
+  private async createModel(spec: ModelSpec): Promise<ModelClient> {
+    switch (spec.provider) {
+      case 'scripted':
+        return new ScriptedModel(spec.scriptFile);
+      case 'openai':
+        return new OpenAiCompatibleModel({ baseUrl: spec.baseUrl, model: spec.model, apiKey: async () => this.secrets.get(API_KEY_SECRET) });
+      case 'vscode-lm':
+        return new VsCodeLanguageModel({ vendor: spec.vendor, family: spec.family, id: spec.id });
+    }
+  }
+
+  /** Start a session; resolves with its id once it is journaled (it runs on in the background). */
+  async start(task: string, model: ModelSpec = this.modelFromSettings()): Promise<ExecutionId> {
+    const host = await this.host();
+    const handle = await host.startSession(task, model);
+    this.watch(handle.id, handle.done);
+    return handle.id;
+  }
+
+  private watch(id: ExecutionId, done: Promise<{ status: string; reason?: string }>): void {
+    void done.then((o) => this.log.info(`session ${id} stopped: ${o.status}${o.reason ? ` (${o.reason})` : ''}`));
+  }
+
+  async decide(promiseId: string, decision: ApprovalDecision): Promise<void> {
+    const outcome = await (await this.host()).decide(promiseId, decision);
+    if (outcome === 'already_settled') this.log.info(`approval ${promiseId} was already decided`);
+  }
+
+  async resolveWindow(id: ExecutionId, stepId: number, decision: 'rerun' | 'skip' | 'fail'): Promise<void> {
+    const handle = await (await this.host()).runtime.resolveAmbiguity(id, stepId, decision, 'user');
+    if (handle) this.watch(id, handle.done);
+  }
+
+  async resume(id: ExecutionId): Promise<void> {
+    const handle = await (await this.host()).resume(id);
+    if (handle) this.watch(id, handle.done);
+  }
+
+  async cancel(id: ExecutionId): Promise<boolean> {
+    return (await this.host()).cancel(id);
+  }
+
+  /** After activation: find interrupted sessions and act on the resume setting. Never on the activation path. */
+  scheduleRecovery(onInspect: (id: ExecutionId) => void): void {
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = undefined;
+      void this.recover(onInspect).catch((error) => this.log.warn(`recovery failed: ${ensureError(error).message}`));
+    }, RECOVERY_DELAY_MS);
+  }
+
+  private async recover(onInspect: (id: ExecutionId) => void): Promise<void> {
+    // No journal yet: nothing to recover, and no reason to create one.
+    if (!this.database.file || !existsSync(this.database.file) || this.disposed) return;
+    const host = await this.host();
+    const items = await host.plan();
+    const runnable = (i: RecoveryItem): boolean => i.decision.action === 'resume' || i.decision.action === 're_execute';
+    const interrupted = items.filter(runnable);
+    const mode = this.settings().resumeOnStartup;
+    this.log.info(`recovery: ${items.length} unfinished sessions, ${interrupted.length} interrupted; resumeOnStartup=${mode}`);
+    // Outcomes already recorded are finalized whatever the setting; nothing re-runs for them.
+    const settledOnly = items.filter((i) => !runnable(i));
+    if (mode === 'automatic') {
+      for (const handle of await host.applyPlan(items)) this.watch(handle.id, handle.done);
+      return;
+    }
+    await host.applyPlan(settledOnly);
+    if (mode === 'never' || interrupted.length === 0) return;
+    const first = interrupted[0].execution;
+    const what = interrupted.length === 1 ? `"${first.title}" was interrupted` : `${interrupted.length} agent sessions were interrupted`;
+    const windows = interrupted.reduce((n, i) => n + i.ambiguousWindows.length, 0);
+    const choice = await vscode.window.showInformationMessage(
+      `Durable Sessions: ${what}. Resume from the journal?${windows ? ` (${windows} interrupted step${windows === 1 ? '' : 's'} will be settled by their policy first)` : ''}`,
+      'Resume',
+      'Inspect',
+      'Discard',
+    );
+    if (this.disposed) return;
+    if (choice === 'Resume') {
+      const current = await this.host();
+      for (const handle of await current.applyPlan(interrupted)) this.watch(handle.id, handle.done);
+    } else if (choice === 'Inspect') onInspect(first.id);
+    else if (choice === 'Discard') {
+      for (const item of interrupted) await this.cancel(item.execution.id).catch((e) => this.log.warn(`discard ${item.execution.id}: ${ensureError(e).message}`));
+    }
+  }
+
+  /** Recent sessions for pickers and the panel's list. */
+  async list(limit = 50): Promise<Array<{ id: ExecutionId; title: string; status: string; updatedAt: number }>> {
+    const host = await this.host();
+    const executions = await host.runtime.list({ kind: AGENT_SESSION_KIND, limit });
+    return executions.map((e) => ({ id: e.id, title: e.title, status: e.status, updatedAt: e.updatedAt }));
+  }
+
+  /** Interrupt running sessions (they stay resumable); used before the database closes. */
+  async shutdownHost(): Promise<void> {
+    const host = this.current;
+    this.current = undefined;
+    for (const u of this.unsubscribers.splice(0)) u();
+    await host?.dispose();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    await this.building?.catch(() => undefined);
+    await this.shutdownHost();
+    this._onDidChange.dispose();
+    this._onDidStream.dispose();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The session panel (webview): start a session, follow its transcript live,
+ * approve or deny what waits for a person, cancel or resume, see tokens used.
+ * Panels are restored after a window reload by a WebviewPanelSerializer, bound
+ * to the session they showed, which meanwhile resumes from the journal.
+ *
+ * Security: strict CSP (`default-src 'none'`, script by CSPRNG nonce), local
+ * resources limited to `media/`, every page message validated (protocol file).
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { ensureError, type ExecutionId } from '../durable';
+import type { SessionService } from '../extension/sessionService';
+import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from './sessionProtocol';
+
+export const SESSION_VIEW_TYPE = 'durableSessions.session';
+const MAX_MESSAGES = 2_000;
+const PUSH_DEBOUNCE_MS = 40;
+
+interface PanelState {
+  readonly threadId?: string;
+}
+
+class SessionPanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private pushTimer: ReturnType<typeof setTimeout> | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    public threadId: ExecutionId | undefined,
+    private readonly service: SessionService,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly onDispose: (panel: SessionPanel) => void,
+  ) {
+    const media = vscode.Uri.joinPath(extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
+    panel.iconPath = vscode.Uri.joinPath(media, 'durable.svg');
+    panel.webview.html = this.html(panel.webview);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => panel.visible && this.schedulePush()),
+      service.onDidChange((id) => (id === undefined || id === this.threadId) && this.schedulePush()),
+      service.onDidStream((s) => s.threadId === this.threadId && this.post({ type: 'stream', threadId: s.threadId, text: s.text })),
+    );
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(18).toString('base64');
+    const media = (file: string): vscode.Uri => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', file));
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${media('session.css')}">
+<title>Agent session</title>
+</head>
+<body>
+<div id="app" aria-live="polite"></div>
+<script nonce="${nonce}" src="${media('dist/sessionPage.js')}"></script>
+</body>
+</html>`;
+  }
+
+  private post(message: HostMessage): void {
+    if (!this.disposed) void this.panel.webview.postMessage(message).then(undefined, () => undefined);
+  }
+
+  schedulePush(): void {
+    if (this.pushTimer || this.disposed) return;
+    this.pushTimer = setTimeout(() => {
+      this.pushTimer = undefined;
+      void this.push();
+    }, PUSH_DEBOUNCE_MS);
+  }
+
+  private async push(): Promise<void> {
+    try {
+      this.post({ type: 'state', state: await this.state() });
+    } catch (error) {
+      this.log.warn(`session panel: ${ensureError(error).message}`);
+      this.post({ type: 'state', state: { messages: [], sessions: [], modelLabel: '', error: ensureError(error).message } });
+    }
+  }
+
+  private async state(): Promise<SessionState> {
+    let modelLabel = '';
+    let modelProblem: string | undefined;
+    try {
+      const spec = this.service.modelFromSettings();
+      modelLabel = spec.provider === 'scripted' ? `scripted: ${spec.scriptFile.split(/[\\/]/).pop()}` : spec.provider === 'openai' ? `${spec.model} @ ${spec.baseUrl}` : `VS Code model${spec.family ? ` (${spec.family})` : ''}`;
+    } catch (error) {
+      modelProblem = ensureError(error).message;
+    }
+    const host = await this.service.host();
+    const sessions = (await this.service.list(30)).map((s) => ({ id: s.id, title: s.title, status: s.status }));
+    if (!this.threadId) return { messages: [], sessions, modelLabel, modelProblem };
+    const id = this.threadId;
+    const [execution, thread, all, pending] = await Promise.all([
+      host.runtime.get(id),
+      host.engine.sessions.thread(id),
+      host.engine.sessions.messages(id, 0, MAX_MESSAGES),
+      host.pendingApprovals(id),
+    ]);
+    if (!execution) return { messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
+    this.panel.title = `Session: ${execution.title.slice(0, 40)}`;
+    const actionable = new Set(pending.map((p) => p.ref));
+    const messages: MessageView[] = all.map((m) => ({
+      index: m.index,
+      turn: m.turn,
+      role: m.role,
+      state: m.state,
+      ref: m.ref,
+      text: m.text,
+      ...(m.detail !== undefined ? { detail: m.detail } : {}),
+      ...(m.kind !== undefined ? { kind: m.kind } : {}),
+      ...(m.role === 'approval' ? { actionable: actionable.has(m.ref) && !host.runtime.isActive(id) } : {}),
+    }));
+    let decision: SessionState['decision'];
+    if (execution.status === 'suspended' || (execution.status === 'running' && !host.runtime.isActive(id))) {
+      const [item] = await host.runtime.plan([id]);
+      if (item?.decision.action === 'await_decision') {
+        const stepId = item.decision.stepId;
+        const window = item.ambiguousWindows.find((w) => w.stepId === stepId);
+        decision = { stepId, stepName: window?.stepName ?? `step ${stepId}`, policy: window?.policy ?? 'ask' };
+      }
+    }
+    const limits = this.service.settings();
+    return {
+      thread: {
+        id,
+        title: execution.title,
+        model: thread?.model ?? '',
+        status: host.runtime.isActive(id) ? 'running' : execution.status,
+        outcome: thread?.outcome ?? null,
+        statusDetail: execution.statusDetail,
+        turns: thread?.turnCount ?? 0,
+        toolCalls: thread?.toolCalls ?? 0,
+        tokensIn: thread?.tokensIn ?? 0,
+        tokensOut: thread?.tokensOut ?? 0,
+        budget: limits.tokenBudget,
+      },
+      messages,
+      decision,
+      sessions,
+      modelLabel,
+      modelProblem,
+    };
+  }
+
+  private async receive(raw: unknown): Promise<void> {
+    const message = parsePageMessage(raw);
+    if (!message) {
+      this.log.warn(`session panel: rejected a malformed message (${typeof raw === 'object' && raw !== null ? JSON.stringify(Object.keys(raw)).slice(0, 100) : typeof raw})`);
+      return;
+    }
+    try {
+      switch (message.type) {
+        case 'ready':
+          break;
+        case 'start':
+          this.bind(await this.service.start(message.task));
+          break;
+        case 'open':
+          this.bind(message.threadId as ExecutionId);
+          break;
+        case 'newSession':
+          this.bind(undefined);
+          break;
+        case 'decide':
+          await this.service.decide(message.promiseId, { approved: message.approved, decidedBy: 'user', ...(message.answer !== undefined ? { answer: message.answer } : {}) });
+          break;
+        case 'resolveWindow':
+          if (this.threadId) await this.service.resolveWindow(this.threadId, message.stepId, message.decision);
+          break;
+        case 'cancel':
+          if (this.threadId) await this.service.cancel(this.threadId);
+          break;
+        case 'resume':
+          if (this.threadId) await this.service.resume(this.threadId);
+          break;
+      }
+    } catch (error) {
+      this.log.error(`session panel: ${message.type} failed: ${ensureError(error).message}`);
+      this.post({ type: 'notice', message: `${message.type} failed: ${ensureError(error).message}` });
+    }
+    this.schedulePush();
+  }
+
+  bind(threadId: ExecutionId | undefined): void {
+    this.threadId = threadId;
+    if (!threadId) this.panel.title = 'New agent session';
+    this.schedulePush();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.pushTimer) clearTimeout(this.pushTimer);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+    this.onDispose(this);
+  }
+}
+
+export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSerializer<PanelState> {
+  private readonly panels = new Set<SessionPanel>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(
+    private readonly service: SessionService,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(SESSION_VIEW_TYPE, this);
+  }
+
+  /** Show a session (revealing its panel if one is open), or a blank panel to start one. */
+  open(threadId?: ExecutionId): void {
+    const existing = [...this.panels].find((p) => p.threadId === threadId);
+    if (existing) {
+      existing.panel.reveal();
+      existing.schedulePush();
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(SESSION_VIEW_TYPE, threadId ? 'Agent session' : 'New agent session', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
+    });
+    this.track(panel, threadId);
+  }
+
+  /** Called by VS Code after a reload for each panel that was open. */
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
+    const id = typeof state?.threadId === 'string' && /^[0-9a-f-]{36}$/.test(state.threadId) ? (state.threadId as ExecutionId) : undefined;
+    this.log.info(`session panel restored${id ? ` for ${id}` : ''}`);
+    this.track(panel, id);
+  }
+
+  private track(panel: vscode.WebviewPanel, threadId: ExecutionId | undefined): void {
+    const p = new SessionPanel(panel, threadId, this.service, this.extensionUri, this.log, (gone) => this.panels.delete(gone));
+    this.panels.add(p);
+    p.schedulePush();
+  }
+
+  get openThreads(): Array<string | undefined> {
+    return [...this.panels].map((p) => p.threadId);
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    for (const p of [...this.panels]) p.dispose();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The session panel's message protocol, typed once and shared by the host
+ * (sessionPanel.ts) and the page (media/src/sessionPage.ts). Every message
+ * from the page is validated by `parsePageMessage` before the host acts on it:
+ * anything unknown or malformed is rejected (and logged), never executed.
+ */
+
+export interface ThreadView {
+  readonly id: string;
+  readonly title: string;
+  readonly model: string;
+  /** Execution status: running, suspended, completed, failed, cancelled, aborted. */
+  readonly status: string;
+  readonly outcome: string | null;
+  readonly statusDetail: string | null;
+  readonly turns: number;
+  readonly toolCalls: number;
+  readonly tokensIn: number;
+  readonly tokensOut: number;
+  readonly budget: number;
+}
+
+export interface MessageView {
+  readonly index: number;
+  readonly turn: number;
+  readonly role: 'user' | 'assistant' | 'tool' | 'approval' | 'error' | 'status';
+  readonly state: string | null;
+  readonly ref: string | null;
+  readonly text: string;
+  readonly detail?: string;
+  readonly kind?: string;
+  /** For approvals: can a person still decide it (the promise is pending)? */
+  readonly actionable?: boolean;
+}
+
+/** An interrupted guarded step parked for a person's decision (the `ask` policy). */
+export interface DecisionView {
+  readonly stepId: number;
+  readonly stepName: string;
+  readonly policy: string;
+}
+
+export interface SessionListItem {
+  readonly id: string;
+  readonly title: string;
+  readonly status: string;
+}
+
+export interface SessionState {
+  readonly thread?: ThreadView;
+  readonly messages: readonly MessageView[];
+  readonly decision?: DecisionView;
+  readonly sessions: readonly SessionListItem[];
+  /** The model new sessions would use, or why none can start. */
+  readonly modelLabel: string;
+  readonly modelProblem?: string;
+  readonly error?: string;
+}
+
+export type HostMessage =
+  | { readonly type: 'state'; readonly state: SessionState }
+  | { readonly type: 'stream'; readonly threadId: string; readonly text: string }
+  | { readonly type: 'notice'; readonly message: string };
+
+export type PageMessage =
+  | { readonly type: 'ready' }
+  | { readonly type: 'start'; readonly task: string }
+  | { readonly type: 'open'; readonly threadId: string }
+  | { readonly type: 'newSession' }
+  | { readonly type: 'decide'; readonly promiseId: string; readonly approved: boolean; readonly answer?: string }
+  | { readonly type: 'resolveWindow'; readonly stepId: number; readonly decision: 'rerun' | 'skip' | 'fail' }
+  | { readonly type: 'cancel' }
+  | { readonly type: 'resume' };
+
+const ID = /^[0-9a-zA-Z-]{1,100}$/;
+const MAX_TASK = 32_000;
+
+/** Validate a message from the page; returns undefined for anything not exactly one of ours. */
+export function parsePageMessage(value: unknown): PageMessage | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const m = value as Record<string, unknown>;
+  const keys = Object.keys(m);
+  const only = (...allowed: string[]): boolean => keys.every((k) => k === 'type' || allowed.includes(k));
+  switch (m.type) {
+    case 'ready':
+    case 'newSession':
+    case 'cancel':
+    case 'resume':
+      return only() ? { type: m.type } : undefined;
+    case 'start':
+      return only('task') && typeof m.task === 'string' && m.task.trim().length > 0 && m.task.length <= MAX_TASK ? { type: 'start', task: m.task } : undefined;
+    case 'open':
+      return only('threadId') && typeof m.threadId === 'string' && ID.test(m.threadId) ? { type: 'open', threadId: m.threadId } : undefined;
+    case 'decide':
+      if (!only('promiseId', 'approved', 'answer') || typeof m.promiseId !== 'string' || !ID.test(m.promiseId) || typeof m.approved !== 'boolean') return undefined;
+      if (m.answer !== undefined && (typeof m.answer !== 'string' || m.answer.length > 16_000)) return undefined;
+      return { type: 'decide', promiseId: m.promiseId, approved: m.approved, ...(m.answer !== undefined ? { answer: m.answer as string } : {}) };
+    case 'resolveWindow':
+      if (!only('stepId', 'decision') || !Number.isInteger(m.stepId) || (m.stepId as number) < 0) return undefined;
+      return m.decision === 'rerun' || m.decision === 'skip' || m.decision === 'fail' ? { type: 'resolveWindow', stepId: m.stepId as number, decision: m.decision } : undefined;
+    default:
+      return undefined;
+  }
+}
