@@ -127,11 +127,41 @@ export async function runVsCodeSuites() {
       await page.keyboard.press('Enter');
       await page.locator('.notifications-toasts', { hasText: 'journal is intact' }).first().waitFor({ state: 'visible', timeout: 20_000 });
     });
+    const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
+    await check('a session starts from the session panel with the scripted model', async () => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('>Durable Sessions: New Agent Session');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'New Agent Session' }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      const task = webview().locator('textarea');
+      await task.waitFor({ state: 'visible', timeout: 30_000 });
+      await task.fill('Add a greeting file and run the check.');
+      await webview().getByRole('button', { name: 'Start session' }).click();
+      // Turn 1's tools are journaled; turn 2 is a 10 s model call: the reload comes in the middle of it.
+      await webview().locator('.msg.tool.state-done', { hasText: 'README.md' }).first().waitFor({ timeout: 30_000 });
+    });
     await check('a window reload re-activates the extension with the database intact', async () => {
       await page.reload({ timeout: 60_000 });
       await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
       await page.locator('.part.sidebar .monaco-list-row', { hasText: 'survives the reload' }).first().waitFor({ state: 'visible', timeout: 30_000 });
       await waitForFile(config.phases[1].done, PHASE_TIMEOUT_MS, 'integration phase 2');
+    });
+    await check('after the reload the interrupted session is offered, resumed, approved in the panel and finished', async () => {
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 30_000 });
+      await toast.getByRole('button', { name: 'Resume' }).click();
+      // The panel came back by itself (webview serializer) and follows the resumed session.
+      const approve = webview().getByRole('button', { name: 'Approve' });
+      await approve.waitFor({ state: 'visible', timeout: 60_000 });
+      await webview().locator('.msg.approval', { hasText: 'echo checked' }).first().waitFor({ timeout: 5_000 });
+      await approve.click();
+      await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
+      const hello = readFileSync(join(workspace, 'hello.txt'), 'utf8');
+      if (hello !== 'Hello from a durable session.\n') throw new Error(`hello.txt is ${JSON.stringify(hello)}`);
+      const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');
+      if (checks !== 'checked\n') throw new Error(`the command ran ${checks.split('\n').length - 1} times: ${JSON.stringify(checks)}`);
     });
     await check('disposal on deactivate leaves no open handle (phase 3, after another reload)', async () => {
       await page.reload({ timeout: 60_000 });

@@ -33,7 +33,8 @@ suite('extension in a real VS Code', () => {
   });
 
   test('every contributed command runs', async () => {
-    for (const command of contributedCommands()) {
+    // Commands that only ask for input (a secret) are exercised in the UI, not here: a prompt would wait forever.
+    for (const command of contributedCommands().filter((c) => c !== 'durableSessions.setApiKey')) {
       await vscode.commands.executeCommand(command, { confirmed: true });
     }
     const folder = await vscode.commands.executeCommand<string>('durableSessions.openDatabaseFolder');
