@@ -87,7 +87,7 @@ function renderMessage(m: MessageView): HTMLElement {
 }
 
 function render(state: SessionState): void {
-  vscode.setState({ threadId: state.thread?.id });
+  vscode.setState({ threadId: state.threadId });
   header.replaceChildren();
   notice.textContent = state.error ?? '';
   const t = state.thread;

@@ -46,6 +46,10 @@ export class SessionService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   settings(): AgentSettings {
     return readAgentSettings((m) => this.log.warn(m));
   }

@@ -79,11 +79,12 @@ class SessionPanel implements vscode.Disposable {
   }
 
   private async push(): Promise<void> {
+    if (this.disposed || this.service.isDisposed) return;
     try {
       this.post({ type: 'state', state: await this.state() });
     } catch (error) {
       this.log.warn(`session panel: ${ensureError(error).message}`);
-      this.post({ type: 'state', state: { messages: [], sessions: [], modelLabel: '', error: ensureError(error).message } });
+      this.post({ type: 'state', state: { threadId: this.threadId, messages: [], sessions: [], modelLabel: '', error: ensureError(error).message } });
     }
   }
 
@@ -106,7 +107,7 @@ class SessionPanel implements vscode.Disposable {
       host.engine.sessions.messages(id, 0, MAX_MESSAGES),
       host.pendingApprovals(id),
     ]);
-    if (!execution) return { messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
+    if (!execution) return { threadId: id, messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
     this.panel.title = `Session: ${execution.title.slice(0, 40)}`;
     const actionable = new Set(pending.map((p) => p.ref));
     const messages: MessageView[] = all.map((m) => ({
@@ -131,6 +132,7 @@ class SessionPanel implements vscode.Disposable {
     }
     const limits = this.service.settings();
     return {
+      threadId: id,
       thread: {
         id,
         title: execution.title,

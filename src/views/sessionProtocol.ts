@@ -47,6 +47,8 @@ export interface SessionListItem {
 }
 
 export interface SessionState {
+  /** The session this panel is bound to (kept by the page for restore after a reload, even when loading it failed). */
+  readonly threadId?: string;
   readonly thread?: ThreadView;
   readonly messages: readonly MessageView[];
   readonly decision?: DecisionView;

@@ -82,6 +82,16 @@ function fingerprintOf(model: ModelSpec, messages: readonly ChatMessage[], tools
   return bytesToHex(blake3(new TextEncoder().encode(material)));
 }
 
+/** A tool recorded for this session that this window does not have (its extension is gone). */
+function unavailableTool(name: string): AgentTool {
+  return {
+    schema: { name, description: `${name} (not available in this window)`, parameters: { type: 'object' } },
+    effect: 'idempotent',
+    describe: () => `${name} (not available)`,
+    run: async () => ({ ok: false, content: `error: the tool ${name} is not available any more`, summary: 'tool not available' }),
+  };
+}
+
 function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
   return { input: a.input + b.input, output: a.output + b.output };
 }
@@ -130,7 +140,11 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
       if (ctx.attempt > 1) {
         await transcript.emit({ type: 'message_appended', turn: 0, role: 'status', text: `Restarted as attempt ${ctx.attempt}: the recorded history no longer matched the session.` });
       }
-      const tools = deps.tools();
+      // The tool set is journaled once: tools other extensions register come and go between
+      // windows, and the model calls' fingerprints must not change with them on replay.
+      const available = deps.tools();
+      const names = await ctx.step({ name: 'session.tools', effect: 'idempotent' }, () => available.map((t) => t.schema.name));
+      const tools = names.map((n) => available.find((t) => t.schema.name === n) ?? unavailableTool(n));
       const byName = new Map(tools.map((t) => [t.schema.name, t]));
       const messages: ChatMessage[] = [
         { role: 'system', content: SYSTEM_PROMPT },
