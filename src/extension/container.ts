@@ -37,7 +37,7 @@ export class Container implements vscode.Disposable {
     this.executionsTree = new ExecutionsTreeProvider(this.database);
     this.retention = new RetentionScheduler(this.database, this.log, () => this.executionsTree.refresh());
     this.sessions = new SessionService(this.database, context.secrets, this.log);
-    this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log);
+    this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
     this.disposables.push(
       this.panels,
       registerChatParticipant(this.sessions, context.extensionUri, this.log),

@@ -16,6 +16,7 @@ import { parsePageMessage, type HostMessage, type MessageView, type SessionState
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
 const MAX_MESSAGES = 2_000;
 const PUSH_DEBOUNCE_MS = 40;
+const OPEN_PANELS_KEY = 'durableSessions.openSessionPanels';
 
 interface PanelState {
   readonly threadId?: string;
@@ -33,6 +34,7 @@ class SessionPanel implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     private readonly onDispose: (panel: SessionPanel) => void,
+    private readonly onBind: () => void,
   ) {
     const media = vscode.Uri.joinPath(extensionUri, 'media');
     panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
@@ -195,6 +197,7 @@ class SessionPanel implements vscode.Disposable {
 
   bind(threadId: ExecutionId | undefined): void {
     this.threadId = threadId;
+    this.onBind();
     if (!threadId) this.panel.title = 'New agent session';
     this.schedulePush();
   }
@@ -217,8 +220,19 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
     private readonly service: SessionService,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly memento: vscode.Memento,
   ) {
     this.registration = vscode.window.registerWebviewPanelSerializer(SESSION_VIEW_TYPE, this);
+  }
+
+  private remembered(): ExecutionId[] {
+    const value = this.memento.get<unknown>(OPEN_PANELS_KEY);
+    return Array.isArray(value) ? value.filter((v): v is ExecutionId => typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v)) : [];
+  }
+
+  /** Remember which sessions have panels, for the restore after a reload. */
+  private remember(): void {
+    void this.memento.update(OPEN_PANELS_KEY, this.openThreads.filter((t): t is string => t !== undefined)).then(undefined, () => undefined);
   }
 
   /** Show a session (revealing its panel if one is open), or a blank panel to start one. */
@@ -239,14 +253,25 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
 
   /** Called by VS Code after a reload for each panel that was open. */
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
-    const id = typeof state?.threadId === 'string' && /^[0-9a-f-]{36}$/.test(state.threadId) ? (state.threadId as ExecutionId) : undefined;
+    let id = typeof state?.threadId === 'string' && /^[0-9a-f-]{36}$/.test(state.threadId) ? (state.threadId as ExecutionId) : undefined;
+    // The page's own state can miss the last binding (a reload right after a start): fall back to
+    // the sessions this window had open, remembered in workspace state, not yet restored.
+    if (!id) {
+      const restored = new Set(this.openThreads);
+      id = this.remembered().find((t) => !restored.has(t));
+    }
     this.log.info(`session panel restored${id ? ` for ${id}` : ''}`);
     this.track(panel, id);
   }
 
   private track(panel: vscode.WebviewPanel, threadId: ExecutionId | undefined): void {
-    const p = new SessionPanel(panel, threadId, this.service, this.extensionUri, this.log, (gone) => this.panels.delete(gone));
+    const p = new SessionPanel(panel, threadId, this.service, this.extensionUri, this.log, (gone) => {
+      this.panels.delete(gone);
+      // Closed by the user (not by shutdown): forget it, so a reload does not bring it back.
+      if (!this.disposing) this.remember();
+    }, () => this.remember());
     this.panels.add(p);
+    this.remember();
     p.schedulePush();
   }
 
@@ -254,7 +279,10 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
     return [...this.panels].map((p) => p.threadId);
   }
 
+  private disposing = false;
+
   dispose(): void {
+    this.disposing = true;
     this.registration.dispose();
     for (const p of [...this.panels]) p.dispose();
   }
