@@ -33,29 +33,29 @@ export interface Life {
 }
 
 /** Run one life of the child; kill it `killAfterMs` after it says READY (unless it finishes first). */
-export function live(args: string[], killAfterMs: number | undefined, timeoutMs = 30_000): Promise<Life> {
+export function live(args: string[], killAfterMs: number | undefined, timeoutMs = 30_000, child = CHILD): Promise<Life> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const hardStop = setTimeout(() => {
-      child.kill('SIGKILL');
+      proc.kill('SIGKILL');
       reject(new Error(`child hung for ${timeoutMs} ms: ${stderr}`));
     }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
       const before = stdout;
       stdout += chunk.toString();
       if (!before.includes('READY') && stdout.includes('READY') && killAfterMs !== undefined) {
         timer = setTimeout(() => {
-          killed = child.kill('SIGKILL');
+          killed = proc.kill('SIGKILL');
         }, killAfterMs);
       }
     });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code, signal) => {
       clearTimeout(timer);
       clearTimeout(hardStop);
       resolve({ killed: killed && signal === 'SIGKILL', code, stdout, stderr });

@@ -4,13 +4,12 @@
 // shows an interrupted call that was rerun; no edit or command lands twice.
 // AGENT_TORTURE_RUNS (default 6) and TORTURE_SEED reproduce a run.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DurableEngine } from '../../../src/durable/engine';
 import { MIGRATIONS_DIR, TEST_MASTER_KEY, repoRoot, tempDir } from '../../helpers';
-import { prng } from '../../durable/torture/tortureHarness';
+import { live, prng } from '../../durable/torture/tortureHarness';
 
 const CHILD = join(repoRoot(), 'out', 'test', 'extension', 'agent', 'agentTorture.child.js');
 const RUNS = Number(process.env.AGENT_TORTURE_RUNS ?? 6);
@@ -27,28 +26,6 @@ const SCRIPT = {
   ],
 };
 
-function life(args: string[], killAfterMs: number | undefined): Promise<{ killed: boolean; code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const hard = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (c: Buffer) => {
-      const before = stdout;
-      stdout += c.toString();
-      if (!before.includes('READY') && stdout.includes('READY') && killAfterMs !== undefined) timer = setTimeout(() => (killed = child.kill('SIGKILL')), killAfterMs);
-    });
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      clearTimeout(hard);
-      resolve({ killed, code, stderr, stdout });
-    });
-  });
-}
 
 test(`agent crash torture: ${RUNS} sessions killed at random points finish with every effect exactly once`, { timeout: 10 * 60_000 }, async (t) => {
   t.diagnostic(`seed ${SEED} (reproduce with TORTURE_SEED=${SEED} AGENT_TORTURE_RUNS=${RUNS})`);
@@ -65,7 +42,7 @@ test(`agent crash torture: ${RUNS} sessions killed at random points finish with 
     let done = false;
     for (let lives = 0; !done && lives < 60; lives++) {
       const kill = lives < 8 ? Math.floor(random() * 120) : undefined;
-      const r = await life([file, workspace, scriptFile], kill);
+      const r = await live([file, workspace, scriptFile], kill, 30_000, CHILD);
       if (r.killed) kills++;
       else {
         assert.equal(r.code, 0, `child failed: ${r.stderr}`);
