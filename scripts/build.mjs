@@ -30,7 +30,7 @@ async function buildExtension() {
   await esbuild.build({ ...common, entryPoints: { extension: join(root, 'src/extension/extension.ts') }, outdir: join(root, 'dist') });
   // Webview pages: browser bundles next to their styles in media/.
   await esbuild.build({
-    entryPoints: { sessionPage: join(root, 'media/src/sessionPage.ts') },
+    entryPoints: { sessionPage: join(root, 'media/src/sessionPage.ts'), explorerPage: join(root, 'media/src/explorerPage.ts') },
     bundle: true,
     platform: 'browser',
     format: 'iife',

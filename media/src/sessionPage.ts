@@ -1,6 +1,7 @@
 // The session panel's page. Renders the host's state with DOM APIs only
 // (text is never parsed as HTML) and sends typed messages back.
 import type { HostMessage, MessageView, PageMessage, SessionState } from '../../src/views/sessionProtocol';
+import { button, el } from './dom';
 
 interface VsCodeApi {
   postMessage(message: PageMessage): void;
@@ -11,22 +12,6 @@ declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?: string; text?: string; title?: string } = {}, ...children: Array<Node | null>): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props.className) node.className = props.className;
-  if (props.text !== undefined) node.textContent = props.text;
-  if (props.title) node.title = props.title;
-  for (const c of children) if (c) node.appendChild(c);
-  return node;
-}
-
-function button(label: string, onClick: () => void, options: { secondary?: boolean; title?: string } = {}): HTMLButtonElement {
-  const b = el('button', { text: label, className: options.secondary ? 'secondary' : '', title: options.title });
-  b.type = 'button';
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 const header = el('header');
 const transcript = el('section', { className: 'transcript' });

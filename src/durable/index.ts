@@ -54,3 +54,21 @@ export {
   type MessageRole,
 } from './sessionEvents';
 export { abortableDelay } from './abortable';
+export {
+  buildTimeline,
+  entrySummaries,
+  entryDetail,
+  needsAttention,
+  listTimers,
+  countEntries,
+  payloadText,
+  REVEAL_MAX_CHARS,
+  type Timeline,
+  type TimelineRow,
+  type EntrySummary,
+  type EntryDetail,
+  type StepStatus,
+  type AttentionItem,
+  type TimerRecord,
+} from './inspection';
+export { toHex } from './bytes';

@@ -66,6 +66,7 @@ export class JournalWriter implements JournalAppender {
   private idleWaiters: Array<() => void> = [];
   private stats = { committed: 0, flushes: 0, droppedBuffered: 0, ackTimeouts: 0, flushFailures: 0 };
   private warnedBackPressure = false;
+  private readonly commitListeners = new Set<(executionIds: ReadonlySet<string>) => void>();
 
   constructor(
     private readonly sink: RowSink,
@@ -79,6 +80,16 @@ export class JournalWriter implements JournalAppender {
   }
 
   /** Seals synchronously (so a too-large payload throws here), then queues. */
+  /**
+   * Be told which executions just got entries committed (views refresh from
+   * this instead of polling). Listeners run after the commit; their errors are
+   * ignored. Returns an unsubscribe function.
+   */
+  onCommit(listener: (executionIds: ReadonlySet<string>) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
   appendBuffered(entry: NewEntry): void {
     this.assertOpen();
     const row = this.codec.encode(entry);
@@ -229,6 +240,16 @@ export class JournalWriter implements JournalAppender {
       this.backoffMs = 0;
       this.warnedBackPressure = false;
       batch.forEach((p, i) => this.settleAck(p, () => p.ack?.resolve(seqs[i])));
+      if (this.commitListeners.size > 0) {
+        const ids = new Set(batch.map((p) => p.row.executionId));
+        for (const listener of this.commitListeners) {
+          try {
+            listener(ids);
+          } catch {
+            // A view's listener must not break the journal.
+          }
+        }
+      }
       return true;
     } catch (raw) {
       this.stats.flushFailures++;

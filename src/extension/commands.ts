@@ -9,7 +9,8 @@ import type { Container } from './container';
 import { NoWorkspaceError } from './database';
 import { notify, reportError } from './userErrors';
 import type { ExecutionId } from '../durable';
-import { formatAge } from '../views/executionsTree';
+import { executionIdOf, formatAge } from '../views/explorerTreeModel';
+import { journalCommands } from './journalCommands';
 import { API_KEY_SECRET } from './sessionService';
 
 export interface CommandOptions {
@@ -19,18 +20,20 @@ export interface CommandOptions {
 
 type CommandHandler = (container: Container, options: CommandOptions, arg: unknown) => Promise<unknown>;
 
-/** An execution id from a tree item, a string argument, or a quick pick of agent sessions. */
-async function sessionFrom(c: Container, arg: unknown, placeHolder: string, statuses?: readonly string[]): Promise<ExecutionId | undefined> {
-  if (typeof arg === 'string' && /^[0-9a-f-]{36}$/.test(arg)) return arg as ExecutionId;
-  const fromTree = (arg as { execution?: { id?: unknown } } | undefined)?.execution?.id;
-  if (typeof fromTree === 'string') return fromTree as ExecutionId;
-  const sessions = (await c.sessions.list(200)).filter((s) => !statuses || statuses.includes(s.status));
+/** Commands by id: what the error report calls the action, and the handler. */
+export type CommandTable = Record<string, { readonly action: string; readonly run: CommandHandler }>;
+
+/** A session id from a tree node or an id argument, else a quick pick of agent sessions. */
+async function sessionFrom(c: Container, arg: unknown, placeHolder: string): Promise<ExecutionId | undefined> {
+  const given = executionIdOf(arg);
+  if (given) return given as ExecutionId;
+  const sessions = await c.sessions.list(200);
   if (sessions.length === 0) {
-    notify(statuses ? 'Durable Sessions: no agent session is in a state for that.' : 'Durable Sessions: no agent sessions yet. Run "Durable Sessions: New Agent Session".');
+    notify('Durable Sessions: no agent sessions yet. Run "Durable Sessions: New Agent Session".');
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    sessions.map((s) => ({ label: s.title, description: s.status, detail: `${formatAge(Date.now() - s.updatedAt)} · ${s.id}`, id: s.id })),
+    sessions.map((s) => ({ label: s.title, description: `${s.status} · ${formatAge(Date.now() - s.updatedAt)}`, detail: s.id, id: s.id })),
     { placeHolder, matchOnDescription: true, matchOnDetail: true },
   );
   return picked?.id;
@@ -42,7 +45,7 @@ function parseOptions(arg: unknown): CommandOptions {
   return {};
 }
 
-const commands: Record<string, { action: string; run: CommandHandler }> = {
+const commands: CommandTable = {
   'durableSessions.showLog': {
     action: 'Show log',
     run: async (c) => c.log.show(),
@@ -190,28 +193,6 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
       return id;
     },
   },
-  'durableSessions.resumeSession': {
-    action: 'Resume session',
-    run: async (c, _options, arg) => {
-      const id = await sessionFrom(c, arg, 'Resume which session?', ['running', 'suspended']);
-      if (!id) return undefined;
-      await c.sessions.resume(id);
-      c.panels.open(id);
-      return id;
-    },
-  },
-  'durableSessions.cancelSession': {
-    action: 'Cancel session',
-    run: async (c, options, arg) => {
-      const id = await sessionFrom(c, arg, 'Cancel which session?', ['running', 'suspended']);
-      if (!id) return undefined;
-      if (!options.confirmed) {
-        const answer = await vscode.window.showWarningMessage('Cancel this session? A cancelled session is never resumed.', { modal: true }, 'Cancel Session');
-        if (answer !== 'Cancel Session') return undefined;
-      }
-      return c.sessions.cancel(id);
-    },
-  },
   'durableSessions.setApiKey': {
     action: 'Set API key',
     run: async (c) => {
@@ -231,7 +212,7 @@ const commands: Record<string, { action: string; run: CommandHandler }> = {
 };
 
 export function registerCommands(container: Container): vscode.Disposable[] {
-  return Object.entries(commands).map(([id, { action, run }]) =>
+  return Object.entries({ ...commands, ...journalCommands }).map(([id, { action, run }]) =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
       try {
         return await run(container, parseOptions(arg), arg);

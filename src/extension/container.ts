@@ -3,11 +3,15 @@
  * explicitly and owns their disposal. No global singleton: `activate` holds the
  * one instance and `deactivate` disposes it.
  */
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { ExecutionsTreeProvider } from '../views/executionsTree';
+import { JournalExplorers } from '../views/journalExplorer';
 import { SessionPanels } from '../views/sessionPanel';
+import { DurableStatusBar } from '../views/statusBar';
 import { registerChatParticipant } from './chatParticipant';
 import { DurableDatabase } from './database';
+import { JournalService } from './journalService';
 import { KeyStore } from './keyStore';
 import { RetentionScheduler } from './retentionScheduler';
 import { SessionService } from './sessionService';
@@ -21,6 +25,9 @@ export class Container implements vscode.Disposable {
   readonly retention: RetentionScheduler;
   readonly sessions: SessionService;
   readonly panels: SessionPanels;
+  readonly journal: JournalService;
+  readonly explorers: JournalExplorers;
+  readonly statusBar: DurableStatusBar;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -34,18 +41,22 @@ export class Container implements vscode.Disposable {
       () => this.config(),
       this.log,
     );
-    this.executionsTree = new ExecutionsTreeProvider(this.database);
-    this.retention = new RetentionScheduler(this.database, this.log, () => this.executionsTree.refresh());
     this.sessions = new SessionService(this.database, context.secrets, this.log);
+    this.journal = new JournalService(this.database, this.sessions, this.log);
+    this.executionsTree = new ExecutionsTreeProvider(this.journal);
+    this.retention = new RetentionScheduler(this.database, this.log, () => this.executionsTree.refresh());
     this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
+    this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log);
+    this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || existsSync(this.database.file ?? ''), this.log);
     this.disposables.push(
+      this.journal,
       this.panels,
+      this.explorers,
+      this.statusBar,
       registerChatParticipant(this.sessions, context.extensionUri, this.log),
-      this.sessions.onDidChange(() => this.executionsTree.refresh()),
       this.executionsTree,
       this.retention,
       vscode.window.registerTreeDataProvider('durableSessions.executions', this.executionsTree),
-      this.database.onDidOpen(() => this.executionsTree.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(SECTION)) {
           // Validate now so a bad value is reported when it is typed, not at the next open.

@@ -16,6 +16,7 @@ export function activate(context: vscode.ExtensionContext): DurableSessionsApi {
   context.subscriptions.push(...registerCommands(container));
   const current = container;
   current.sessions.scheduleRecovery((id) => current.panels.open(id));
+  current.statusBar.schedule();
   container.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(container);
 }

@@ -149,6 +149,11 @@ export class SessionService implements vscode.Disposable {
     void done.then((o) => this.log.info(`session ${id} stopped: ${o.status}${o.reason ? ` (${o.reason})` : ''}`));
   }
 
+  /** Is the execution running in this window right now? (False before the host exists.) */
+  isActive(id: ExecutionId): boolean {
+    return this.current?.runtime.isActive(id) ?? false;
+  }
+
   async decide(promiseId: string, decision: ApprovalDecision): Promise<void> {
     const outcome = await (await this.host()).decide(promiseId, decision);
     if (outcome === 'already_settled') this.log.info(`approval ${promiseId} was already decided`);

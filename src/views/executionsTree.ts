@@ -1,52 +1,34 @@
 /**
- * The "Executions" tree of the Durable Sessions view container: executions of
- * this workspace's journal grouped by status, newest first. It reads only the
- * executions table (never the journal) and refreshes debounced.
+ * The "Executions" tree of the Durable Sessions view container. What it shows
+ * is decided in explorerTreeModel.ts (plain data, unit-tested); this provider
+ * turns nodes into TreeItems and refreshes, debounced, when the journal
+ * changes. A refresh reads the executions table and the control rows of
+ * unfinished executions; an expanded execution's timeline is rebuilt only if
+ * that execution changed (JournalService caches it).
  */
 import * as vscode from 'vscode';
-import type { ExecutionRecord, ExecutionStatus } from '../durable';
-import type { DurableDatabase } from '../extension/database';
+import { ensureError, type ExecutionId } from '../durable';
 import { NoWorkspaceError } from '../extension/database';
+import type { JournalService, Snapshot } from '../extension/journalService';
+import { attentionNodes, entryNodes, executionNode, rootNodes, stepNodes, type NodeModel } from './explorerTreeModel';
 
-type Node =
-  | { readonly type: 'group'; readonly status: GroupId; readonly executions: readonly ExecutionRecord[] }
-  | { readonly type: 'execution'; readonly execution: ExecutionRecord }
-  | { readonly type: 'error'; readonly message: string };
-
-type GroupId = 'running' | 'suspended' | 'failed' | 'cancelled' | 'completed';
-
-const GROUPS: ReadonlyArray<{ id: GroupId; label: string; icon: string; statuses: readonly ExecutionStatus[] }> = [
-  { id: 'running', label: 'Running', icon: 'sync', statuses: ['running'] },
-  { id: 'suspended', label: 'Suspended', icon: 'debug-pause', statuses: ['suspended'] },
-  { id: 'failed', label: 'Failed', icon: 'error', statuses: ['failed', 'aborted'] },
-  { id: 'cancelled', label: 'Cancelled', icon: 'circle-slash', statuses: ['cancelled'] },
-  { id: 'completed', label: 'Completed', icon: 'pass', statuses: ['completed'] },
-];
-
-const LIST_LIMIT = 500;
 const REFRESH_DEBOUNCE_MS = 200;
 
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s ago`;
-  const m = Math.round(s / 60);
-  if (m < 60) return `${m}m ago`;
-  const h = Math.round(m / 60);
-  if (h < 48) return `${h}h ago`;
-  return `${Math.round(h / 24)}d ago`;
-}
-
-export class ExecutionsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly _onDidChangeTreeData = new vscode.EventEmitter<Node | undefined>();
+export class ExecutionsTreeProvider implements vscode.TreeDataProvider<NodeModel>, vscode.Disposable {
+  private readonly _onDidChangeTreeData = new vscode.EventEmitter<NodeModel | undefined>();
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  private readonly _onDidLoad = new vscode.EventEmitter<Snapshot>();
+  /** A fresh snapshot was read (the status bar counts from it). */
+  readonly onDidLoad = this._onDidLoad.event;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private snapshot: Snapshot | undefined;
+  private readonly subscription: vscode.Disposable;
 
-  constructor(
-    private readonly database: DurableDatabase,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(private readonly journal: JournalService) {
+    this.subscription = journal.onDidChange(() => this.refresh());
+  }
 
-  /** Refresh soon; bursts of changes become one re-read. */
+  /** Refresh soon; a burst of changes becomes one re-read. */
   refresh(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
@@ -55,63 +37,68 @@ export class ExecutionsTreeProvider implements vscode.TreeDataProvider<Node>, vs
     }, REFRESH_DEBOUNCE_MS);
   }
 
-  getTreeItem(node: Node): vscode.TreeItem {
-    switch (node.type) {
-      case 'group': {
-        const group = GROUPS.find((g) => g.id === node.status)!;
-        const item = new vscode.TreeItem(group.label, vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `group:${group.id}`;
-        item.description = String(node.executions.length);
-        item.iconPath = new vscode.ThemeIcon(group.icon);
-        item.contextValue = `group.${group.id}`;
-        return item;
-      }
-      case 'execution': {
-        const e = node.execution;
-        const item = new vscode.TreeItem(e.title || e.kind, vscode.TreeItemCollapsibleState.None);
-        item.id = `execution:${e.id}`;
-        item.description = `${e.kind} · ${e.stepCount} steps · ${formatAge(this.clock() - e.updatedAt)}`;
-        const tooltip = new vscode.MarkdownString(undefined, true);
-        tooltip.appendMarkdown(`**${e.title || e.kind}**\n\n`);
-        tooltip.appendMarkdown(`- id: \`${e.id}\`\n- kind: ${e.kind} v${e.version}\n- status: ${e.status}\n- attempt: ${e.attempt}\n- steps: ${e.stepCount}\n`);
-        tooltip.appendMarkdown(`- started: ${new Date(e.createdAt).toLocaleString()}\n`);
-        if (e.statusDetail) tooltip.appendMarkdown(`\n${e.statusDetail.replace(/[\\`*_{}[\]()#+\-.!|]/g, '\\$&')}`);
-        item.tooltip = tooltip;
-        const session = e.kind === 'agent_session';
-        item.contextValue = `execution.${e.status}.${session ? 'session' : 'other'}`;
-        if (session) item.command = { command: 'durableSessions.openSession', title: 'Open Session', arguments: [e.id] };
-        item.iconPath = new vscode.ThemeIcon(GROUPS.find((g) => g.statuses.includes(e.status))?.icon ?? 'circle-outline');
-        return item;
-      }
-      case 'error': {
-        const item = new vscode.TreeItem('Journal unavailable', vscode.TreeItemCollapsibleState.None);
-        item.description = node.message;
-        item.tooltip = node.message;
-        item.iconPath = new vscode.ThemeIcon('warning');
-        item.command = { command: 'durableSessions.showLog', title: 'Show Log' };
-        return item;
-      }
-    }
+  getTreeItem(node: NodeModel): vscode.TreeItem {
+    const state =
+      node.collapsible === 'none'
+        ? vscode.TreeItemCollapsibleState.None
+        : node.collapsible === 'expanded'
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed;
+    const item = new vscode.TreeItem(node.label, state);
+    item.id = node.id;
+    item.description = node.description;
+    if (node.tooltip) item.tooltip = new vscode.MarkdownString(node.tooltip);
+    item.iconPath = new vscode.ThemeIcon(node.icon, node.color ? new vscode.ThemeColor(node.color) : undefined);
+    item.contextValue = node.contextValue;
+    if (node.command) item.command = { command: node.command.id, title: node.command.title, arguments: [...node.command.args] };
+    return item;
   }
 
-  async getChildren(node?: Node): Promise<Node[]> {
-    if (node?.type === 'group') return [...node.executions].map((execution) => ({ type: 'execution', execution }));
-    if (node) return [];
-    if (this.database.folder === undefined) return []; // the welcome view explains why
+  async getChildren(node?: NodeModel): Promise<NodeModel[]> {
+    if (!this.journal.hasWorkspace) return []; // the welcome view explains why
     try {
-      const engine = await this.database.get();
-      const executions = await engine.backend.listExecutions({ limit: LIST_LIMIT });
-      return GROUPS.map((g) => ({ type: 'group' as const, status: g.id, executions: executions.filter((e) => g.statuses.includes(e.status)) })).filter(
-        (g) => g.executions.length > 0,
-      );
+      if (!node) {
+        this.snapshot = await this.journal.snapshot();
+        this._onDidLoad.fire(this.snapshot);
+        return rootNodes(this.snapshot.executions, this.snapshot.attention, this.snapshot.live);
+      }
+      const ref = node.ref;
+      const live = this.snapshot?.live ?? this.journal.liveness();
+      switch (ref.type) {
+        case 'attention-root':
+          return attentionNodes(ref.items, live);
+        case 'group':
+          return ref.executions.map((e) => executionNode(e, live, this.snapshot?.tokens.get(e.id)));
+        case 'execution':
+          return stepNodes(await this.journal.timeline(ref.execution.id));
+        case 'step':
+          return entryNodes(await this.journal.timeline(ref.executionId as ExecutionId), ref.row);
+        default:
+          return [];
+      }
     } catch (error) {
       if (error instanceof NoWorkspaceError) return [];
-      return [{ type: 'error', message: error instanceof Error ? error.message : String(error) }];
+      const message = ensureError(error).message;
+      return [
+        {
+          id: `error:${node?.id ?? 'root'}`,
+          label: 'Journal unavailable',
+          description: message,
+          tooltip: message,
+          icon: 'warning',
+          contextValue: 'error',
+          collapsible: 'none',
+          command: { id: 'durableSessions.showLog', title: 'Show Log', args: [] },
+          ref: { type: 'error', message },
+        },
+      ];
     }
   }
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.subscription.dispose();
     this._onDidChangeTreeData.dispose();
+    this._onDidLoad.dispose();
   }
 }

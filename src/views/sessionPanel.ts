@@ -7,10 +7,10 @@
  * Security: strict CSP (`default-src 'none'`, script by CSPRNG nonce), local
  * resources limited to `media/`, every page message validated (protocol file).
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
 import type { SessionService } from '../extension/sessionService';
+import { webviewHtml, webviewOptions } from './webviewHtml';
 import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from './sessionProtocol';
 
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
@@ -31,15 +31,14 @@ class SessionPanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     public threadId: ExecutionId | undefined,
     private readonly service: SessionService,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     private readonly onDispose: (panel: SessionPanel) => void,
     private readonly onBind: () => void,
   ) {
-    const media = vscode.Uri.joinPath(extensionUri, 'media');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
-    panel.iconPath = vscode.Uri.joinPath(media, 'durable.svg');
-    panel.webview.html = this.html(panel.webview);
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'durable.svg');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, { title: 'Agent session', style: 'session.css', script: 'dist/sessionPage.js' });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
@@ -47,25 +46,6 @@ class SessionPanel implements vscode.Disposable {
       service.onDidChange((id) => (id === undefined || id === this.threadId) && this.schedulePush()),
       service.onDidStream((s) => s.threadId === this.threadId && this.post({ type: 'stream', threadId: s.threadId, text: s.text })),
     );
-  }
-
-  private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(18).toString('base64');
-    const media = (file: string): vscode.Uri => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', file));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource}; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${media('session.css')}">
-<title>Agent session</title>
-</head>
-<body>
-<div id="app" aria-live="polite"></div>
-<script nonce="${nonce}" src="${media('dist/sessionPage.js')}"></script>
-</body>
-</html>`;
   }
 
   private post(message: HostMessage): void {
@@ -243,11 +223,7 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
       existing.schedulePush();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(SESSION_VIEW_TYPE, threadId ? 'Agent session' : 'New agent session', vscode.ViewColumn.Active, {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
-    });
+    const panel = vscode.window.createWebviewPanel(SESSION_VIEW_TYPE, threadId ? 'Agent session' : 'New agent session', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
     this.track(panel, threadId);
   }
 

@@ -1,0 +1,357 @@
+/**
+ * Read-only views of the journal for people: an execution's timeline (one row
+ * per step, with its intent→result span, retries and a lane for steps that ran
+ * in parallel), the details of one entry (its payload opened only on explicit
+ * request), and what needs attention across the workspace (ambiguous windows,
+ * pending approvals, divergences).
+ *
+ * Timelines are built from entry headers only (never the sealed bodies), read
+ * in keyset segments; a 100,000-entry execution costs one pass over its index.
+ */
+import { toHex } from './bytes';
+import { IntegrityError, isDurableError, NotFoundError } from './errors';
+import type { ExecutionId } from './ids';
+import { isControlKind, isTerminal, type ControlKind, type EntryKind, type ExecutionRecord, type JournalRecord } from './journal';
+import type { JournalCodec } from './journalCodec';
+import type { SqliteBackend } from './sqliteBackend';
+import type { SqlRow } from './sqliteConnection';
+
+/** One journal entry as the explorer lists it: header fields, no body. */
+export interface EntrySummary {
+  readonly seq: number;
+  readonly attempt: number;
+  readonly stepId: number | null;
+  readonly kind: EntryKind;
+  readonly stepName: string | null;
+  readonly effect: string | null;
+  /** First 4 bytes of the idempotency key, hex (enough to tell keys apart by eye). */
+  readonly keyPrefix: string | null;
+  /** Plaintext payload size (0 for control entries). */
+  readonly size: number;
+  readonly createdAt: number;
+}
+
+export type StepStatus = 'done' | 'failed' | 'open' | 'running' | 'skipped' | 'decided' | 'event';
+
+/** One row of the timeline: a step of an attempt, or an execution-level entry. */
+export interface TimelineRow {
+  readonly index: number;
+  readonly attempt: number;
+  readonly stepId: number | null;
+  readonly name: string;
+  readonly effect: string | null;
+  status: StepStatus;
+  readonly startedAt: number;
+  endedAt: number;
+  readonly firstSeq: number;
+  lastSeq: number;
+  /** Kinds of the row's entries, in order (for filtering and the detail view). */
+  readonly kinds: EntryKind[];
+  /** Indexes into `Timeline.entries`. */
+  readonly entryIndexes: number[];
+  /** Failed runs and reruns of this step (step_failed entries, extra intents). */
+  retries: number;
+  /** Parallel lane: steps whose spans overlap get different lanes. */
+  lane: number;
+  readonly keyPrefix: string | null;
+  bytes: number;
+}
+
+export interface Timeline {
+  readonly execution: ExecutionRecord;
+  readonly rows: readonly TimelineRow[];
+  readonly entries: readonly EntrySummary[];
+  readonly lanes: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+const SEGMENT = 5_000;
+const MAX_LANES = 8;
+const SUMMARY_SQL =
+  'SELECT seq, attempt, step_id, kind, step_name, effect, hex(substr(idem_key, 1, 4)) AS key_prefix, size, created_at FROM journal ' +
+  'WHERE execution_id = ? AND (attempt, seq) > (?, ?) ORDER BY attempt, seq LIMIT ?';
+
+function toSummary(row: SqlRow): EntrySummary {
+  return {
+    seq: row.seq as number,
+    attempt: row.attempt as number,
+    stepId: row.step_id as number | null,
+    kind: row.kind as EntryKind,
+    stepName: row.step_name as string | null,
+    effect: row.effect as string | null,
+    keyPrefix: row.key_prefix ? (row.key_prefix as string).toLowerCase() : null,
+    size: row.size as number,
+    createdAt: row.created_at as number,
+  };
+}
+
+/**
+ * Entry headers of an execution after (attempt, seq), in journal order, at most
+ * `limit`. Ordered by (attempt, seq) so SQLite walks the segment index.
+ */
+export async function entrySummaries(backend: SqliteBackend, executionId: ExecutionId, after: { attempt: number; seq: number }, limit: number): Promise<EntrySummary[]> {
+  const conn = backend.connection;
+  const rows = await conn.exclusive('read entry headers', () => conn.all(SUMMARY_SQL, [executionId, after.attempt, after.seq, limit]));
+  return rows.map(toSummary);
+}
+
+function statusAfter(row: TimelineRow, kind: EntryKind): StepStatus {
+  switch (kind) {
+    case 'step_result':
+      return row.status === 'skipped' ? 'skipped' : 'done';
+    case 'step_failed':
+      return 'failed';
+    case 'step_intent':
+      return 'open';
+    case 'ambiguity_resolved':
+      return 'decided';
+    default:
+      return row.status;
+  }
+}
+
+/**
+ * Build the timeline of one execution. `active` tells whether the execution is
+ * running right now (an open intent is then a step in flight, not an
+ * interrupted one). Aborts between segments when `signal` fires.
+ */
+export async function buildTimeline(backend: SqliteBackend, executionId: ExecutionId, options: { active?: boolean; signal?: AbortSignal } = {}): Promise<Timeline> {
+  const execution = await backend.getExecution(executionId);
+  if (!execution) throw new NotFoundError(`execution ${executionId} does not exist (it may have been pruned)`);
+  const entries: EntrySummary[] = [];
+  const rows: TimelineRow[] = [];
+  const open = new Map<string, TimelineRow>();
+  let after = { attempt: 0, seq: 0 };
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const segment = await entrySummaries(backend, executionId, after, SEGMENT);
+    for (const e of segment) {
+      const index = entries.push(e) - 1;
+      const key = e.stepId === null ? undefined : `${e.attempt}:${e.stepId}`;
+      let row = key === undefined ? undefined : open.get(key);
+      if (!row) {
+        row = {
+          index: rows.length,
+          attempt: e.attempt,
+          stepId: e.stepId,
+          name: e.stepName ?? e.kind.replace(/_/g, ' '),
+          effect: e.effect,
+          status: e.stepId === null ? 'event' : 'open',
+          startedAt: e.createdAt,
+          endedAt: e.createdAt,
+          firstSeq: e.seq,
+          lastSeq: e.seq,
+          kinds: [],
+          entryIndexes: [],
+          retries: 0,
+          lane: 0,
+          keyPrefix: e.keyPrefix,
+          bytes: 0,
+        };
+        rows.push(row);
+        if (key !== undefined) open.set(key, row);
+      }
+      if (e.kind === 'step_failed' || (e.kind === 'step_intent' && row.kinds.includes('step_intent'))) row.retries++;
+      if (e.kind === 'ambiguity_resolved' && row.status !== 'done') row.status = 'decided';
+      else if (e.stepId !== null) row.status = statusAfter(row, e.kind);
+      row.kinds.push(e.kind);
+      row.entryIndexes.push(index);
+      row.endedAt = Math.max(row.endedAt, e.createdAt);
+      row.lastSeq = e.seq;
+      row.bytes += e.size;
+    }
+    if (segment.length < SEGMENT) break;
+    const last = segment[segment.length - 1];
+    after = { attempt: last.attempt, seq: last.seq };
+  }
+  // An open intent in the current attempt of a live execution is in flight; elsewhere it was interrupted.
+  if (options.active) for (const row of rows) if (row.status === 'open' && row.attempt === execution.attempt) row.status = 'running';
+  const lanes = assignLanes(rows);
+  const startedAt = rows.length > 0 ? rows[0].startedAt : execution.createdAt;
+  const endedAt = rows.reduce((m, r) => Math.max(m, r.endedAt), startedAt);
+  return { execution, rows, entries, lanes, startedAt, endedAt };
+}
+
+/** Greedy interval colouring: a step goes to the first lane free at its start. */
+function assignLanes(rows: TimelineRow[]): number {
+  const laneEnds: number[] = [];
+  for (const row of rows) {
+    if (row.stepId === null) continue;
+    let lane = laneEnds.findIndex((end) => end <= row.startedAt);
+    if (lane === -1) lane = laneEnds.length < MAX_LANES ? laneEnds.length : MAX_LANES - 1;
+    laneEnds[lane] = Math.max(laneEnds[lane] ?? 0, row.endedAt + (row.endedAt === row.startedAt ? 0 : 1));
+    row.lane = lane;
+  }
+  return Math.max(1, laneEnds.length);
+}
+
+export interface EntryDetail {
+  readonly entry: EntrySummary;
+  readonly executionId: string;
+  /** 'ok' when the seal or MAC verified; otherwise why not (no content). */
+  readonly integrity: 'ok' | 'failed';
+  readonly integrityMessage?: string;
+  /** A control entry's metadata (authenticated, never secret). */
+  readonly meta?: unknown;
+  /** The opened payload, only when revealed: text, capped. */
+  readonly payload?: { readonly text: string; readonly truncated: boolean; readonly bytes: number };
+}
+
+export const REVEAL_MAX_CHARS = 64 * 1024;
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Show bytes as text: pretty JSON when it parses, else UTF-8 (or a hex preview of binary). */
+export function payloadText(bytes: Uint8Array, maxChars = REVEAL_MAX_CHARS): { text: string; truncated: boolean } {
+  let text: string;
+  try {
+    const raw = strictDecoder.decode(bytes);
+    try {
+      text = JSON.stringify(JSON.parse(raw), null, 2);
+    } catch {
+      text = raw;
+    }
+  } catch {
+    text = `(binary, ${bytes.length} bytes) ${toHex(bytes.subarray(0, 256))}`;
+  }
+  return text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false };
+}
+
+/**
+ * One entry with its integrity checked. The payload is opened (and returned)
+ * only when `reveal` is true; a failed check reports it without content.
+ */
+export async function entryDetail(backend: SqliteBackend, codec: JournalCodec, executionId: ExecutionId, seq: number, reveal: boolean): Promise<EntryDetail> {
+  const [row] = await backend.readExecutionSegment(executionId, seq - 1, 1);
+  if (!row || row.seq !== seq) throw new NotFoundError(`execution ${executionId} has no journal entry ${seq}`);
+  const entry: EntrySummary = {
+    seq: row.seq,
+    attempt: row.attempt,
+    stepId: row.stepId,
+    kind: row.kind,
+    stepName: row.stepName,
+    effect: row.effect,
+    keyPrefix: row.idempotencyKey ? toHex(row.idempotencyKey.subarray(0, 4)) : null,
+    size: row.size,
+    createdAt: row.createdAt,
+  };
+  try {
+    if (isControlKind(row.kind)) {
+      return { entry, executionId, integrity: 'ok', meta: codec.readMeta(row as JournalRecord & { kind: ControlKind }) };
+    }
+    const bytes = codec.openPayload(row);
+    return { entry, executionId, integrity: 'ok', ...(reveal ? { payload: { ...payloadText(bytes), bytes: bytes.length } } : {}) };
+  } catch (error) {
+    if (error instanceof IntegrityError || isDurableError(error, 'payload_too_large')) {
+      return { entry, executionId, integrity: 'failed', integrityMessage: (error as Error).message };
+    }
+    throw error;
+  }
+}
+
+export type AttentionItem =
+  | {
+      readonly type: 'ambiguous';
+      readonly execution: ExecutionRecord;
+      readonly stepId: number;
+      readonly stepName: string;
+      readonly effect: string | null;
+      readonly policy: string;
+      readonly intent: string;
+      readonly since: number;
+    }
+  | { readonly type: 'approval'; readonly execution: ExecutionRecord; readonly promiseId: string; readonly name: string; readonly stepId: number; readonly since: number }
+  | { readonly type: 'divergence'; readonly execution: ExecutionRecord; readonly attempt: number; readonly detail: string; readonly since: number };
+
+const OPEN_WINDOWS_SQL = `
+SELECT j.execution_id AS execution_id, j.step_id AS step_id,
+       max(CASE WHEN j.kind = 'step_intent' THEN j.seq END) AS intent_seq,
+       max(CASE WHEN j.kind IN ('step_result', 'step_failed') THEN j.seq END) AS done_seq,
+       max(CASE WHEN j.kind = 'ambiguity_resolved' THEN j.seq END) AS audit_seq
+FROM journal j JOIN executions e ON e.id = j.execution_id AND j.attempt = e.attempt
+WHERE e.status IN ('running', 'suspended') AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= ?)
+  AND j.step_id IS NOT NULL AND j.kind IN ('step_intent', 'step_result', 'step_failed', 'ambiguity_resolved')
+GROUP BY j.execution_id, j.step_id
+HAVING intent_seq IS NOT NULL AND (done_seq IS NULL OR done_seq < intent_seq) AND (audit_seq IS NULL OR audit_seq < intent_seq)
+ORDER BY intent_seq LIMIT ?`;
+
+/**
+ * What a person should look at: ambiguous windows of executions nobody runs
+ * (live leases and `isActive` are excluded: their open intents are in flight),
+ * pending approvals of unfinished executions, and executions restarted after a
+ * divergence. Reads the control rows of unfinished executions only.
+ */
+export async function needsAttention(
+  backend: SqliteBackend,
+  codec: JournalCodec,
+  options: { now: number; isActive?: (id: ExecutionId) => boolean; limit?: number },
+): Promise<AttentionItem[]> {
+  const limit = options.limit ?? 200;
+  const conn = backend.connection;
+  const windows = await conn.exclusive('find open ambiguous windows', () => conn.all(OPEN_WINDOWS_SQL, [options.now, limit]));
+  const executions = new Map<string, ExecutionRecord | undefined>();
+  const execution = async (id: string): Promise<ExecutionRecord | undefined> => {
+    if (!executions.has(id)) executions.set(id, await backend.getExecution(id as ExecutionId));
+    return executions.get(id);
+  };
+  const items: AttentionItem[] = [];
+  for (const w of windows) {
+    const exec = await execution(w.execution_id as string);
+    if (!exec || options.isActive?.(exec.id)) continue;
+    const [intent] = await backend.readExecutionSegment(exec.id, (w.intent_seq as number) - 1, 1);
+    let policy = 'unknown';
+    let intentClass = 'unknown';
+    try {
+      const meta = codec.readMeta(intent as JournalRecord & { kind: 'step_intent' });
+      policy = meta.policy;
+      intentClass = meta.intent;
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      policy = 'unreadable';
+    }
+    items.push({ type: 'ambiguous', execution: exec, stepId: w.step_id as number, stepName: intent.stepName ?? '', effect: intent.effect, policy, intent: intentClass, since: intent.createdAt });
+  }
+  for (const p of await backend.listPromises({ status: 'pending' })) {
+    const exec = await execution(p.executionId);
+    if (!exec || isTerminal(exec.status)) continue;
+    items.push({ type: 'approval', execution: exec, promiseId: p.id, name: p.name, stepId: p.stepId, since: p.createdAt });
+  }
+  const diverged = await conn.exclusive('find divergences', () =>
+    conn.all(`SELECT id FROM executions WHERE attempt > 1 AND status IN ('running', 'suspended', 'failed', 'aborted') ORDER BY updated_at DESC LIMIT 50`),
+  );
+  for (const d of diverged) {
+    const exec = await execution(d.id as string);
+    if (!exec) continue;
+    items.push({ type: 'divergence', execution: exec, attempt: exec.attempt, detail: exec.statusDetail ?? `restarted as attempt ${exec.attempt}`, since: exec.updatedAt });
+  }
+  return items.slice(0, limit);
+}
+
+export interface TimerRecord {
+  readonly id: string;
+  readonly executionId: string;
+  readonly stepId: number;
+  readonly dueAt: number;
+  readonly status: 'armed' | 'fired' | 'cancelled';
+  readonly firedAt: number | null;
+}
+
+export async function listTimers(backend: SqliteBackend, executionId: ExecutionId): Promise<TimerRecord[]> {
+  const conn = backend.connection;
+  const rows = await conn.exclusive('list timers', () => conn.all('SELECT * FROM timers WHERE execution_id = ? ORDER BY due_at', [executionId]));
+  return rows.map((r) => ({
+    id: r.id as string,
+    executionId: r.execution_id as string,
+    stepId: r.step_id as number,
+    dueAt: r.due_at as number,
+    status: r.status as TimerRecord['status'],
+    firedAt: r.fired_at as number | null,
+  }));
+}
+
+/** Count of journal entries of an execution (cheap: one index range). */
+export async function countEntries(backend: SqliteBackend, executionId: ExecutionId): Promise<number> {
+  const conn = backend.connection;
+  const row = await conn.exclusive('count entries', () => conn.get('SELECT count(*) AS n FROM journal WHERE execution_id = ?', [executionId]));
+  return (row?.n as number | undefined) ?? 0;
+}

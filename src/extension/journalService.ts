@@ -1,0 +1,166 @@
+/**
+ * What the journal views (tree, status bar, explorer) read and do, in one
+ * place: executions with their liveness, what needs attention, timelines
+ * (cached per execution and rebuilt only when that execution changed), entry
+ * details, decisions, export and import. It tells the views when the journal
+ * changed: on every commit of the journal writer, runtime event, session event
+ * or database reopen.
+ */
+import * as vscode from 'vscode';
+import {
+  buildTimeline,
+  ensureError,
+  entryDetail,
+  exportExecutions,
+  importExecutions,
+  needsAttention,
+  type AttentionItem,
+  type DurableEngine,
+  type EntryDetail,
+  type ExecutionId,
+  type ExecutionRecord,
+  type Timeline,
+} from '../durable';
+import type { Liveness } from '../views/explorerTreeModel';
+import type { DurableDatabase } from './database';
+import type { SessionService } from './sessionService';
+
+const TIMELINE_CACHE = 8;
+
+export interface Snapshot {
+  readonly executions: readonly ExecutionRecord[];
+  readonly attention: readonly AttentionItem[];
+  readonly tokens: ReadonlyMap<string, { in: number; out: number }>;
+  readonly live: Liveness;
+}
+
+export class JournalService implements vscode.Disposable {
+  private readonly _onDidChange = new vscode.EventEmitter<ReadonlySet<string> | undefined>();
+  /** Executions whose journal changed (undefined: anything may have). */
+  readonly onDidChange = this._onDidChange.event;
+  private readonly timelines = new Map<string, { signature: string; timeline: Promise<Timeline> }>();
+  private unsubscribeWriter: (() => void) | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly database: DurableDatabase,
+    private readonly sessions: SessionService,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      database.onDidOpen((engine) => this.watch(engine)),
+      sessions.onDidChange((id) => this._onDidChange.fire(id === undefined ? undefined : new Set([id]))),
+    );
+  }
+
+  private watch(engine: DurableEngine): void {
+    this.unsubscribeWriter?.();
+    this.unsubscribeWriter = engine.writer.onCommit((ids) => this._onDidChange.fire(ids));
+    this.timelines.clear();
+    this._onDidChange.fire(undefined);
+  }
+
+  get hasWorkspace(): boolean {
+    return this.database.folder !== undefined;
+  }
+
+  engine(): Promise<DurableEngine> {
+    return this.database.get();
+  }
+
+  liveness(): Liveness {
+    return { now: Date.now(), isActive: (id) => this.sessions.isActive(id as ExecutionId) };
+  }
+
+  /** Executions (newest first), what needs attention, session tokens: one small read each. */
+  async snapshot(limit = 500): Promise<Snapshot> {
+    const engine = await this.database.get();
+    const live = this.liveness();
+    const [executions, attention, threads] = await Promise.all([
+      engine.backend.listExecutions({ limit }),
+      needsAttention(engine.backend, engine.codec, { now: live.now, isActive: live.isActive }),
+      engine.sessions.listThreads(limit),
+    ]);
+    const tokens = new Map(threads.map((t) => [t.threadId as string, { in: t.tokensIn, out: t.tokensOut }]));
+    return { executions, attention, tokens, live };
+  }
+
+  async execution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
+    return (await this.database.get()).backend.getExecution(id);
+  }
+
+  /**
+   * The timeline of an execution, rebuilt only when the execution row or its
+   * last entry changed since the cached one was built.
+   */
+  async timeline(id: ExecutionId): Promise<Timeline> {
+    const engine = await this.database.get();
+    const execution = await engine.backend.getExecution(id);
+    const conn = engine.backend.connection;
+    const last = execution
+      ? await conn.exclusive('read last entry', () =>
+          conn.get('SELECT seq FROM journal WHERE execution_id = ? AND attempt = ? ORDER BY seq DESC LIMIT 1', [id, execution.attempt]),
+        )
+      : undefined;
+    const active = this.sessions.isActive(id);
+    const signature = execution ? `${execution.status}:${execution.attempt}:${execution.updatedAt}:${String(last?.seq)}:${active}` : 'missing';
+    const cached = this.timelines.get(id);
+    if (cached && cached.signature === signature) return cached.timeline;
+    const timeline = buildTimeline(engine.backend, id, { active });
+    this.timelines.delete(id);
+    this.timelines.set(id, { signature, timeline });
+    timeline.catch(() => this.timelines.get(id)?.timeline === timeline && this.timelines.delete(id));
+    while (this.timelines.size > TIMELINE_CACHE) this.timelines.delete(this.timelines.keys().next().value as string);
+    return timeline;
+  }
+
+  async entry(id: ExecutionId, seq: number, reveal: boolean): Promise<EntryDetail> {
+    const engine = await this.database.get();
+    const detail = await entryDetail(engine.backend, engine.codec, id, seq, reveal);
+    if (reveal && detail.payload) this.log.info(`payload of entry ${seq} of execution ${id} revealed by the user`);
+    if (detail.integrity === 'failed') this.log.error(`entry ${seq} of execution ${id}: ${detail.integrityMessage ?? 'authentication failed'}`);
+    return detail;
+  }
+
+  /** A person's decision on an interrupted step; journaled with who decided, then the execution resumes. */
+  async resolveWindow(id: ExecutionId, stepId: number, decision: 'rerun' | 'skip' | 'fail'): Promise<void> {
+    await this.sessions.resolveWindow(id, stepId, decision);
+    this.log.info(`execution ${id} step ${stepId}: interrupted window resolved by the user: ${decision}`);
+    this._onDidChange.fire(new Set([id]));
+  }
+
+  async decide(promiseId: string, approved: boolean): Promise<void> {
+    await this.sessions.decide(promiseId, { approved, decidedBy: 'user' });
+    this._onDidChange.fire(undefined);
+  }
+
+  /** Export executions (all when `ids` is undefined) to a versioned artifact. */
+  async exportTo(target: vscode.Uri, ids: readonly ExecutionId[] | undefined, reveal: boolean, signal?: AbortSignal): Promise<number> {
+    const engine = await this.database.get();
+    const bytes = await exportExecutions(engine.backend, engine.codec, { executions: ids, reveal, segmentSize: engine.config.replaySegmentSize, signal });
+    await vscode.workspace.fs.writeFile(target, bytes);
+    this.log.info(`exported ${ids ? ids.length : 'all'} execution(s) to ${target.fsPath} (${bytes.length} bytes${reveal ? ', payloads revealed' : ''})`);
+    return bytes.length;
+  }
+
+  async importFrom(source: vscode.Uri): Promise<{ imported: number; rows: number }> {
+    const engine = await this.database.get();
+    let bytes: Uint8Array;
+    try {
+      bytes = await vscode.workspace.fs.readFile(source);
+    } catch (error) {
+      throw new Error(`cannot read ${source.fsPath}: ${ensureError(error).message}`);
+    }
+    const report = await importExecutions(engine.backend, engine.codec, bytes);
+    this.log.info(`imported ${report.imported} execution(s), ${report.rows} entries from ${source.fsPath}`);
+    this._onDidChange.fire(undefined);
+    return report;
+  }
+
+  dispose(): void {
+    this.unsubscribeWriter?.();
+    this.timelines.clear();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this._onDidChange.dispose();
+  }
+}
