@@ -78,7 +78,7 @@ export async function runVsCodeSuites() {
     mochaPath: join(root, 'node_modules', 'mocha'),
     stateFile: join(runDir, 'harness-state'),
     timeoutMs: 30_000,
-    phases: [phase(1, ['extension.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['dispose.itest.js'])],
+    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['dispose.itest.js'])],
   };
   const configFile = join(runDir, 'harness.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -112,6 +112,21 @@ export async function runVsCodeSuites() {
       await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     });
     await check('integration phase 1 ran in the extension host', () => waitForFile(config.phases[0].done, PHASE_TIMEOUT_MS, 'integration phase 1'));
+    const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
+    const palette = async (title, pick) => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>Durable Sessions: ${title}`);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+      if (pick) {
+        // The second quick pick reuses the widget; type into it through the keyboard (focus is already there).
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().waitFor({ timeout: 10_000 });
+        await page.keyboard.type(pick);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().click({ timeout: 10_000 });
+      }
+    };
     await check('our view container and the executions view appear', async () => {
       await page.locator('.activitybar [aria-label^="Durable Sessions"]').first().click({ timeout: 20_000 });
       // A container with one view shows "Durable Sessions: Executions" as its title.
@@ -119,22 +134,54 @@ export async function runVsCodeSuites() {
       await page.locator('.part.sidebar .monaco-list-row', { hasText: 'survives the reload' }).first().waitFor({ state: 'visible', timeout: 20_000 });
     });
     await check('a command runs from the command palette', async () => {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill('>Durable Sessions: Check Journal Integrity');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Check Journal Integrity' }).first().waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
+      await palette('Check Journal Integrity');
       await page.locator('.notifications-toasts', { hasText: 'journal is intact' }).first().waitFor({ state: 'visible', timeout: 20_000 });
     });
-    const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
+    const sidebarRow = (text) => page.locator('.part.sidebar .monaco-list-row', { hasText: text }).first();
+    await check('the tree shows the seeded journal: Needs attention, Interrupted, and a status-bar count', async () => {
+      await sidebarRow('Needs attention').waitFor({ state: 'visible', timeout: 20_000 });
+      await sidebarRow('Interrupted step 0: deploy').waitFor({ state: 'visible', timeout: 10_000 });
+      await sidebarRow('Interrupted').waitFor({ state: 'visible', timeout: 10_000 });
+      await sidebarRow('seeded: deploy to staging').waitFor({ state: 'visible', timeout: 10_000 });
+      await page.locator('.statusbar-item', { hasText: /\d/ }).filter({ has: page.locator('.codicon-warning') }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    });
+    await check('Inspect (from the Needs attention node) opens the journal explorer with the timeline', async () => {
+      await sidebarRow('Interrupted step 0: deploy').click();
+      await webview().locator('h1', { hasText: 'seeded: deploy to staging' }).waitFor({ timeout: 30_000 });
+      await webview().locator('.row.status-open', { hasText: 'deploy' }).first().waitFor({ timeout: 10_000 });
+      await webview().locator('.row', { hasText: 'execution started' }).first().waitFor({ timeout: 10_000 });
+    });
+    await check('an interrupted step is resolved from the webview and its audit record appears', async () => {
+      await webview().locator('.attention').getByRole('button', { name: 'Skip' }).click();
+      await webview().locator('.notice', { hasText: 'skip recorded in the journal' }).waitFor({ timeout: 20_000 });
+      await webview().getByRole('tab', { name: /Audit records \(1\)/ }).click({ timeout: 20_000 });
+      const record = webview().locator('table tbody tr').first();
+      await record.waitFor({ timeout: 10_000 });
+      const text = await record.innerText();
+      if (!/decided skip/.test(text) || !/user:/.test(text) || !/deploy/.test(text)) throw new Error(`audit row reads ${JSON.stringify(text)}`);
+    });
+    await check('a 3,000-step timeline is virtualized, keyboard-navigable, and reveals a payload on request', async () => {
+      await palette('Inspect Execution', 'seeded: nightly batch');
+      const w = webview();
+      await w.locator('h1', { hasText: 'seeded: nightly batch' }).waitFor({ timeout: 30_000 });
+      await w.locator('.row', { hasText: 'chunk 0' }).first().waitFor({ timeout: 10_000 });
+      const rendered = await w.locator('.list .row').count();
+      if (rendered > 150) throw new Error(`${rendered} rows in the DOM for a 3,000-row timeline: not virtualized`);
+      await w.locator('.list').focus();
+      await page.keyboard.press('End');
+      await w.locator('.row.selected', { hasText: 'chunk 2999' }).waitFor({ timeout: 10_000 });
+      await w.locator('.details h2', { hasText: 'chunk 2999' }).waitFor({ timeout: 10_000 });
+      await w.getByRole('button', { name: 'Reveal…' }).first().click();
+      await w.getByRole('button', { name: 'Reveal payload' }).click();
+      await w.locator('pre.payload', { hasText: '2999' }).waitFor({ timeout: 10_000 });
+      await w.locator('.list').focus();
+      await page.keyboard.press('Home');
+      await w.locator('.row.selected', { hasText: 'chunk 0' }).waitFor({ timeout: 10_000 });
+      await w.locator('input[type=search]').fill('chunk 123');
+      await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
+    });
     await check('a session starts from the session panel with the scripted model', async () => {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill('>Durable Sessions: New Agent Session');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'New Agent Session' }).first().waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
+      await palette('New Agent Session');
       const task = webview().locator('textarea');
       await task.waitFor({ state: 'visible', timeout: 30_000 });
       await task.fill('Add a greeting file and run the check.');
@@ -162,6 +209,15 @@ export async function runVsCodeSuites() {
       if (hello !== 'Hello from a durable session.\n') throw new Error(`hello.txt is ${JSON.stringify(hello)}`);
       const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');
       if (checks !== 'checked\n') throw new Error(`the command ran ${checks.split('\n').length - 1} times: ${JSON.stringify(checks)}`);
+    });
+    await check('a reload keeps the views: the explorer panel comes back with its execution and filter', async () => {
+      await page.locator('.tabs-container .tab', { hasText: 'Journal: seeded: nightly batch' }).first().click({ timeout: 20_000 });
+      const w = webview();
+      await w.locator('h1', { hasText: 'seeded: nightly batch' }).waitFor({ timeout: 30_000 });
+      const filter = await w.locator('input[type=search]').inputValue();
+      if (filter !== 'chunk 123') throw new Error(`the filter came back as ${JSON.stringify(filter)}`);
+      await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
+      await sidebarRow('Completed').waitFor({ state: 'visible', timeout: 10_000 });
     });
     await check('disposal on deactivate leaves no open handle (phase 3, after another reload)', async () => {
       await page.reload({ timeout: 60_000 });

@@ -361,7 +361,7 @@ function renderBody(): void {
   switch (tab) {
     case 'timeline':
       if (body.firstChild !== timelineView) body.replaceChildren(timelineView);
-      count.textContent = `${total.toLocaleString('en-US')} of ${o.execution.steps.toLocaleString('en-US')} steps`;
+      count.textContent = `${total.toLocaleString('en-US')} of ${o.execution.rows.toLocaleString('en-US')} rows`;
       renderList(true);
       renderDetails();
       return;

@@ -17,6 +17,10 @@ export interface DurableSessionsApi {
     isDatabaseOpen(): boolean;
     /** SQLite connections open in this extension host. */
     openConnections(): number;
+    /** Executions shown in open journal explorer panels. */
+    openExplorers(): string[];
+    /** The status bar item's text and tooltip as last shown. */
+    statusBar(): { text: string; tooltip: string; visible: boolean };
     /** Dispose everything as deactivate does (the extension is unusable afterwards). */
     dispose(): Promise<void>;
   };
@@ -35,6 +39,8 @@ export function createApi(container: Container): DurableSessionsApi {
       config: () => container.config(),
       isDatabaseOpen: () => container.database.isOpen,
       openConnections: openConnectionCount,
+      openExplorers: () => container.explorers.openExecutions,
+      statusBar: () => container.statusBar.current,
       dispose: () => container.dispose(),
     },
   };

@@ -116,7 +116,7 @@ const commands: CommandTable = {
       const keyId = await c.keys.rotate();
       c.log.info(`rotated the master key; new key id ${keyId}`);
       notify(`Durable Sessions: new key ${keyId} is in use.`);
-      c.executionsTree.refresh();
+      c.journal.notifyChanged();
       return keyId;
     },
   },
@@ -162,13 +162,13 @@ const commands: CommandTable = {
         },
       );
       notify(`Durable Sessions: pruned ${report.executionsRemoved} executions (${report.rowsRemoved.journal} journal entries).`);
-      c.executionsTree.refresh();
+      c.journal.notifyChanged();
       return report;
     },
   },
   'durableSessions.refresh': {
     action: 'Refresh',
-    run: async (c) => c.executionsTree.refresh(),
+    run: async (c) => c.journal.notifyChanged(),
   },
   'durableSessions.newSession': {
     action: 'Start a session',

@@ -183,7 +183,7 @@ export const journalCommands: CommandTable = {
       const file = uri;
       const report = await withCancellation('Durable Sessions: importing…', () => c.journal.importFrom(file));
       notify(`Durable Sessions: imported ${report.imported} execution${report.imported === 1 ? '' : 's'} (${report.rows} journal entries).`);
-      c.executionsTree.refresh();
+      c.journal.notifyChanged();
       return report;
     },
   },

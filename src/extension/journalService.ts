@@ -60,6 +60,11 @@ export class JournalService implements vscode.Disposable {
     this._onDidChange.fire(undefined);
   }
 
+  /** Tell every view to re-read (the Refresh command; writes that bypass the writer, such as an import). */
+  notifyChanged(): void {
+    this._onDidChange.fire(undefined);
+  }
+
   get hasWorkspace(): boolean {
     return this.database.folder !== undefined;
   }

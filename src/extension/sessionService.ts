@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId, type RecoveryItem } from '../durable';
@@ -21,6 +22,15 @@ import { externalTools } from './agent/vscodeTools';
 import { VsCodeWorkspace } from './agent/vscodeWorkspace';
 import { NoWorkspaceError, type DurableDatabase } from './database';
 import { readAgentSettings, type AgentSettings } from './settings';
+
+/** Who decided, for audit records: the OS account name (the journal is per machine anyway). */
+function personName(): string {
+  try {
+    return userInfo().username || 'user';
+  } catch {
+    return 'user';
+  }
+}
 
 export const API_KEY_SECRET = 'durableSessions.openai.apiKey';
 const RECOVERY_DELAY_MS = 300;
@@ -160,7 +170,7 @@ export class SessionService implements vscode.Disposable {
   }
 
   async resolveWindow(id: ExecutionId, stepId: number, decision: 'rerun' | 'skip' | 'fail'): Promise<void> {
-    const handle = await (await this.host()).runtime.resolveAmbiguity(id, stepId, decision, 'user');
+    const handle = await (await this.host()).runtime.resolveAmbiguity(id, stepId, decision, personName());
     if (handle) this.watch(id, handle.done);
   }
 

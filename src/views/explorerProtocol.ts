@@ -21,6 +21,8 @@ export interface ExecutionSummaryView {
   readonly statusDetail: string | null;
   readonly entries: number;
   readonly steps: number;
+  /** Timeline rows: steps plus execution-level entries (started, finished). */
+  readonly rows: number;
   readonly lanes: number;
   readonly startedAt: number;
   readonly endedAt: number;

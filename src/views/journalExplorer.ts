@@ -143,6 +143,7 @@ class ExplorerPanel implements vscode.Disposable {
         statusDetail: e.statusDetail,
         entries: timeline.entries.length,
         steps: timeline.rows.filter((r) => r.stepId !== null).length,
+        rows: timeline.rows.length,
         lanes: timeline.lanes,
         startedAt: timeline.startedAt,
         endedAt: timeline.endedAt,

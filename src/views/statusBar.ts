@@ -30,6 +30,7 @@ export class DurableStatusBar implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastLoad = 0;
+  private visible = false;
 
   constructor(
     private readonly journal: JournalService,
@@ -68,6 +69,12 @@ export class DurableStatusBar implements vscode.Disposable {
     this.item.backgroundColor = attention > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.accessibilityInformation = { label: tooltip };
     this.item.show();
+    this.visible = true;
+  }
+
+  /** What the item shows now (for the tests). */
+  get current(): { text: string; tooltip: string; visible: boolean } {
+    return { text: this.item.text, tooltip: typeof this.item.tooltip === 'string' ? this.item.tooltip : '', visible: this.visible };
   }
 
   dispose(): void {

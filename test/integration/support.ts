@@ -1,5 +1,6 @@
 // Shared by the integration tests that run inside the extension host.
 import * as vscode from 'vscode';
+import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../../src/durable';
 import type { DurableSessionsApi } from '../../src/extension/api';
 
 export const EXTENSION_ID = 'durable-sessions.durable-agent-sessions';
@@ -17,4 +18,40 @@ export function contributedCommands(): string[] {
   const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
   const contributes = (extension.packageJSON as { contributes: { commands: Array<{ command: string }> } }).contributes;
   return contributes.commands.map((c) => c.command);
+}
+
+export const SEEDED_UI_WINDOW = 'seeded: deploy to staging';
+export const SEEDED_LONG = 'seeded: nightly batch';
+
+type Engine = Awaited<ReturnType<NonNullable<DurableSessionsApi['testing']>['engine']>>;
+
+/**
+ * An execution whose guarded step committed its intent and never its result,
+ * with nobody running it: what a crash in the ambiguous window leaves behind.
+ */
+export async function seedInterrupted(engine: Engine, title: string, stepName = 'deploy'): Promise<ExecutionId> {
+  const id = newExecutionId();
+  const key = deriveIdempotencyKey({ executionId: id, stepId: stepId(0), stepName, effect: 'exactly_once', fingerprint: new Uint8Array(32) });
+  const base = { executionId: id, attempt: 1, stepName: null, effect: null, idempotencyKey: null, stepId: null } as const;
+  await engine.backend.createExecution({ id, kind: 'integration.deploy', version: 1, title }, [
+    engine.codec.encode({ ...base, kind: 'execution_started', payload: new TextEncoder().encode('{"v":{"target":"staging"}}') }),
+    engine.codec.encode({ ...base, stepId: stepId(0), stepName, effect: 'exactly_once', idempotencyKey: key, kind: 'step_intent', meta: { intent: 'destructive', policy: 'ask' } }),
+  ]);
+  return id;
+}
+
+/** A finished execution with `steps` idempotent steps (for the virtualized timeline). */
+export async function seedLong(engine: Engine, title: string, steps: number): Promise<ExecutionId> {
+  const id = newExecutionId();
+  const enc = new TextEncoder();
+  await engine.backend.createExecution({ id, kind: 'integration.batch', version: 1, title });
+  const rows = [];
+  for (let i = 0; i < steps; i++) {
+    const name = `chunk ${i}`;
+    const key = deriveIdempotencyKey({ executionId: id, stepId: stepId(i), stepName: name, effect: 'idempotent', fingerprint: new Uint8Array(32) });
+    rows.push(engine.codec.encode({ executionId: id, attempt: 1, stepId: stepId(i), stepName: name, effect: 'idempotent', idempotencyKey: key, kind: 'step_result', payload: enc.encode(`{"v":${i}}`) }));
+  }
+  await engine.backend.appendRows(rows);
+  await engine.backend.finalize(id, 'completed');
+  return id;
 }

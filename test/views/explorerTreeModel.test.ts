@@ -1,0 +1,109 @@
+// The Executions tree as data: grouping (incl. interrupted), the Needs attention node, steps and entries.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AttentionItem, ExecutionRecord, ExecutionStatus, Timeline, TimelineRow } from '../../src/durable';
+import { attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, rootNodes, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
+
+const NOW = 1_700_000_000_000;
+let counter = 0;
+
+function execution(status: ExecutionStatus, extra: Partial<ExecutionRecord> = {}): ExecutionRecord {
+  counter++;
+  return {
+    id: `0190a000-0000-7000-8000-${String(counter).padStart(12, '0')}` as ExecutionRecord['id'],
+    kind: 'agent_session',
+    version: 1,
+    title: `exec ${counter}`,
+    status,
+    attempt: 1,
+    createdAt: NOW - 60_000,
+    updatedAt: NOW - 30_000,
+    finishedAt: null,
+    stepCount: 3,
+    statusDetail: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    ...extra,
+  };
+}
+
+const live = (active: string[] = []): Liveness => ({ now: NOW, isActive: (id) => active.includes(id) });
+
+test('a running row is "running" when this window runs it or a live lease holds it, else "interrupted"', () => {
+  const here = execution('running');
+  const elsewhere = execution('running', { leaseOwner: 'w2', leaseExpiresAt: NOW + 10_000 });
+  const expired = execution('running', { leaseOwner: 'w2', leaseExpiresAt: NOW - 1 });
+  const orphan = execution('running');
+  assert.equal(groupOf(here, live([here.id])), 'running');
+  assert.equal(groupOf(elsewhere, live()), 'running');
+  assert.equal(groupOf(expired, live()), 'interrupted');
+  assert.equal(groupOf(orphan, live()), 'interrupted');
+  assert.equal(groupOf(execution('suspended'), live()), 'suspended');
+  assert.equal(groupOf(execution('aborted'), live()), 'failed');
+});
+
+test('root: Needs attention first (only when something needs it), then non-empty groups in a fixed order', () => {
+  const a = execution('completed');
+  const b = execution('running');
+  const c = execution('failed');
+  const none = rootNodes([a, b, c], [], live());
+  assert.deepEqual(none.map((n) => n.label), ['Interrupted', 'Failed', 'Completed']);
+  assert.equal(none.find((n) => n.label === 'Completed')?.collapsible, 'collapsed', 'finished executions start closed');
+  const attention: AttentionItem = { type: 'ambiguous', execution: b, stepId: 4, stepName: 'run_command', effect: 'exactly_once', policy: 'ask', intent: 'destructive', since: NOW - 5_000 };
+  const withAttention = rootNodes([a, b, c], [attention], live());
+  assert.equal(withAttention[0].label, 'Needs attention');
+  assert.equal(withAttention[0].description, '1');
+  const [child] = attentionNodes([attention], live());
+  assert.equal(child.label, 'Interrupted step 4: run_command');
+  assert.equal(child.contextValue, 'attention.ambiguous.session');
+  assert.deepEqual(child.command?.args, [b.id]);
+  assert.equal(executionIdOf(child), b.id, 'commands invoked on the node find the execution');
+});
+
+test('execution node: kind, steps, tokens, age; contextValue drives the inline actions; markdown in titles is escaped', () => {
+  const e = execution('running', { title: 'fix *all* the [bugs](x)', kind: 'agent_session' });
+  const node = executionNode(e, live(), { in: 1200, out: 300 });
+  assert.equal(node.description, 'session · 3 steps · 1,500 tokens · 30s ago');
+  assert.equal(node.contextValue, 'execution.interrupted.session');
+  assert.match(node.tooltip ?? '', /fix \\\*all\\\* the \\\[bugs\\\]\\\(x\\\)/);
+  assert.match(node.tooltip ?? '', /interrupted: nobody is running it/);
+  assert.equal(executionNode(execution('completed', { kind: 'etl' }), live()).contextValue, 'execution.completed.other');
+  assert.equal(executionNode(execution('completed', { kind: 'etl' }), live()).command?.id, 'durableSessions.inspect');
+});
+
+function row(index: number, stepId: number | null, status: TimelineRow['status'], entryIndexes: number[]): TimelineRow {
+  return { index, attempt: 1, stepId, name: `s${index}`, effect: 'exactly_once', status, startedAt: NOW, endedAt: NOW + 1500, firstSeq: index + 1, lastSeq: index + 1, kinds: [], entryIndexes, retries: status === 'failed' ? 1 : 0, lane: 0, keyPrefix: 'abcd0123', bytes: 10 };
+}
+
+test('steps are capped with a node that opens the rest in the explorer; entries show seq, size, key and kind', () => {
+  const e = execution('completed');
+  const rows = Array.from({ length: 5 }, (_, i) => row(i, i, i === 2 ? 'failed' : 'done', [i]));
+  const timeline: Timeline = {
+    execution: e,
+    rows,
+    entries: rows.map((_, i) => ({ seq: i + 1, attempt: 1, stepId: i, kind: i === 0 ? 'step_intent' : 'step_result', stepName: `s${i}`, effect: 'exactly_once', keyPrefix: 'abcd0123', size: i === 0 ? 0 : 42, createdAt: NOW })),
+    lanes: 1,
+    startedAt: NOW,
+    endedAt: NOW + 1500,
+  };
+  const nodes = stepNodes(timeline, 3);
+  assert.deepEqual(nodes.map((n) => n.label), ['0 s0', '1 s1', '2 s2', '2 more steps…']);
+  assert.equal(nodes[2].contextValue, 'step.failed');
+  assert.match(nodes[2].description ?? '', /failed · exactly_once · 1.5 s · 1 retry/);
+  assert.deepEqual(nodes[3].command?.args, [e.id]);
+  const [control] = entryNodes(timeline, rows[0]);
+  const [payload] = entryNodes(timeline, rows[1]);
+  assert.equal(control.contextValue, 'entry.control');
+  assert.equal(payload.contextValue, 'entry.payload');
+  assert.match(payload.description ?? '', /^#2 · step 1 · exactly_once · 42 B · key abcd0123… · /);
+  assert.equal(executionIdOf(payload), e.id);
+});
+
+test('executionIdOf accepts ids, {executionId} and nodes, and nothing else', () => {
+  const id = '0190a000-0000-7000-8000-000000000001';
+  assert.equal(executionIdOf(id), id);
+  assert.equal(executionIdOf({ executionId: id }), id);
+  assert.equal(executionIdOf({ confirmed: true }), undefined);
+  assert.equal(executionIdOf('not an id'), undefined);
+  assert.equal(executionIdOf({ ref: { type: 'group' } }), undefined);
+});
