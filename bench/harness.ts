@@ -1,6 +1,8 @@
-// Tiny benchmark harness: median of several runs with min–max, collected into
-// bench/results/latest.json and a Markdown table.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Tiny benchmark harness: each figure is the median of several runs with
+// min–max, optionally checked against its target. Every group's figures are
+// merged into bench/results/latest.json and rendered as bench/results/latest.md.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 function findRoot(): string {
@@ -12,35 +14,82 @@ export const root = findRoot();
 
 export interface Figure {
   readonly name: string;
+  readonly unit: string;
   readonly median: number;
   readonly min: number;
   readonly max: number;
   readonly runs: number;
+  /** The target in words (e.g. "≥ 40,000/s and ≥ 0.6 × raw"), if the issue sets one. */
+  readonly target?: string;
+  readonly met?: boolean;
 }
 
-export async function measure(name: string, runs: number, once: () => Promise<number>): Promise<Figure> {
+/** Run `once` `runs` times; the figure is the median with min–max. */
+export async function measure(name: string, unit: string, runs: number, once: () => Promise<number>): Promise<Figure> {
   const values: number[] = [];
   for (let i = 0; i < runs; i++) values.push(await once());
-  values.sort((a, b) => a - b);
-  const figure = { name, median: values[Math.floor(values.length / 2)], min: values[0], max: values[values.length - 1], runs };
-  console.log(`${name}: ${fmt(figure.median)} (min ${fmt(figure.min)}, max ${fmt(figure.max)}, ${runs} runs)`);
+  return summarize(name, unit, values);
+}
+
+export function summarize(name: string, unit: string, values: number[]): Figure {
+  const sorted = [...values].sort((a, b) => a - b);
+  const figure = { name, unit, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], runs: sorted.length };
+  console.log(`${name}: ${fmt(figure.median)} ${unit} (min ${fmt(figure.min)}, max ${fmt(figure.max)}, ${figure.runs} runs)`);
   return figure;
 }
 
-function fmt(n: number): string {
-  return n >= 100 ? n.toFixed(0) : n.toFixed(3);
+/** The same figure with its target and whether the median meets it. */
+export function against(figure: Figure, target: string, met: boolean): Figure {
+  console.log(`  target ${target}: ${met ? 'met' : 'MISSED'}`);
+  return { ...figure, target, met };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+export function fmt(n: number): string {
+  if (n >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (n >= 100) return n.toFixed(0);
+  if (n >= 1) return n.toFixed(2);
+  return n.toFixed(3);
+}
+
+/** A temp folder removed after `fn`. */
+export async function inTempDir<T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function report(group: string, figures: readonly Figure[]): void {
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'latest.json');
-  const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  all[group] = { measuredAt: new Date().toISOString(), node: process.version, figures };
+  let all: Record<string, unknown> = {};
+  try {
+    all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  } catch {
+    all = {};
+  }
+  all[group] = { measuredAt: new Date().toISOString(), node: process.version, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency, figures };
   writeFileSync(file, JSON.stringify(all, null, 2) + '\n');
-  const lines = ['| figure | median | min | max | runs |', '|---|---|---|---|---|'];
+  const lines = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench`: each figure is the median of its runs, with min–max. Ratios are measured in the same run against baselines the benchmark computes itself.',
+    '',
+    '| group | figure | median | min – max | runs | target | met |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const [g, value] of Object.entries(all)) {
-    for (const f of (value as { figures: Figure[] }).figures) lines.push(`| ${g}: ${f.name} | ${fmt(f.median)} | ${fmt(f.min)} | ${fmt(f.max)} | ${f.runs} |`);
+    const figs = (value as { figures?: Figure[] }).figures ?? [];
+    for (const f of figs) {
+      lines.push(`| ${g} | ${f.name} | ${fmt(f.median)} ${f.unit ?? ''} | ${fmt(f.min)} – ${fmt(f.max)} | ${f.runs} | ${f.target ?? ''} | ${f.met === undefined ? '' : f.met ? 'yes' : '**no**'} |`);
+    }
   }
   writeFileSync(join(dir, 'latest.md'), lines.join('\n') + '\n');
 }

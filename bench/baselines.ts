@@ -1,0 +1,112 @@
+// Baselines every comparison is measured against, in the same run on the same
+// machine: the storage floor of @vscode/sqlite3 (multi-row inserts in one
+// transaction, no crypto, no writer; a single-row synchronous=FULL commit), and
+// better-sqlite3 (the fastest binding) inserting the same rows.
+import { join } from 'node:path';
+import * as sqlite3 from '@vscode/sqlite3';
+import Database from 'better-sqlite3';
+import { loadMigrations } from '../src/durable/migrations';
+import { root } from './harness';
+
+/** Our schema, so the floor pays for the same table and indexes as the journal. */
+function schemaSql(): string {
+  return loadMigrations(join(root, 'migrations'))
+    .map((m) => m.sql)
+    .join('\n');
+}
+
+const COLUMNS = 'execution_id, attempt, step_id, kind, step_name, effect, idem_key, body, mac, size, created_at';
+const EXEC = '0190a000-0000-7000-8000-000000000001';
+
+function rowValues(i: number, body: Buffer, key: Buffer): unknown[] {
+  return [EXEC, 1, i, 'step_result', 'bench', 'idempotent', key, body, null, body.length, Date.now()];
+}
+
+function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<void> {
+  return new Promise((resolve, reject) => db.run(sql, params, (e: Error | null) => (e ? reject(e) : resolve())));
+}
+
+function exec(db: sqlite3.Database, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => db.exec(sql, (e) => (e ? reject(e) : resolve())));
+}
+
+async function openRaw(file: string): Promise<sqlite3.Database> {
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const d = new sqlite3.Database(file, (e) => (e ? reject(e) : resolve(d)));
+  });
+  await exec(db, 'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;');
+  await exec(db, schemaSql());
+  await run(db, `INSERT INTO executions (id, kind, version, title, status, created_at, updated_at) VALUES (?, 'bench', 1, 'bench', 'running', 0, 0)`, [EXEC]);
+  return db;
+}
+
+/** Rows per second: `n` journal rows with `payloadBytes` bodies, 256 rows per INSERT, one transaction. */
+export async function rawMultiRowInsert(dir: string, n: number, payloadBytes: number): Promise<number> {
+  const db = await openRaw(join(dir, `raw-multi-${Date.now()}-${Math.random()}.db`));
+  try {
+    const body = Buffer.alloc(payloadBytes + 49, 7); // a sealed body is 49 bytes longer (key id, nonce, tag)
+    const key = Buffer.alloc(32, 3);
+    const CHUNK = 256;
+    const placeholders = Array(CHUNK).fill(`(${Array(11).fill('?').join(',')})`).join(',');
+    const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES ${placeholders}`);
+    const t0 = performance.now();
+    await exec(db, 'BEGIN IMMEDIATE');
+    for (let i = 0; i < n; i += CHUNK) {
+      const params: unknown[] = [];
+      for (let j = 0; j < CHUNK; j++) params.push(...rowValues(i + j, body, key));
+      await new Promise<void>((resolve, reject) => stmt.run(params, (e: Error | null) => (e ? reject(e) : resolve())));
+    }
+    await exec(db, 'COMMIT');
+    const seconds = (performance.now() - t0) / 1000;
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    return n / seconds;
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}
+
+/** Milliseconds per committed single-row transaction (autocommit, WAL, synchronous=FULL), sorted. */
+export async function rawSingleRowCommits(dir: string, n: number): Promise<number[]> {
+  const db = await openRaw(join(dir, `raw-single-${Date.now()}-${Math.random()}.db`));
+  try {
+    const body = Buffer.alloc(300, 7);
+    const key = Buffer.alloc(32, 3);
+    const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES (${Array(11).fill('?').join(',')})`);
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await new Promise<void>((resolve, reject) => stmt.run(rowValues(i, body, key), (e: Error | null) => (e ? reject(e) : resolve())));
+      times.push(performance.now() - t0);
+    }
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    return times.sort((a, b) => a - b);
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}
+
+/** better-sqlite3, same schema, same rows, same chunking, one transaction. Rows per second. */
+export function betterSqliteMultiRowInsert(dir: string, n: number, payloadBytes: number): number {
+  const db = new Database(join(dir, `better-${Date.now()}-${Math.random()}.db`));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(schemaSql());
+    db.prepare(`INSERT INTO executions (id, kind, version, title, status, created_at, updated_at) VALUES (?, 'bench', 1, 'bench', 'running', 0, 0)`).run(EXEC);
+    const body = Buffer.alloc(payloadBytes + 49, 7);
+    const key = Buffer.alloc(32, 3);
+    const CHUNK = 256;
+    const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES ${Array(CHUNK).fill(`(${Array(11).fill('?').join(',')})`).join(',')}`);
+    const t0 = performance.now();
+    db.transaction(() => {
+      for (let i = 0; i < n; i += CHUNK) {
+        const params: unknown[] = [];
+        for (let j = 0; j < CHUNK; j++) params.push(...rowValues(i + j, body, key));
+        stmt.run(params);
+      }
+    })();
+    return n / ((performance.now() - t0) / 1000);
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,117 @@
+// The extension as shipped: activation time (loading dist/extension.js and
+// running activate(), which registers everything and does no database work)
+// and the VSIX size.
+//
+// Activation runs in plain Node against a recording stand-in for the `vscode`
+// module (every API call returns a disposable no-op), so the figure is the cost
+// of our own code: module evaluation and activate(). The real extension host
+// adds its own overhead around it; the extension logs its own measurement
+// ("activated in N ms") in every window, and the VS Code test run prints it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import Module from 'node:module';
+import { join } from 'node:path';
+import { against, inTempDir, measure, report, root, summarize, type Figure } from './harness';
+
+/** A value that answers any property access, call or construction with another such value. */
+function inert(name: string): unknown {
+  const fn = function () {
+    return undefined;
+  };
+  return new Proxy(fn, {
+    get(_t, prop) {
+      if (prop === Symbol.toPrimitive) return () => name;
+      if (prop === 'then') return undefined; // not a thenable
+      if (prop === 'dispose') return () => undefined;
+      if (prop === 'length') return 0;
+      return inert(`${name}.${String(prop)}`);
+    },
+    apply: () => inert(`${name}()`),
+    construct: () => inert(`new ${name}`) as object,
+  });
+}
+
+class EventEmitter {
+  event = (): { dispose(): void } => ({ dispose: () => undefined });
+  fire(): void {}
+  dispose(): void {}
+}
+
+function fakeVscode(): unknown {
+  const stub: Record<string, unknown> = {
+    EventEmitter,
+    env: { sessionId: 'bench-session-0000', uiKind: 1, remoteName: undefined, language: 'en' },
+    workspace: new Proxy({ workspaceFolders: undefined }, { get: (t, p) => (p in t ? (t as Record<string | symbol, unknown>)[p] : inert(`workspace.${String(p)}`)) }),
+  };
+  return new Proxy(stub, { get: (t, p) => (p in t ? t[p as string] : inert(String(p))) });
+}
+
+function activateOnce(bundle: string): number {
+  const vscode = fakeVscode();
+  const originalLoad = (Module as unknown as { _load: (...a: unknown[]) => unknown })._load;
+  (Module as unknown as { _load: (...a: unknown[]) => unknown })._load = function (request: unknown, ...rest: unknown[]) {
+    if (request === 'vscode') return vscode;
+    return originalLoad.call(this, request, ...rest);
+  };
+  try {
+    delete require.cache[require.resolve(bundle)];
+    const context = {
+      subscriptions: [] as Array<{ dispose(): unknown }>,
+      storageUri: undefined,
+      extensionUri: inert('extensionUri'),
+      asAbsolutePath: (p: string) => join(root, p),
+      secrets: inert('secrets'),
+      workspaceState: { get: () => undefined, update: async () => undefined, keys: () => [] },
+      globalState: { get: () => undefined, update: async () => undefined, keys: () => [] },
+    };
+    const t0 = performance.now();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const extension = require(bundle) as { activate(c: unknown): unknown; deactivate(): Promise<void> };
+    extension.activate(context);
+    const ms = performance.now() - t0;
+    void extension.deactivate();
+    return ms;
+  } finally {
+    (Module as unknown as { _load: unknown })._load = originalLoad;
+  }
+}
+
+/** "activated in N ms" lines the extension logged in the last VS Code test run, if there was one. */
+function realHostActivations(): number[] {
+  const logs = join(root, 'test-results', 'vscode', 'profile', 'user-data', 'logs');
+  if (!existsSync(logs)) return [];
+  const found: number[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.includes('Durable Sessions')) {
+        for (const m of readFileSync(path, 'utf8').matchAll(/activated in ([\d.]+) ms/g)) found.push(Number(m[1]));
+      }
+    }
+  };
+  walk(logs);
+  return found;
+}
+
+export async function run(): Promise<void> {
+  const figures: Figure[] = [];
+  // The production bundle, as packaged.
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
+  const bundle = join(root, 'dist', 'extension.js');
+  const first = activateOnce(bundle); // cold: includes reading and compiling the bundle
+  const warm = await measure('activation: load dist/extension.js + activate() (warm module cache)', 'ms', 10, async () => activateOnce(bundle));
+  figures.push(against(summarize('activation: load dist/extension.js + activate(), first (cold) load', 'ms', [first]), '≤ 50 ms', first <= 50));
+  figures.push(against(warm, '≤ 50 ms', warm.median <= 50));
+  const real = realHostActivations();
+  if (real.length > 0) figures.push(against(summarize('activate() inside code-server (from the last `npm run test:vscode` log)', 'ms', real), '≤ 50 ms', summarize('', '', real).median <= 50));
+
+  const sizes = await inTempDir('das-bench-vsix-', async () => {
+    const out = execFileSync(process.execPath, [join(root, 'scripts/package.mjs')], { cwd: root, encoding: 'utf8' });
+    const match = /packaged (\S+\.vsix)/.exec(out);
+    if (!match) throw new Error(`package script printed no VSIX path:\n${out}`);
+    return statSync(match[1]).size / (1024 * 1024);
+  });
+  figures.push(against(summarize('VSIX size (linux-x64, with the native SQLite module)', 'MB', [sizes]), '≤ 5 MB', sizes <= 5));
+  report('extension', figures);
+}

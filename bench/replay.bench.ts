@@ -1,0 +1,170 @@
+// Replay and resume: a 1,000,000-entry execution replayed to its frontier
+// (entries/s, RSS growth), the resume path of a 10,000-step execution (open the
+// database, plan, replay to the frontier), and the journal explorer's first
+// paint on a 100,000-entry execution (timeline built, first window of rows).
+//
+// The journals are written directly through the codec, exactly as the step
+// layer writes idempotent steps (same keys, same value envelope), so building
+// them costs a seal per entry instead of a workflow run.
+import { join } from 'node:path';
+import { DurableEngine } from '../src/durable/engine';
+import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/ids';
+import { buildTimeline } from '../src/durable/inspection';
+import type { StoredRow } from '../src/durable/journal';
+import { DurableRuntime } from '../src/durable/runtime';
+import { encodeValue } from '../src/durable/stepValue';
+import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/workflow';
+import { against, fmt, inTempDir, measure, report, root, summarize, type Figure } from './harness';
+
+const KIND = 'bench.replay';
+const MASTER_KEY = new Uint8Array(32).fill(11);
+const STEP = 'chunk';
+const BUILD_CHUNK = 5_000;
+
+async function openEngine(file: string): Promise<DurableEngine> {
+  return DurableEngine.open({ file, migrationsDir: join(root, 'migrations'), masterKey: MASTER_KEY, config: { maxStepsPerExecution: 10_000_000 } });
+}
+
+/** An interrupted execution with `steps` committed idempotent steps (plus its start entry). */
+async function buildExecution(engine: DurableEngine, steps: number): Promise<ExecutionId> {
+  const id = newExecutionId();
+  const started = engine.codec.encode({ executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null, kind: 'execution_started', payload: encodeValue(null, 'input') });
+  await engine.backend.createExecution({ id, kind: KIND, version: 1, title: `${steps} steps` }, [started]);
+  const empty = new Uint8Array(0);
+  for (let from = 0; from < steps; from += BUILD_CHUNK) {
+    const rows: StoredRow[] = [];
+    for (let i = from; i < Math.min(steps, from + BUILD_CHUNK); i++) {
+      const sid = stepId(i);
+      rows.push(
+        engine.codec.encode({
+          executionId: id, attempt: 1, stepId: sid, stepName: STEP, effect: 'idempotent',
+          idempotencyKey: deriveIdempotencyKey({ executionId: id, stepId: sid, stepName: STEP, effect: 'idempotent', fingerprint: empty }),
+          kind: 'step_result', payload: encodeValue(i, 'bench'),
+        }),
+      );
+    }
+    await engine.backend.appendRows(rows);
+  }
+  return id;
+}
+
+/**
+ * The workflow the journal belongs to: `steps` idempotent steps, then a long
+ * sleep, so every run ends parked at the same place and can be replayed again.
+ */
+function replayWorkflow(steps: number, onFrontier: () => void): WorkflowDefinition<null, void> {
+  return {
+    kind: KIND,
+    version: 1,
+    async run(ctx) {
+      for (let i = 0; i < steps; i++) {
+        const value = await ctx.step({ name: STEP, effect: 'idempotent' }, () => i);
+        if (value !== i) throw new Error(`step ${i} replayed ${String(value)}`);
+      }
+      onFrontier();
+      await ctx.sleep(24 * 3600_000);
+    },
+  };
+}
+
+interface ReplayRun {
+  readonly ms: number;
+  readonly rssGrowthMb: number;
+}
+
+/** Open, plan and resume; time until the workflow reaches its frontier; peak RSS growth meanwhile. */
+async function resumeToFrontier(file: string, id: ExecutionId, steps: number, gc?: () => void): Promise<ReplayRun & { openPlanMs: number }> {
+  gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+  let frontier = 0;
+  const t0 = performance.now();
+  const engine = await openEngine(file);
+  const registry = new WorkflowRegistry();
+  registry.register(replayWorkflow(steps, () => (frontier = performance.now())));
+  const runtime = new DurableRuntime({ engine, registry, ownerId: `bench-${Math.random()}` });
+  try {
+    await runtime.plan([id]);
+    const openPlanMs = performance.now() - t0;
+    const handle = await runtime.resume(id);
+    const outcome = await handle.done;
+    if (outcome.status !== 'suspended' || frontier === 0) throw new Error(`replay ended ${outcome.status}`);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { ms: frontier - t0, rssGrowthMb: (peak - rssBefore) / (1024 * 1024), openPlanMs };
+  } finally {
+    clearInterval(sampler);
+    await runtime.dispose();
+    await engine.dispose();
+  }
+}
+
+export async function run(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const figures: Figure[] = [];
+  await inTempDir('das-bench-replay-', async (dir) => {
+    // Resume of a 10,000-step execution.
+    const small = join(dir, 'resume.db');
+    const SMALL = 10_000;
+    let smallId!: ExecutionId;
+    {
+      const engine = await openEngine(small);
+      smallId = await buildExecution(engine, SMALL);
+      await engine.dispose();
+    }
+    const opens: number[] = [];
+    const resume = await measure('resume 10,000 steps: open + plan + replay to the frontier', 'ms', 5, async () => {
+      const r = await resumeToFrontier(small, smallId, SMALL, gc);
+      opens.push(r.openPlanMs);
+      return r.ms;
+    });
+    const budget = 10 + 0.01 * (SMALL + 1);
+    figures.push(against(resume, `≤ 10 ms + 10 µs × ${SMALL + 1} entries = ${budget.toFixed(0)} ms`, resume.median <= budget));
+    figures.push(summarize('  of which open + plan', 'ms', opens));
+
+    // Explorer first paint on 100,000 entries (host side: timeline + the first window of rows).
+    const explorerFile = join(dir, 'explorer.db');
+    const EXPLORER = 100_000;
+    let explorerId!: ExecutionId;
+    {
+      const engine = await openEngine(explorerFile);
+      explorerId = await buildExecution(engine, EXPLORER - 1);
+      await engine.dispose();
+    }
+    const paint = await measure('journal explorer first paint, 100,000 entries (timeline + first 200 rows)', 'ms', 5, async () => {
+      const engine = await openEngine(explorerFile);
+      try {
+        const t0 = performance.now();
+        const timeline = await buildTimeline(engine.backend, explorerId);
+        const first = timeline.rows.slice(0, 200).map((r) => ({ ...r, kinds: [...r.kinds] }));
+        JSON.stringify(first);
+        return performance.now() - t0;
+      } finally {
+        await engine.dispose();
+      }
+    });
+    figures.push(against(paint, '≤ 300 ms', paint.median <= 300));
+
+    // Replay of 1,000,000 entries.
+    const big = join(dir, 'replay.db');
+    const BIG = 1_000_000;
+    let bigId!: ExecutionId;
+    {
+      const engine = await openEngine(big);
+      const t0 = performance.now();
+      bigId = await buildExecution(engine, BIG - 1);
+      console.log(`(built a ${fmt(BIG)}-entry journal in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      await engine.dispose();
+    }
+    const growth: number[] = [];
+    const rate = await measure('replay of a 1,000,000-entry execution', 'entries/s', 3, async () => {
+      const r = await resumeToFrontier(big, bigId, BIG - 1, gc);
+      growth.push(r.rssGrowthMb);
+      return BIG / (r.ms / 1000);
+    });
+    figures.push(against(rate, '≥ 100,000/s', rate.median >= 100_000));
+    const rss = summarize('RSS growth during the 1,000,000-entry replay', 'MB', growth);
+    figures.push(against(rss, '≤ 64 MB', rss.median <= 64));
+  });
+  report('replay', figures);
+}
