@@ -7,7 +7,10 @@ import { dirname, join } from 'node:path';
 
 function findRoot(): string {
   let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}: run the benchmarks from the repository`);
+    dir = dirname(dir);
+  }
   return dir;
 }
 export const root = findRoot();

@@ -31,16 +31,35 @@ interface HeaderFields {
   readonly idempotencyKey: Uint8Array | null;
 }
 
+/**
+ * UTF-8 bytes of the few strings headers repeat (domain, kinds, effects, step
+ * names, execution ids), so framing an entry does not re-encode them. Bounded:
+ * cleared when it grows past a few thousand distinct strings.
+ */
+const textBytes = new Map<string, Uint8Array>();
+const idBytes = new Map<string, Uint8Array>();
+const HEADER_CACHE_MAX = 4_096;
+
+function cachedBytes(cache: Map<string, Uint8Array>, text: string, encode: (t: string) => Uint8Array): Uint8Array {
+  let bytes = cache.get(text);
+  if (bytes === undefined) {
+    if (cache.size >= HEADER_CACHE_MAX) cache.clear();
+    bytes = encode(text);
+    cache.set(text, bytes);
+  }
+  return bytes;
+}
+
 function headerFrame(h: HeaderFields, extra?: Uint8Array): Uint8Array {
   // Absent optional fields frame as empty; a present step id is never empty (4 bytes), so no ambiguity.
   return frame([
-    HEADER_DOMAIN,
-    executionIdBytes(h.executionId as ExecutionId),
+    cachedBytes(textBytes, HEADER_DOMAIN, utf8),
+    cachedBytes(idBytes, h.executionId, (id) => executionIdBytes(id as ExecutionId)),
     u32be(h.attempt),
     h.stepId === null ? EMPTY : u32be(h.stepId),
-    h.kind,
-    h.stepName === null ? EMPTY : utf8(h.stepName),
-    h.effect ?? EMPTY,
+    cachedBytes(textBytes, h.kind, utf8),
+    h.stepName === null ? EMPTY : cachedBytes(textBytes, h.stepName, utf8),
+    h.effect === null ? EMPTY : cachedBytes(textBytes, h.effect, utf8),
     h.idempotencyKey ?? EMPTY,
     extra ?? EMPTY,
   ]);

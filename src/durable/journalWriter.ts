@@ -53,6 +53,8 @@ interface Pending {
 }
 
 const MAX_BACKOFF_MS = 1_000;
+/** Most batches one transaction takes when the queue is deep. */
+const TRANSACTION_BATCHES = 16;
 
 export class JournalWriter implements JournalAppender {
   private queue: Pending[] = [];
@@ -223,7 +225,8 @@ export class JournalWriter implements JournalAppender {
       this.queue.length > 0 &&
       (this.dueCount > 0 || this.queue.length >= this.config.batchSize || this.acksQueued > 0 || this.idleWaiters.length > 0)
     ) {
-      const batch = this.queue.splice(0, this.config.batchSize);
+      // A deep queue (a burst) commits in fewer, larger transactions: each commit is an fsync.
+      const batch = this.queue.splice(0, this.config.batchSize * TRANSACTION_BATCHES);
       this.dueCount = Math.max(0, this.dueCount - batch.length);
       const ok = await this.commit(batch);
       if (!ok) return; // transient failure: batch was put back, retry after backoff

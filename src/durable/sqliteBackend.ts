@@ -138,6 +138,13 @@ function flatten(row: StoredRow): unknown[] {
 
 export class SqliteBackend implements JournalReader {
   private readonly clock: () => number;
+  /**
+   * Counter updates (journal bytes, step count, updated_at) of rows appended
+   * one at a time in autocommit: applied with the next transaction, or before
+   * anything reads the counters. Keeps a single acknowledged append at one
+   * statement (one round trip, one fsync), the raw commit's cost.
+   */
+  private readonly pendingAggregates = new Map<string, { bytes: number; maxStep: number }>();
 
   private constructor(
     private readonly conn: SqliteConnection,
@@ -174,7 +181,8 @@ export class SqliteBackend implements JournalReader {
     return this.conn;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    if (!this.conn.isClosed) await this.settleAggregates().catch(() => undefined);
     return this.conn.close();
   }
 
@@ -205,6 +213,7 @@ export class SqliteBackend implements JournalReader {
   }
 
   async getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
+    await this.settleAggregates();
     const row = await this.conn.exclusive('read execution', () => this.conn.get('SELECT * FROM executions WHERE id = ?', [id]));
     return row ? rowToExecution(row) : undefined;
   }
@@ -222,6 +231,7 @@ export class SqliteBackend implements JournalReader {
     }
     params.push(filter.limit ?? -1);
     const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    await this.settleAggregates();
     const rows = await this.conn.exclusive('list executions', () => this.conn.all(sql, params));
     return rows.map(rowToExecution);
   }
@@ -268,6 +278,7 @@ export class SqliteBackend implements JournalReader {
 
   /** Start a new attempt (after a divergence): replay of the old attempt stops, its rows stay for lookups. */
   async beginAttempt(id: ExecutionId, detail: string): Promise<number> {
+    await this.settleAggregates();
     return this.conn.transaction('begin attempt', async () => {
       await this.conn.run(`UPDATE executions SET attempt = attempt + 1, step_count = 0, status_detail = ?, updated_at = ? WHERE id = ?`, [
         detail,
@@ -391,6 +402,7 @@ export class SqliteBackend implements JournalReader {
    * sequence number, in one transaction (see checkpoint.ts).
    */
   async replaceWithCheckpoint(seqs: readonly number[], checkpoint: StoredRow): Promise<void> {
+    await this.settleAggregates();
     const first = Math.min(...seqs);
     await this.conn.transaction(`fold ${seqs.length} rows`, async () => {
       const marks = seqs.map(() => '?').join(',');
@@ -418,6 +430,7 @@ export class SqliteBackend implements JournalReader {
 
   /** Finished executions, oldest first (the order retention removes them in). */
   async terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
+    await this.settleAggregates();
     const rows = await this.conn.exclusive('list finished executions', () =>
       this.conn.all(
         `SELECT id, coalesce(finished_at, updated_at) AS finished, status, journal_bytes FROM executions
@@ -440,6 +453,7 @@ export class SqliteBackend implements JournalReader {
   }
 
   async totals(): Promise<{ executions: number; journalBytes: number }> {
+    await this.settleAggregates();
     const row = await this.conn.exclusive('read totals', () => this.conn.get('SELECT count(*) AS n, coalesce(sum(journal_bytes), 0) AS bytes FROM executions'));
     return { executions: (row?.n as number) ?? 0, journalBytes: (row?.bytes as number) ?? 0 };
   }
@@ -487,7 +501,34 @@ export class SqliteBackend implements JournalReader {
    */
   appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
     if (rows.length === 0) return Promise.resolve([]);
-    return this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows));
+    // One row (an acknowledged append on its own) commits as a single autocommit statement; its
+    // counters follow later. An audit record needs its projection in the same transaction.
+    if (rows.length === 1 && rows[0].kind !== 'ambiguity_resolved') return this.appendOne(rows[0]);
+    return this.carryingAggregates(() => this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows)));
+  }
+
+  /** Run a transaction that writes the pending counters; if it rolls back, they stay pending. */
+  private async carryingAggregates<T>(run: () => Promise<T>): Promise<T> {
+    const carried = new Map([...this.pendingAggregates].map(([id, a]) => [id, { ...a }]));
+    try {
+      return await run();
+    } catch (error) {
+      this.pendingAggregates.clear();
+      for (const [id, a] of carried) this.pendingAggregates.set(id, a);
+      throw error;
+    }
+  }
+
+  private async appendOne(row: StoredRow): Promise<JournalSeq[]> {
+    const { lastId } = await this.conn.exclusive('append a journal row', () => this.conn.run(`INSERT INTO journal (${ROW_COLUMNS}) VALUES ${PLACEHOLDERS}`, flatten(row)));
+    this.accumulate([row]);
+    return [lastId as JournalSeq];
+  }
+
+  /** Write pending counter updates, if any, in their own transaction. */
+  private async settleAggregates(): Promise<void> {
+    if (this.pendingAggregates.size === 0 || this.conn.isClosed) return;
+    await this.carryingAggregates(() => this.conn.transaction('update execution counters', () => this.writeAggregates()));
   }
 
   /** Inside a transaction: multi-row inserts, aggregates, audit projection. */
@@ -503,22 +544,29 @@ export class SqliteBackend implements JournalReader {
       for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
       offset += chunk;
     }
-    await this.updateAggregates(rows);
+    this.accumulate(rows);
+    await this.writeAggregates();
     await this.projectAudit(rows, seqs);
     return seqs;
   }
 
   /** Per-execution counters the views and retention read without scanning the journal. */
-  private async updateAggregates(rows: readonly StoredRow[]): Promise<void> {
-    const byExecution = new Map<string, { bytes: number; maxStep: number }>();
+  private accumulate(rows: readonly StoredRow[]): void {
     for (const row of rows) {
-      const agg = byExecution.get(row.executionId) ?? { bytes: 0, maxStep: -1 };
+      let agg = this.pendingAggregates.get(row.executionId);
+      if (!agg) this.pendingAggregates.set(row.executionId, (agg = { bytes: 0, maxStep: -1 }));
       agg.bytes += row.body.length;
       if (row.stepId !== null && row.stepId > agg.maxStep) agg.maxStep = row.stepId;
-      byExecution.set(row.executionId, agg);
     }
+  }
+
+  /** Inside a transaction: apply and forget the pending counter updates. */
+  private async writeAggregates(): Promise<void> {
+    if (this.pendingAggregates.size === 0) return;
+    const pending = [...this.pendingAggregates];
+    this.pendingAggregates.clear();
     const now = this.clock();
-    for (const [id, agg] of byExecution) {
+    for (const [id, agg] of pending) {
       await this.conn.run(
         `UPDATE executions SET journal_bytes = journal_bytes + ?, step_count = max(step_count, ?), updated_at = ? WHERE id = ?`,
         [agg.bytes, agg.maxStep + 1, now, id],

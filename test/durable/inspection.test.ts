@@ -168,3 +168,18 @@ test('the writer tells listeners which executions it just committed', async (t) 
   await fx.engine.writer.flush();
   assert.equal(seen.length, 1, 'unsubscribed');
 });
+
+test('entry headers survive any step name: commas, separators, non-ASCII, none', async (t) => {
+  const backend = await openBackend(t);
+  const codec = new JournalCodec(testKeyring());
+  const id = newExecutionId();
+  const names = ['a, b, c', `x${String.fromCharCode(30)}y`, 'schreibe Datei “ä”', ''];
+  await backend.createExecution({ id, kind: 'demo', version: 1, title: 'demo' }, [
+    codec.encode({ ...header(id, null, null), kind: 'execution_started', payload: bytes('{}') }),
+    ...names.map((name, i) => codec.encode({ ...header(id, i, name), effect: 'idempotent', kind: 'step_result', payload: bytes('{"v":1}') })),
+  ]);
+  const timeline = await buildTimeline(backend, id);
+  assert.deepEqual(timeline.entries.map((e) => e.stepName), [null, 'a, b, c', 'x y', 'schreibe Datei “ä”', '']);
+  assert.deepEqual(timeline.entries.map((e) => e.stepId), [null, 0, 1, 2, 3]);
+  assert.ok(timeline.entries.every((e) => e.createdAt > 0 && (e.stepId === null || /^[0-9a-f]{8}$/.test(e.keyPrefix ?? ''))));
+});
