@@ -361,7 +361,7 @@ function renderBody(): void {
   switch (tab) {
     case 'timeline':
       if (body.firstChild !== timelineView) body.replaceChildren(timelineView);
-      count.textContent = `${total.toLocaleString('en-US')} of ${o.execution.rows.toLocaleString('en-US')} rows`;
+      count.textContent = `${total.toLocaleString('en-US')} of ${o.execution.rows.toLocaleString('en-US')} rows${o.execution.complete ? '' : ' (reading…)'}`;
       renderList(true);
       renderDetails();
       return;

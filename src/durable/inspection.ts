@@ -63,6 +63,8 @@ export interface Timeline {
   readonly lanes: number;
   readonly startedAt: number;
   readonly endedAt: number;
+  /** False for the early view `onFirstSegment` gets: rows keep arriving, lanes are not assigned yet. */
+  readonly complete: boolean;
 }
 
 const SEGMENT = 5_000;
@@ -144,7 +146,11 @@ function statusAfter(row: TimelineRow, kind: EntryKind): StepStatus {
  * running right now (an open intent is then a step in flight, not an
  * interrupted one). Aborts between segments when `signal` fires.
  */
-export async function buildTimeline(backend: SqliteBackend, executionId: ExecutionId, options: { active?: boolean; signal?: AbortSignal } = {}): Promise<Timeline> {
+export async function buildTimeline(
+  backend: SqliteBackend,
+  executionId: ExecutionId,
+  options: { active?: boolean; signal?: AbortSignal; onFirstSegment?: (partial: Timeline) => void } = {},
+): Promise<Timeline> {
   const execution = await backend.getExecution(executionId);
   if (!execution) throw new NotFoundError(`execution ${executionId} does not exist (it may have been pruned)`);
   const entries: EntrySummary[] = [];
@@ -191,6 +197,10 @@ export async function buildTimeline(backend: SqliteBackend, executionId: Executi
       row.bytes += e.size;
     }
     if (segment.length === SEGMENT) {
+      // A long journal: let a view paint its first screen while the rest is read.
+      if (afterSeq === 0 && attempt === 1 && options.onFirstSegment) {
+        options.onFirstSegment({ execution, rows, entries, lanes: 1, startedAt: rows[0]?.startedAt ?? execution.createdAt, endedAt: rows[rows.length - 1]?.endedAt ?? execution.createdAt, complete: false });
+      }
       afterSeq = segment[segment.length - 1].seq;
       continue;
     }
@@ -203,7 +213,7 @@ export async function buildTimeline(backend: SqliteBackend, executionId: Executi
   const lanes = assignLanes(rows);
   const startedAt = rows.length > 0 ? rows[0].startedAt : execution.createdAt;
   const endedAt = rows.reduce((m, r) => Math.max(m, r.endedAt), startedAt);
-  return { execution, rows, entries, lanes, startedAt, endedAt };
+  return { execution, rows, entries, lanes, startedAt, endedAt, complete: true };
 }
 
 /** Greedy interval colouring: a step goes to the first lane free at its start. */

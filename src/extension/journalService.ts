@@ -98,7 +98,7 @@ export class JournalService implements vscode.Disposable {
    * The timeline of an execution, rebuilt only when the execution row or its
    * last entry changed since the cached one was built.
    */
-  async timeline(id: ExecutionId): Promise<Timeline> {
+  async timeline(id: ExecutionId, onFirstSegment?: (partial: Timeline) => void): Promise<Timeline> {
     const engine = await this.database.get();
     const execution = await engine.backend.getExecution(id);
     const conn = engine.backend.connection;
@@ -111,7 +111,7 @@ export class JournalService implements vscode.Disposable {
     const signature = execution ? `${execution.status}:${execution.attempt}:${execution.updatedAt}:${String(last?.seq)}:${active}` : 'missing';
     const cached = this.timelines.get(id);
     if (cached && cached.signature === signature) return cached.timeline;
-    const timeline = buildTimeline(engine.backend, id, { active });
+    const timeline = buildTimeline(engine.backend, id, { active, onFirstSegment });
     this.timelines.delete(id);
     this.timelines.set(id, { signature, timeline });
     timeline.catch(() => this.timelines.get(id)?.timeline === timeline && this.timelines.delete(id));

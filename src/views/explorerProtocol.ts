@@ -23,6 +23,8 @@ export interface ExecutionSummaryView {
   readonly steps: number;
   /** Timeline rows: steps plus execution-level entries (started, finished). */
   readonly rows: number;
+  /** False while a long journal is still being read (the counts grow). */
+  readonly complete: boolean;
   readonly lanes: number;
   readonly startedAt: number;
   readonly endedAt: number;

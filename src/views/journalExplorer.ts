@@ -112,7 +112,18 @@ class ExplorerPanel implements vscode.Disposable {
   }
 
   private async overview(): Promise<ExplorerOverview> {
-    const timeline = await this.journal.timeline(this.executionId);
+    let early: Promise<void> | undefined;
+    // A long journal: paint the first screen from its first segment while the rest is read.
+    const timeline = await this.journal.timeline(this.executionId, (partial) => {
+      this.timeline = partial;
+      this.applyFilter();
+      early = this.describe(partial).then((o) => this.post({ type: 'overview', overview: o }), () => undefined);
+    });
+    await early;
+    return this.describe(timeline);
+  }
+
+  private async describe(timeline: Timeline): Promise<ExplorerOverview> {
     this.timeline = timeline;
     this.applyFilter();
     const engine = await this.journal.engine();
@@ -144,6 +155,7 @@ class ExplorerPanel implements vscode.Disposable {
         entries: timeline.entries.length,
         steps: timeline.rows.filter((r) => r.stepId !== null).length,
         rows: timeline.rows.length,
+        complete: timeline.complete,
         lanes: timeline.lanes,
         startedAt: timeline.startedAt,
         endedAt: timeline.endedAt,

@@ -74,7 +74,10 @@ test('timeline reads in segments: every entry of a long execution is there, in o
   const batch: StoredRow[] = [];
   for (let i = 0; i < n; i++) batch.push(codec.encode({ ...header(id, i, `s${i}`), effect: 'idempotent', kind: 'step_result', payload: bytes(`{"v":${i}}`) }));
   await backend.appendRows(batch);
-  const timeline = await buildTimeline(backend, id);
+  const partials: Array<{ entries: number; complete: boolean }> = [];
+  const timeline = await buildTimeline(backend, id, { onFirstSegment: (p) => partials.push({ entries: p.entries.length, complete: p.complete }) });
+  assert.deepEqual(partials, [{ entries: 5_000, complete: false }], 'a long journal offers its first segment early, once');
+  assert.equal(timeline.complete, true);
   assert.equal(timeline.entries.length, n);
   assert.equal(timeline.rows.length, n);
   assert.ok(timeline.entries.every((e, i) => i === 0 || e.seq > timeline.entries[i - 1].seq));

@@ -85,6 +85,7 @@ test('steps are capped with a node that opens the rest in the explorer; entries 
     lanes: 1,
     startedAt: NOW,
     endedAt: NOW + 1500,
+    complete: true,
   };
   const nodes = stepNodes(timeline, 3);
   assert.deepEqual(nodes.map((n) => n.label), ['0 s0', '1 s1', '2 s2', '2 more steps…']);
