@@ -26,6 +26,7 @@ function inert(name: string): unknown {
       if (prop === 'length') return 0;
       return inert(`${name}.${String(prop)}`);
     },
+    set: () => true,
     apply: () => inert(`${name}()`),
     construct: () => inert(`new ${name}`) as object,
   });
@@ -37,13 +38,22 @@ class EventEmitter {
   dispose(): void {}
 }
 
-function fakeVscode(): unknown {
-  const stub: Record<string, unknown> = {
+/** Every member our code reaches for, as a plain object (bundlers copy own properties of a module). */
+const API_MEMBERS = [
+  'CancellationTokenSource', 'Disposable', 'FileSystemError', 'FileType', 'LanguageModelChatMessage', 'LanguageModelError', 'LanguageModelTextPart',
+  'LanguageModelToolCallPart', 'LanguageModelToolResultPart', 'MarkdownString', 'ProgressLocation', 'Range', 'RelativePattern', 'StatusBarAlignment',
+  'ThemeColor', 'ThemeIcon', 'TreeItem', 'TreeItemCollapsibleState', 'UIKind', 'Uri', 'ViewColumn', 'WorkspaceEdit', 'chat', 'commands', 'lm', 'window',
+  'ConfigurationTarget', 'extensions', 'languages', 'l10n',
+];
+
+function fakeVscode(): Record<string, unknown> {
+  const api: Record<string, unknown> = {
     EventEmitter,
     env: { sessionId: 'bench-session-0000', uiKind: 1, remoteName: undefined, language: 'en' },
-    workspace: new Proxy({ workspaceFolders: undefined }, { get: (t, p) => (p in t ? (t as Record<string | symbol, unknown>)[p] : inert(`workspace.${String(p)}`)) }),
+    workspace: new Proxy({ workspaceFolders: undefined } as Record<string | symbol, unknown>, { get: (t, p) => (p in t ? t[p] : inert(`workspace.${String(p)}`)) }),
   };
-  return new Proxy(stub, { get: (t, p) => (p in t ? t[p as string] : inert(String(p))) });
+  for (const member of API_MEMBERS) api[member] = inert(member);
+  return api;
 }
 
 function activateOnce(bundle: string): number {
@@ -100,11 +110,14 @@ export async function run(): Promise<void> {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
   const bundle = join(root, 'dist', 'extension.js');
   const first = activateOnce(bundle); // cold: includes reading and compiling the bundle
-  const warm = await measure('activation: load dist/extension.js + activate() (warm module cache)', 'ms', 10, async () => activateOnce(bundle));
+  const warm = await measure('activation: load dist/extension.js + activate(), re-evaluated (warm V8 caches)', 'ms', 10, async () => activateOnce(bundle));
   figures.push(against(summarize('activation: load dist/extension.js + activate(), first (cold) load', 'ms', [first]), '≤ 50 ms', first <= 50));
   figures.push(against(warm, '≤ 50 ms', warm.median <= 50));
   const real = realHostActivations();
-  if (real.length > 0) figures.push(against(summarize('activate() inside code-server (from the last `npm run test:vscode` log)', 'ms', real), '≤ 50 ms', summarize('', '', real).median <= 50));
+  if (real.length > 0) {
+    const inHost = summarize('activate() inside code-server (from the last `npm run test:vscode` log)', 'ms', real);
+    figures.push(against(inHost, '≤ 50 ms', inHost.median <= 50));
+  }
 
   const sizes = await inTempDir('das-bench-vsix-', async () => {
     const out = execFileSync(process.execPath, [join(root, 'scripts/package.mjs')], { cwd: root, encoding: 'utf8' });
