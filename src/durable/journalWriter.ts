@@ -60,6 +60,7 @@ export class JournalWriter implements JournalAppender {
   private queue: Pending[] = [];
   private acksQueued = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private soon: ReturnType<typeof setImmediate> | undefined;
   /** Entries at the head of the queue whose flush interval has elapsed. */
   private dueCount = 0;
   private flushing: Promise<void> | undefined;
@@ -140,7 +141,7 @@ export class JournalWriter implements JournalAppender {
         signal?.addEventListener('abort', onAbort, { once: true });
         this.queue.push({ row, ack: { resolve: (seq) => settle(() => resolve(seq)), reject: (e) => settle(() => reject(e)) } });
         this.acksQueued++;
-        this.kick();
+        this.kickSoon();
       });
     } catch (error) {
       return Promise.reject(ensureError(error));
@@ -171,6 +172,8 @@ export class JournalWriter implements JournalAppender {
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timeout = setTimeout(resolve, this.config.ackTimeoutMs)))]);
     clearTimeout(timeout);
     this.closed = true;
+    if (this.soon) clearImmediate(this.soon);
+    this.soon = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     // A commit still in flight (a stuck database) is not awaited: it settles its own entries if it ever returns.
@@ -199,7 +202,24 @@ export class JournalWriter implements JournalAppender {
     this.kick();
   }
 
+  /**
+   * Flush at the end of this turn of the event loop rather than now: concurrent
+   * callers (a parallel batch of guarded steps) append in the same turn and
+   * share one transaction instead of the first committing alone.
+   */
+  private kickSoon(): void {
+    if (this.soon || this.flushing) return;
+    this.soon = setImmediate(() => {
+      this.soon = undefined;
+      this.kick();
+    });
+  }
+
   private kick(): void {
+    if (this.soon) {
+      clearImmediate(this.soon);
+      this.soon = undefined;
+    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
