@@ -113,19 +113,22 @@ export async function runVsCodeSuites() {
     });
     await check('integration phase 1 ran in the extension host', () => waitForFile(config.phases[0].done, PHASE_TIMEOUT_MS, 'integration phase 1'));
     const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
-    const palette = async (title, pick) => {
+    const palette = async (title, query = `>Durable Sessions: ${title}`) => {
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget input');
       await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(`>Durable Sessions: ${title}`);
+      await input.fill(query);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
       await page.keyboard.press('Enter');
-      if (pick) {
-        // The second quick pick reuses the widget; type into it through the keyboard (focus is already there).
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().waitFor({ timeout: 10_000 });
-        await page.keyboard.type(pick);
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().click({ timeout: 10_000 });
-      }
+    };
+    // VS Code's own Reload Window runs the workbench's shutdown (which persists the editor layout and
+    // webview state) before the page reloads; a bare page.reload() can race that save.
+    const reloadWindow = async () => {
+      await page.keyboard.press('Escape');
+      const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+      await palette('Developer: Reload Window', '>Developer: Reload Window');
+      await navigated;
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     };
     await check('our view container and the executions view appear', async () => {
       await page.locator('.activitybar [aria-label^="Durable Sessions"]').first().click({ timeout: 20_000 });
@@ -161,7 +164,9 @@ export async function runVsCodeSuites() {
       if (!/decided skip/.test(text) || !/user:/.test(text) || !/deploy/.test(text)) throw new Error(`audit row reads ${JSON.stringify(text)}`);
     });
     await check('a 3,000-step timeline is virtualized, keyboard-navigable, and reveals a payload on request', async () => {
-      await palette('Inspect Execution', 'seeded: nightly batch');
+      // From the tree: the Completed group starts collapsed; a non-session execution's row opens the explorer.
+      await sidebarRow('Completed').click();
+      await sidebarRow('seeded: nightly batch').click();
       const w = webview();
       await w.locator('h1', { hasText: 'seeded: nightly batch' }).waitFor({ timeout: 30_000 });
       await w.locator('.row', { hasText: 'chunk 0' }).first().waitFor({ timeout: 10_000 });
@@ -190,8 +195,7 @@ export async function runVsCodeSuites() {
       await webview().locator('.msg.tool.state-done', { hasText: 'README.md' }).first().waitFor({ timeout: 30_000 });
     });
     await check('a window reload re-activates the extension with the database intact', async () => {
-      await page.reload({ timeout: 60_000 });
-      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await reloadWindow();
       await page.locator('.part.sidebar .monaco-list-row', { hasText: 'survives the reload' }).first().waitFor({ state: 'visible', timeout: 30_000 });
       await waitForFile(config.phases[1].done, PHASE_TIMEOUT_MS, 'integration phase 2');
     });
@@ -220,8 +224,7 @@ export async function runVsCodeSuites() {
       await sidebarRow('Completed').waitFor({ state: 'visible', timeout: 10_000 });
     });
     await check('disposal on deactivate leaves no open handle (phase 3, after another reload)', async () => {
-      await page.reload({ timeout: 60_000 });
-      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await reloadWindow();
       await waitForFile(config.phases[2].done, PHASE_TIMEOUT_MS, 'integration phase 3');
     });
   } finally {
