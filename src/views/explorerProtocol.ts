@@ -7,6 +7,7 @@
  * Every message from the page goes through `parseExplorerMessage` before the
  * host acts on it: anything unknown or malformed is rejected and logged.
  */
+import { messageShape } from './pageMessage';
 
 export interface ExecutionSummaryView {
   readonly id: string;
@@ -158,10 +159,9 @@ function isIndex(value: unknown, max = MAX_INDEX): value is number {
 
 /** Validate a message from the page; undefined for anything that is not exactly one of ours. */
 export function parseExplorerMessage(value: unknown): PageMessage | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const m = value as Record<string, unknown>;
-  const keys = Object.keys(m);
-  const only = (...allowed: string[]): boolean => keys.every((k) => k === 'type' || allowed.includes(k));
+  const shape = messageShape(value);
+  if (!shape) return undefined;
+  const { m, only } = shape;
   switch (m.type) {
     case 'ready':
       return only() ? { type: 'ready' } : undefined;

@@ -4,6 +4,7 @@
  * from the page is validated by `parsePageMessage` before the host acts on it:
  * anything unknown or malformed is rejected (and logged), never executed.
  */
+import { messageShape } from './pageMessage';
 
 export interface ThreadView {
   readonly id: string;
@@ -79,10 +80,9 @@ const MAX_TASK = 32_000;
 
 /** Validate a message from the page; returns undefined for anything not exactly one of ours. */
 export function parsePageMessage(value: unknown): PageMessage | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const m = value as Record<string, unknown>;
-  const keys = Object.keys(m);
-  const only = (...allowed: string[]): boolean => keys.every((k) => k === 'type' || allowed.includes(k));
+  const shape = messageShape(value);
+  if (!shape) return undefined;
+  const { m, only } = shape;
   switch (m.type) {
     case 'ready':
     case 'newSession':
