@@ -70,6 +70,39 @@ function withCancellation<T>(title: string, run: (signal: AbortSignal, progress:
   });
 }
 
+type AttentionOf<K extends AttentionItem['type']> = Extract<AttentionItem, { type: K }>;
+
+/**
+ * The attention item a command acts on: the tree node it was invoked on, else
+ * the first of that type for the execution in the argument (narrowed by
+ * `matches`), else a quick pick of all of them (or a message when none).
+ */
+async function pickAttention<K extends AttentionItem['type']>(
+  c: Container,
+  arg: unknown,
+  type: K,
+  ask: { none: string; placeHolder: string; describe: (item: AttentionOf<K>, now: number) => vscode.QuickPickItem; matches?: (item: AttentionOf<K>) => boolean },
+): Promise<AttentionOf<K> | undefined> {
+  requireWorkspace(c);
+  const ref = (arg as { ref?: { type?: string; item?: AttentionItem } } | undefined)?.ref;
+  if (ref?.type === 'attention' && ref.item?.type === type) return ref.item as AttentionOf<K>;
+  const snapshot = await c.journal.snapshot(500);
+  const items = snapshot.attention.filter((a): a is AttentionOf<K> => a.type === type);
+  const id = executionIdOf(arg);
+  const mine = id ? items.filter((a) => a.execution.id === id) : [];
+  const given = mine.find((a) => ask.matches?.(a) ?? false) ?? mine[0];
+  if (given) return given;
+  if (items.length === 0) {
+    notify(ask.none);
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    items.map((item) => ({ ...ask.describe(item, snapshot.live.now), item })),
+    { placeHolder: ask.placeHolder, matchOnDescription: true },
+  );
+  return picked?.item;
+}
+
 const DECISIONS: ReadonlyArray<vscode.QuickPickItem & { decision: 'rerun' | 'skip' | 'fail' }> = [
   { label: '$(debug-restart) Re-run it', description: 'rerun', detail: 'Run the step again with the same idempotency key (the effect may happen twice).', decision: 'rerun' },
   { label: '$(debug-step-over) Skip it', description: 'skip', detail: 'Treat it as not needed; the workflow receives a "skipped" outcome.', decision: 'skip' },
@@ -231,26 +264,14 @@ export const journalCommands: CommandTable = {
   'durableSessions.resolveAmbiguity': {
     action: 'Resolve interrupted step',
     run: async (c, _options, arg) => {
-      requireWorkspace(c);
-      const o = (arg ?? {}) as { stepId?: unknown; decision?: unknown; ref?: { type?: string; item?: AttentionItem } };
-      let item = o.ref?.type === 'attention' && o.ref.item?.type === 'ambiguous' ? o.ref.item : undefined;
-      const snapshot = await c.journal.snapshot(500);
-      const windows = snapshot.attention.filter((a): a is Extract<AttentionItem, { type: 'ambiguous' }> => a.type === 'ambiguous');
-      const id = executionIdOf(arg);
-      if (!item && id && typeof o.stepId === 'number') item = windows.find((w) => w.execution.id === id && w.stepId === o.stepId);
-      if (!item && id) item = windows.find((w) => w.execution.id === id);
-      if (!item) {
-        if (windows.length === 0) {
-          notify('Durable Sessions: no interrupted step is waiting for a decision.');
-          return undefined;
-        }
-        const picked = await vscode.window.showQuickPick(
-          windows.map((w) => ({ label: `Step ${w.stepId}: ${w.stepName}`, description: `${w.execution.title || w.execution.kind} · policy ${w.policy}`, detail: `interrupted ${formatAge(snapshot.live.now - w.since)}`, w })),
-          { placeHolder: 'Which interrupted step?' },
-        );
-        if (!picked) return undefined;
-        item = picked.w;
-      }
+      const o = (arg ?? {}) as { stepId?: unknown; decision?: unknown };
+      const item = await pickAttention(c, arg, 'ambiguous', {
+        none: 'Durable Sessions: no interrupted step is waiting for a decision.',
+        placeHolder: 'Which interrupted step?',
+        matches: (w) => w.stepId === o.stepId,
+        describe: (w, now) => ({ label: `Step ${w.stepId}: ${w.stepName}`, description: `${w.execution.title || w.execution.kind} · policy ${w.policy}`, detail: `interrupted ${formatAge(now - w.since)}` }),
+      });
+      if (!item) return undefined;
       let decision: 'rerun' | 'skip' | 'fail' | undefined = o.decision === 'rerun' || o.decision === 'skip' || o.decision === 'fail' ? o.decision : undefined;
       if (!decision) {
         const picked = await vscode.window.showQuickPick(DECISIONS, {
@@ -267,25 +288,13 @@ export const journalCommands: CommandTable = {
   'durableSessions.decide': {
     action: 'Decide approval',
     run: async (c, _options, arg) => {
-      requireWorkspace(c);
-      const o = (arg ?? {}) as { approved?: unknown; ref?: { type?: string; item?: AttentionItem } };
-      const snapshot = await c.journal.snapshot(500);
-      const approvals = snapshot.attention.filter((a): a is Extract<AttentionItem, { type: 'approval' }> => a.type === 'approval');
-      let item = o.ref?.type === 'attention' && o.ref.item?.type === 'approval' ? o.ref.item : undefined;
-      const id = executionIdOf(arg);
-      if (!item && id) item = approvals.find((a) => a.execution.id === id);
-      if (!item) {
-        if (approvals.length === 0) {
-          notify('Durable Sessions: no approval is pending.');
-          return undefined;
-        }
-        const picked = await vscode.window.showQuickPick(
-          approvals.map((a) => ({ label: a.name, description: a.execution.title || a.execution.kind, detail: `asked ${formatAge(snapshot.live.now - a.since)}`, a })),
-          { placeHolder: 'Which approval?' },
-        );
-        if (!picked) return undefined;
-        item = picked.a;
-      }
+      const o = (arg ?? {}) as { approved?: unknown };
+      const item = await pickAttention(c, arg, 'approval', {
+        none: 'Durable Sessions: no approval is pending.',
+        placeHolder: 'Which approval?',
+        describe: (a, now) => ({ label: a.name, description: a.execution.title || a.execution.kind, detail: `asked ${formatAge(now - a.since)}` }),
+      });
+      if (!item) return undefined;
       if (item.execution.kind !== 'agent_session') throw new Error(`approvals of ${item.execution.kind} executions are decided by that workflow's own UI`);
       let approved = typeof o.approved === 'boolean' ? o.approved : undefined;
       if (approved === undefined) {
