@@ -10,12 +10,17 @@
  *   forward, segmented replay meets it where those steps were.
  * - Replacing rows by their checkpoint is one transaction: a crash leaves
  *   either the rows or the checkpoint, never neither.
+ * - Folding rewrites an execution's journal, so it runs only while it holds the
+ *   execution's lease (taken here, checked inside each replacing transaction),
+ *   only on a parked execution, and only on a journal that passes its
+ *   completeness check; it re-marks the journal when done.
  */
 import { ownBytes, toHex } from './bytes';
 import type { JournalCodec } from './journalCodec';
 import type { ExecutionId } from './ids';
 import type { EffectClass } from './effect';
-import type { JournalRecord } from './journal';
+import type { ExecutionRecord, JournalRecord } from './journal';
+import { verifyJournalMark, writeJournalMark } from './journalMark';
 import { InvalidStateError } from './errors';
 import type { SqliteBackend } from './sqliteBackend';
 
@@ -39,6 +44,14 @@ export interface FoldOptions {
 export interface FoldReport {
   readonly checkpoints: number;
   readonly foldedRows: number;
+  /** Why nothing was folded, when the execution was not ours to fold. */
+  readonly skipped?: string;
+}
+
+export interface FoldOwner {
+  /** Lease owner id of this fold (unique per fold). */
+  readonly owner: string;
+  readonly leaseMs: number;
 }
 
 interface Encoded {
@@ -68,10 +81,30 @@ export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
   });
 }
 
-/** Fold the current attempt of one execution. Run it only while nobody runs the execution. */
-export async function foldExecution(backend: SqliteBackend, codec: JournalCodec, executionId: ExecutionId, options: FoldOptions = {}): Promise<FoldReport> {
-  const execution = await backend.getExecution(executionId);
-  if (!execution) throw new InvalidStateError(`execution ${executionId} does not exist`);
+/** Fold the current attempt of one parked execution, holding its lease throughout. */
+export async function foldExecution(
+  backend: SqliteBackend,
+  codec: JournalCodec,
+  executionId: ExecutionId,
+  lease: FoldOwner,
+  options: FoldOptions = {},
+): Promise<FoldReport> {
+  if (!(await backend.acquireLease(executionId, lease.owner, lease.leaseMs))) return { checkpoints: 0, foldedRows: 0, skipped: 'another owner holds its lease' };
+  try {
+    const execution = await backend.getExecution(executionId);
+    if (!execution) throw new InvalidStateError(`execution ${executionId} does not exist`);
+    if (execution.status !== 'suspended') return { checkpoints: 0, foldedRows: 0, skipped: `it is ${execution.status}, not parked` };
+    await verifyJournalMark(backend, codec, execution);
+    const report = await foldLeased(backend, codec, execution, lease.owner, options);
+    if (report.foldedRows > 0) await writeJournalMark(backend, codec, executionId);
+    return report;
+  } finally {
+    await backend.releaseLease(executionId, lease.owner);
+  }
+}
+
+async function foldLeased(backend: SqliteBackend, codec: JournalCodec, execution: ExecutionRecord, owner: string, options: FoldOptions): Promise<FoldReport> {
+  const executionId = execution.id;
   const keepRecent = options.keepRecent ?? 200;
   const maxSteps = options.maxStepsPerCheckpoint ?? 500;
   const maxBytes = options.maxCheckpointBytes ?? 512 * 1024;
@@ -93,7 +126,7 @@ export async function foldExecution(backend: SqliteBackend, codec: JournalCodec,
       executionId, attempt: execution.attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
       kind: 'checkpoint', payload: encodeCheckpoint(chunk.map((c) => c.step)),
     });
-    await backend.replaceWithCheckpoint(chunk.map((c) => c.row.seq), row);
+    await backend.replaceWithCheckpoint(chunk.map((c) => c.row.seq), row, owner);
     checkpoints++;
     foldedRows += chunk.length;
     chunk = [];

@@ -61,7 +61,7 @@ const BOUNDS: { readonly [K in keyof DurableConfig]: readonly [number, number] }
   retentionFailedMs: [0, 3650 * DAY_MS],
   maxExecutions: [1, 100_000_000],
   maxJournalBytes: [1024 * 1024, 1024 * 1024 * 1024 * 1024],
-  leaseMs: [1_000, 3_600_000],
+  leaseMs: [200, 3_600_000],
 };
 
 /** Merge a partial config over the defaults and validate every field. */

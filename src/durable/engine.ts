@@ -5,7 +5,9 @@
  */
 import { Keyring } from './cipher';
 import { resolveConfig, type DurableConfig } from './config';
-import { IntegrityError, isDurableError } from './errors';
+import { IntegrityError, WrongKeyError, isDurableError } from './errors';
+import { toHex } from './bytes';
+import { KEY_ID_BYTES } from './cipher';
 import type { ExecutionId } from './ids';
 import { JournalCodec } from './journalCodec';
 import { JournalWriter, type WriterLogger } from './journalWriter';
@@ -34,6 +36,37 @@ export interface IntegrityReport {
   readonly failures: readonly string[];
 }
 
+const KEY_CHECK = 'key_check';
+
+/**
+ * Refuse a master key that did not seal this journal, before anything is read
+ * or written. The key check value (a MAC of a fixed label, with the key id in
+ * front) is recorded at the first open; a journal from before it was recorded
+ * is checked against one of its sealed rows. A journal sealed with an older key
+ * that is still held (after a rotation) opens and is re-checked with the current one.
+ */
+async function checkKey(backend: SqliteBackend, codec: JournalCodec, file: string, readOnly: boolean): Promise<void> {
+  const recorded = await backend.getMeta(KEY_CHECK).catch((error: unknown) => {
+    // A read-only file opened before migration 003 has no such table: fall back to a sealed row.
+    if (readOnly) return undefined;
+    throw error;
+  });
+  if (recorded) {
+    if (!codec.matchesKeyCheck(recorded)) throw new WrongKeyError(file, toHex(recorded.subarray(0, KEY_ID_BYTES)), codec.keyId);
+  } else {
+    const sealed = await backend.anySealedRow().catch(() => undefined);
+    if (sealed) {
+      try {
+        codec.openPayload(sealed);
+      } catch (error) {
+        if (!isDurableError(error, 'integrity')) throw error;
+        throw new WrongKeyError(file, toHex(sealed.body.subarray(0, KEY_ID_BYTES)), codec.keyId);
+      }
+    }
+  }
+  if (!readOnly && (!recorded || toHex(recorded.subarray(0, KEY_ID_BYTES)) !== codec.keyId)) await backend.setMeta(KEY_CHECK, codec.keyCheck());
+}
+
 export class DurableEngine {
   private disposed = false;
 
@@ -60,6 +93,12 @@ export class DurableEngine {
         clock,
       });
       const codec = new JournalCodec(keyring, clock);
+      try {
+        await checkKey(backend, codec, options.file, options.readOnly === true);
+      } catch (error) {
+        await backend.close().catch(() => undefined);
+        throw error;
+      }
       const writer = new JournalWriter(backend, codec, config, options.logger);
       return new DurableEngine(config, backend, codec, writer, new SessionEventStore(backend.connection, codec, clock), keyring);
     } catch (error) {

@@ -23,6 +23,9 @@ export type DurableErrorCode =
   | 'lease_held'
   | 'invalid_state'
   | 'invalid_import'
+  | 'already_running'
+  | 'already_completed'
+  | 'wrong_key'
   | 'step_failed';
 
 /** Why a storage operation failed; lets the UI say something precise. */
@@ -87,8 +90,11 @@ export class JournalUnavailableError extends DurableError {
 
 /** Authentication of a sealed payload or a control entry failed. Deliberately vague. */
 export class IntegrityError extends DurableError {
-  constructor(readonly where: string) {
-    super('integrity', `journal integrity check failed at ${where}: authentication failed; the entry was not trusted`);
+  constructor(
+    readonly where: string,
+    detail = 'authentication failed; the entry was not trusted',
+  ) {
+    super('integrity', `journal integrity check failed at ${where}: ${detail}`);
     this.name = 'IntegrityError';
   }
 }
@@ -190,6 +196,37 @@ export class InvalidStateError extends DurableError {
   }
 }
 
+/**
+ * Another launch of the same execution is in flight or running in this process
+ * (a double click, a timer racing a command): the loser changes nothing.
+ */
+export class AlreadyRunningError extends DurableError {
+  constructor(readonly executionId: string) {
+    super('already_running', `execution ${executionId} is already running (or starting) in this window`);
+    this.name = 'AlreadyRunningError';
+  }
+}
+
+/** A completed execution is never replayed again (it would write a second outcome). */
+export class AlreadyCompletedError extends DurableError {
+  constructor(readonly executionId: string) {
+    super('already_completed', `execution ${executionId} already completed; a completed execution is never resumed`);
+    this.name = 'AlreadyCompletedError';
+  }
+}
+
+/** The master key does not match the one this journal was sealed with. */
+export class WrongKeyError extends DurableError {
+  constructor(file: string, expectedKeyId: string, presentedKeyId: string) {
+    super(
+      'wrong_key',
+      `${file} was sealed with master key ${expectedKeyId}, but the key available here is ${presentedKeyId}; nothing was opened or written. ` +
+        'Restore the original key (export it from the machine that made this journal), or move durable.db aside to start a fresh journal.',
+    );
+    this.name = 'WrongKeyError';
+  }
+}
+
 /** An import file was refused: the message says what is wrong with it; nothing was applied. */
 export class ImportError extends DurableError {
   constructor(message: string) {
@@ -217,7 +254,7 @@ export class StepFailedError extends DurableError {
 const KNOWN_CODES: ReadonlySet<string> = new Set<DurableErrorCode>([
   'divergence', 'ambiguous_effect', 'journal_unavailable', 'integrity', 'payload_too_large', 'invalid_config',
   'invalid_declaration', 'storage', 'migration', 'step_limit', 'cancelled', 'timeout', 'not_found', 'lease_held',
-  'invalid_state', 'invalid_import', 'step_failed',
+  'invalid_state', 'invalid_import', 'already_running', 'already_completed', 'wrong_key', 'step_failed',
 ]);
 
 export function isDurableError(value: unknown, code?: DurableErrorCode): value is DurableError {

@@ -18,6 +18,8 @@ import { isControlKind, type ControlKind, type ControlMeta, type NewEntry, type 
 
 const HEADER_DOMAIN = 'durable-agent-sessions v1 journal-entry';
 const DETACHED_DOMAIN = 'durable-agent-sessions v1 detached';
+const MARK_DOMAIN = 'durable-agent-sessions v1 journal-mark';
+const KEY_CHECK_DOMAIN = 'durable-agent-sessions v1 key-check';
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -128,6 +130,38 @@ export class JournalCodec {
 
   openDetached(label: string, id: string, blob: Uint8Array): Uint8Array {
     return this.keyring.open(blob, frame([DETACHED_DOMAIN, label, id]), () => `${label} ${id}`);
+  }
+
+  /** The keyed MAC of a completeness mark (see journalMark.ts). */
+  markMac(fields: Uint8Array): Uint8Array {
+    return this.keyring.mac(frame([MARK_DOMAIN, fields]));
+  }
+
+  verifyMarkMac(mark: Uint8Array | null, fields: Uint8Array, where: () => string, detail: string): void {
+    try {
+      this.keyring.verifyMac(mark, frame([MARK_DOMAIN, fields]), where);
+    } catch {
+      throw new IntegrityError(where(), detail);
+    }
+  }
+
+  /** The key check value: a MAC of a fixed label, telling at open whether this key sealed the file. */
+  keyCheck(): Uint8Array {
+    return this.keyring.mac(frame([KEY_CHECK_DOMAIN]));
+  }
+
+  /** True when `check` was made by one of the held keys. */
+  matchesKeyCheck(check: Uint8Array): boolean {
+    try {
+      this.keyring.verifyMac(check, frame([KEY_CHECK_DOMAIN]), () => 'key check');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  get keyId(): string {
+    return this.keyring.currentKeyId;
   }
 
   /** Verify a row of either family without returning its content. */

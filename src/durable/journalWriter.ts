@@ -127,11 +127,14 @@ export class JournalWriter implements JournalAppender {
         };
         const timeout = setTimeout(() => {
           this.stats.ackTimeouts++;
+          // Still queued means no transaction has it: withdraw it, so it can never commit after the
+          // caller was told it did not (an intent that commits late would look like a crash window).
+          const withdrawn = this.withdraw(pending);
           settle(() =>
             reject(
               new JournalUnavailableError(
                 `${describeRow(row)}: the journal did not confirm the write within ${this.config.ackTimeoutMs} ms ` +
-                  '(database busy or unavailable); the step continues without a durability guarantee',
+                  `(database busy or unavailable); ${withdrawn ? 'it was not written' : 'it may still be written'}`,
               ),
             ),
           );
@@ -139,7 +142,8 @@ export class JournalWriter implements JournalAppender {
         // Abort stops the waiting, not the write: the entry may still commit, which replay handles.
         const onAbort = (): void => settle(() => reject(new CancelledError('stopped waiting for the journal')));
         signal?.addEventListener('abort', onAbort, { once: true });
-        this.queue.push({ row, ack: { resolve: (seq) => settle(() => resolve(seq)), reject: (e) => settle(() => reject(e)) } });
+        const pending: Pending = { row, ack: { resolve: (seq) => settle(() => resolve(seq)), reject: (e) => settle(() => reject(e)) } };
+        this.queue.push(pending);
         this.acksQueued++;
         this.kickSoon();
       });
@@ -185,6 +189,15 @@ export class JournalWriter implements JournalAppender {
     }
     if (left.length > 0) this.logger.warn(`journal writer: closed with ${left.length} uncommitted entries (they re-run on resume)`);
     this.idleWaiters.splice(0).forEach((w) => w());
+  }
+
+  /** Take an acknowledged entry out of the queue if no flush has taken it yet. */
+  private withdraw(pending: Pending): boolean {
+    const index = this.queue.indexOf(pending);
+    if (index < 0) return false;
+    this.queue.splice(index, 1);
+    this.acksQueued--;
+    return true;
   }
 
   private assertOpen(): void {

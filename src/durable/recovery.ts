@@ -8,6 +8,8 @@
  * - an ambiguous window waits for a person   → await a decision
  * - a live owner holds the lease             → leave it to that owner
  * - the workflow kind or version is unknown  → leave it untouched
+ * - rows are missing, altered or fail to authenticate, or an earlier run
+ *   suspended it as damaged                  → damaged: needs a person (nothing runs)
  *
  * Ambiguous windows (intent without result) are listed with their policy.
  * The journal is scanned in segments keeping only a few numbers per step.
@@ -21,6 +23,10 @@ import type { JournalCodec } from './journalCodec';
 import type { SqliteBackend } from './sqliteBackend';
 import { decodeFinish, type FinishRecord } from './stepValue';
 import type { WorkflowRegistry } from './workflow';
+import { verifyJournalMark } from './journalMark';
+
+/** Status detail prefix of an execution suspended as damaged (the runtime writes it). */
+export const DAMAGED_DETAIL = 'damaged: ';
 
 export interface AmbiguousWindow {
   readonly stepId: number;
@@ -40,7 +46,8 @@ export type RecoveryDecision =
   /** Parked on a timer not yet due or a promise not yet settled: the timer service or the settlement wakes it. */
   | { readonly action: 'await_event'; readonly reason: string }
   | { readonly action: 'owned_elsewhere'; readonly owner: string; readonly until: number }
-  | { readonly action: 'unreadable'; readonly reason: string }
+  /** The journal is incomplete or fails to authenticate: a person must look (nothing runs by itself). */
+  | { readonly action: 'damaged'; readonly reason: string }
   | { readonly action: 'unknown_workflow'; readonly reason: string };
 
 export interface RecoveryItem {
@@ -65,7 +72,7 @@ export interface PlanDeps {
   readonly segmentSize: number;
 }
 
-/** Plan one execution. Never throws for a damaged journal: it says `unreadable`. */
+/** Plan one execution. Never throws for a damaged journal: it says `damaged`. */
 export async function planExecution(deps: PlanDeps, execution: ExecutionRecord): Promise<RecoveryItem> {
   const none: readonly AmbiguousWindow[] = [];
   const incompatible = deps.registry.incompatibility(execution.kind, execution.version);
@@ -73,10 +80,16 @@ export async function planExecution(deps: PlanDeps, execution: ExecutionRecord):
   if (execution.leaseOwner && execution.leaseOwner !== deps.ownerId && (execution.leaseExpiresAt ?? 0) > deps.clock()) {
     return { execution, decision: { action: 'owned_elsewhere', owner: execution.leaseOwner, until: execution.leaseExpiresAt ?? 0 }, ambiguousWindows: none };
   }
+  if (execution.status === 'suspended' && execution.statusDetail?.startsWith(DAMAGED_DETAIL)) {
+    return { execution, decision: { action: 'damaged', reason: execution.statusDetail.slice(DAMAGED_DETAIL.length) }, ambiguousWindows: none };
+  }
   try {
+    // Plan only from a journal that is complete and authentic: every header the scan trusts is
+    // covered by the completeness mark or was verified row by row.
+    await verifyJournalMark(deps.backend, deps.codec, execution);
     return await scan(deps, execution);
   } catch (error) {
-    if (isDurableError(error)) return { execution, decision: { action: 'unreadable', reason: error.message }, ambiguousWindows: none };
+    if (isDurableError(error)) return { execution, decision: { action: 'damaged', reason: error.message }, ambiguousWindows: none };
     throw error;
   }
 }
@@ -182,8 +195,8 @@ export function describeDecision(item: RecoveryItem): string {
       return `${head}: parked (${d.reason})`;
     case 'owned_elsewhere':
       return `${head}: owned by ${d.owner} until ${new Date(d.until).toISOString()}; left alone`;
-    case 'unreadable':
-      return `${head}: journal cannot be read (${d.reason}); left untouched`;
+    case 'damaged':
+      return `${head}: damaged: needs a person (${d.reason}); nothing runs`;
     case 'unknown_workflow':
       return `${head}: left untouched: ${d.reason}`;
   }

@@ -2,8 +2,17 @@
  * The durable runtime: starts, resumes, cancels and recovers executions of
  * registered workflow kinds on one engine.
  *
- * - One owner per execution: a lease is taken before anything runs and kept by
- *   a heartbeat; a run whose lease is lost stops at once without writing.
+ * - One launch gate per execution: every path that runs an execution (start,
+ *   resume, recovery, a timer or promise wake, a person's decision) claims it
+ *   synchronously first; a second claim while one is launching or running gets
+ *   AlreadyRunningError and changes nothing.
+ * - One owner per execution: each run takes a lease of its own (not the
+ *   window's) before anything runs and keeps it by a heartbeat; a run whose
+ *   lease is lost stops at once without writing.
+ * - Fail closed: a journal that cannot confirm a guarded write, or a journal
+ *   that fails to authenticate on replay, suspends the execution with a reason
+ *   ("journal unavailable: …", "damaged: …"); it stays resumable and nothing
+ *   guarded runs without its committed intent.
  * - A divergence aborts the attempt, waits for its in-flight steps, and starts a
  *   new attempt with replay off; committed guarded effects are found by key.
  * - Cancellation reaches every running op through its AbortSignal; a cancelled
@@ -11,12 +20,14 @@
  * - Shutting down (dispose) interrupts runs without finalizing them: they stay
  *   `running` and the recovery plan resumes them next time.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { utf8 } from './bytes';
 import type { AmbiguityPolicy } from './effect';
 import type { DurableEngine } from './engine';
 import {
+  AlreadyCompletedError,
+  AlreadyRunningError,
   CancelledError,
   DivergenceError,
   DurableError,
@@ -32,13 +43,14 @@ import { newExecutionId, type ExecutionId } from './ids';
 import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from './journal';
 import { decodeCheckpoint } from './checkpoint';
 import { LeaseKeeper } from './lease';
-import { describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
+import { DAMAGED_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
 import { ReplayCursor } from './replayCursor';
 import type { ExecutionFilter } from './sqliteBackend';
 import { StepContext, SuspendExecution } from './stepContext';
-import { decodeValue, encodeFinish, encodeValue, type FinishRecord } from './stepValue';
+import { decodeFinish, decodeValue, encodeFinish, encodeValue, type FinishRecord } from './stepValue';
 import type { WorkflowDefinition, WorkflowRegistry } from './workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from './waits';
+import { verifyJournalMark, writeJournalMark } from './journalMark';
 
 export interface RuntimeLogger {
   info(message: string): void;
@@ -95,8 +107,19 @@ interface ActiveRun {
 export type HumanDecision = 'rerun' | 'skip' | 'fail';
 const DECISIONS: Record<HumanDecision, AmbiguityDecision> = { rerun: 'decided_rerun', skip: 'decided_skip', fail: 'decided_fail' };
 
+/** Prefix of the status detail of an execution suspended because its journal failed to authenticate. */
+export const DAMAGED_PREFIX = DAMAGED_DETAIL;
+/** Prefix of the status detail of an execution suspended because the journal could not confirm a write. */
+export const UNAVAILABLE_PREFIX = 'journal unavailable: ';
+const WAKE_RETRY_MS = [250, 1_000, 5_000, 30_000];
+
 export class DurableRuntime {
   private readonly active = new Map<ExecutionId, ActiveRun>();
+  /** The launch gate: executions launching or running here, claimed synchronously. */
+  private readonly claimed = new Set<ExecutionId>();
+  /** Launches in flight (claimed, lease not yet taken), for cancel to wait on. */
+  private readonly launches = new Map<ExecutionId, Promise<unknown>>();
+  private wakeFailures = 0;
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
   private wakeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -122,8 +145,9 @@ export class DurableRuntime {
     return () => this.listeners.delete(listener);
   }
 
+  /** Launching or running in this runtime (Resume buttons are disabled meanwhile). */
   isActive(id: ExecutionId): boolean {
-    return this.active.has(id);
+    return this.claimed.has(id);
   }
 
   get(id: ExecutionId): Promise<ExecutionRecord | undefined> {
@@ -140,32 +164,33 @@ export class DurableRuntime {
     const definition = this.options.registry.get(kind) as WorkflowDefinition<I> | undefined;
     if (!definition) throw new NotFoundError(`no workflow of kind "${kind}" is registered`);
     const id = newExecutionId();
-    const title = (options.title ?? definition.title?.(input) ?? kind).slice(0, 200);
-    const started = this.engine.codec.encode({
-      executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
-      kind: 'execution_started', payload: encodeValue(input, `execution ${id} input`),
+    const title = cutTitle(options.title ?? definition.title?.(input) ?? kind);
+    this.claim(id);
+    return this.launching(id, async () => {
+      const started = this.engine.codec.encode({
+        executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+        kind: 'execution_started', payload: encodeValue(input, `execution ${id} input`),
+      });
+      await this.engine.backend.createExecution({ id, kind, version: definition.version, title }, [started]);
+      return this.launch(id, definition as WorkflowDefinition, input, 1, false);
     });
-    await this.engine.backend.createExecution({ id, kind, version: definition.version, title }, [started]);
-    return this.launch(id, definition as WorkflowDefinition, input, 1, false);
   }
 
-  /** Resume a non-cancelled execution from its journal (replay, then live). */
+  /**
+   * Resume a non-cancelled, unfinished execution from its journal (replay, then
+   * live). Claims the execution in the same tick as the call: a second resume
+   * (or wake, or decision) before this one ends gets AlreadyRunningError.
+   */
   async resume(id: ExecutionId): Promise<ExecutionHandle> {
     this.assertLive();
-    const running = this.active.get(id);
-    if (running) return { id, done: running.done };
-    const execution = await this.engine.backend.getExecution(id);
-    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
-    if (execution.status === 'cancelled') throw new InvalidStateError(`execution ${id} was cancelled; cancelled executions are never resumed`);
-    const reason = this.options.registry.incompatibility(execution.kind, execution.version);
-    if (reason) throw new InvalidStateError(`execution ${id} cannot be resumed: ${reason}`);
-    const definition = this.options.registry.get(execution.kind) as WorkflowDefinition;
-    const input = await this.readInput(execution);
-    return this.launch(id, definition, input, execution.attempt, true);
+    this.claim(id);
+    return this.launching(id, () => this.resumeClaimed(id));
   }
 
   /** Cancel: running ops are aborted; the execution becomes terminal. Returns false if it was already terminal. */
   async cancel(id: ExecutionId): Promise<boolean> {
+    // A launch in flight either becomes a run (cancelled below) or fails (nothing to cancel there).
+    await this.launches.get(id)?.catch(() => undefined);
     const running = this.active.get(id);
     if (running) {
       running.stopReason = 'cancel';
@@ -211,7 +236,8 @@ export class DurableRuntime {
           }
           case 'resume':
           case 're_execute':
-            if (shouldResume(item)) handles.push(await this.resume(execution.id));
+            if (this.claimed.has(execution.id)) this.logger.info(`recovery: ${execution.id} is already running here`);
+            else if (shouldResume(item)) handles.push(await this.resume(execution.id));
             break;
           case 'owned_elsewhere':
             this.retryAfter(execution.id, decision.until - this.clock() + 250, shouldResume);
@@ -220,7 +246,8 @@ export class DurableRuntime {
             break;
         }
       } catch (error) {
-        this.logger.warn(`recovery of ${execution.id} failed: ${ensureError(error).message}`);
+        if (error instanceof AlreadyRunningError) this.logger.info(`recovery: ${execution.id} is already running here`);
+        else this.logger.warn(`recovery of ${execution.id} failed: ${ensureError(error).message}`);
       }
     }
     return handles;
@@ -230,9 +257,24 @@ export class DurableRuntime {
   async resolveAmbiguity(id: ExecutionId, stepId: number, decision: HumanDecision, decidedBy: string): Promise<ExecutionHandle | undefined> {
     this.assertLive();
     if (!(decision in DECISIONS)) throw new InvalidStateError(`unknown decision ${JSON.stringify(decision)}`);
-    const execution = await this.engine.backend.getExecution(id);
-    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
-    if (this.active.has(id)) throw new InvalidStateError(`execution ${id} is running; only a parked window can be decided`);
+    // Claimed before anything is read: a decision and a resume of the same execution never interleave.
+    this.claim(id);
+    let resuming = false;
+    try {
+      const execution = await this.engine.backend.getExecution(id);
+      if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+      const recorded = await this.recordDecision(execution, stepId, decision, decidedBy);
+      if (!recorded || execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
+      resuming = true;
+      return await this.launching(id, () => this.resumeClaimed(id));
+    } finally {
+      if (!resuming) this.claimed.delete(id);
+    }
+  }
+
+  /** Write the audit record of a person's decision; false when the execution needs no resume afterwards. */
+  private async recordDecision(execution: ExecutionRecord, stepId: number, decision: HumanDecision, decidedBy: string): Promise<boolean> {
+    const id = execution.id;
     const window = await this.openWindow(execution, stepId);
     if (!window) throw new InvalidStateError(`execution ${id} has no open ambiguous window at step ${stepId}`);
     if (window.audit) throw new InvalidStateError(`step ${stepId} of execution ${id} was already decided`);
@@ -245,8 +287,7 @@ export class DurableRuntime {
     };
     await this.engine.writer.appendAcked(entry);
     this.emit({ type: 'ambiguity', executionId: id, stepId, name: header.stepName ?? '', policy: intentMeta.policy, decision: DECISIONS[decision] });
-    if (execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
-    return this.resume(id);
+    return true;
   }
 
   /**
@@ -268,6 +309,7 @@ export class DurableRuntime {
     const sealed = this.engine.codec.sealDetached(PROMISE_VALUE_LABEL, row.id, utf8(JSON.stringify(settlement)));
     if (!(await this.engine.backend.settlePromise(row.id, settlement.status, sealed))) return 'already_settled';
     this.emit({ type: 'promise', executionId: row.executionId, promiseId: row.id, status: settlement.status });
+    // The settlement is committed: that is the answer, whatever happens to the wake (it retries itself).
     await this.wake(row.executionId);
     return 'settled';
   }
@@ -288,30 +330,61 @@ export class DurableRuntime {
     throw new NotFoundError(`the token of promise ${promiseId} is not in the journal of execution ${row.executionId}`);
   }
 
+  /**
+   * The recorded outcome of an execution (its last `execution_finished` entry,
+   * authenticated), without replaying anything; undefined while it has none.
+   */
+  async outcome(id: ExecutionId): Promise<FinishRecord | undefined> {
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    let finished: JournalRecord | undefined;
+    for await (const row of this.engine.backend.journalRows(id, { attempt: execution.attempt, segmentSize: this.engine.config.replaySegmentSize })) {
+      if (row.kind === 'execution_finished') finished = row;
+    }
+    return finished ? decodeFinish(this.engine.codec.openPayload(finished), `execution ${id} outcome`) : undefined;
+  }
+
   /** Start waking executions whose timers come due (call once the runtime is set up). */
   startTimers(): void {
     this.scheduleWake();
   }
 
-  /** Resume a parked execution now (its wait may be over), unless it runs here already. */
+  /**
+   * Resume a parked execution now (its wait may be over), unless it runs here
+   * already. Never throws: a storage error is logged and the wake retried.
+   */
   private async wake(id: ExecutionId): Promise<void> {
-    if (this.disposed || this.active.has(id)) return;
-    const execution = await this.engine.backend.getExecution(id);
-    if (!execution || execution.status !== 'suspended' || this.options.registry.incompatibility(execution.kind, execution.version)) return;
+    if (this.disposed || this.claimed.has(id)) return;
     try {
+      const execution = await this.engine.backend.getExecution(id);
+      if (!execution || execution.status !== 'suspended' || execution.statusDetail?.startsWith(DAMAGED_PREFIX)) return;
+      if (this.options.registry.incompatibility(execution.kind, execution.version)) return;
       await this.resume(id);
     } catch (error) {
-      this.logger.warn(`could not wake execution ${id}: ${ensureError(error).message}`);
+      if (error instanceof AlreadyRunningError || this.disposed) return;
+      this.logger.warn(`could not wake execution ${id}: ${ensureError(error).message}; retrying`);
+      this.retryLater(() => this.wake(id));
     }
   }
 
-  /** One timer for the whole runtime, set to the earliest due time: no polling. */
+  /**
+   * One timer for the whole runtime, set to the earliest due time: no polling.
+   * A storage error while reading the next due time re-arms with backoff
+   * instead of leaving timers unserviced.
+   */
   private scheduleWake(): void {
     this.wakeScheduling = this.wakeScheduling.then(async () => {
       if (this.disposed) return;
       if (this.wakeTimer) clearTimeout(this.wakeTimer);
       this.wakeTimer = undefined;
-      const next = await this.engine.backend.nextTimerDue().catch(() => undefined);
+      let next: number | undefined;
+      try {
+        next = await this.engine.backend.nextTimerDue();
+      } catch (error) {
+        this.logger.warn(`timer service: could not read the next due timer (${ensureError(error).message}); retrying`);
+        this.retryLater(() => this.scheduleWake());
+        return;
+      }
       if (next === undefined || this.disposed) return;
       const delay = Math.min(Math.max(0, next - this.clock()), 2 ** 31 - 1);
       this.wakeTimer = setTimeout(() => void this.wakeDue(), delay);
@@ -320,9 +393,30 @@ export class DurableRuntime {
 
   private async wakeDue(): Promise<void> {
     this.wakeTimer = undefined;
-    const due = await this.engine.backend.executionsWithDueTimers(this.clock()).catch(() => [] as ExecutionId[]);
+    let due: ExecutionId[];
+    try {
+      due = await this.engine.backend.executionsWithDueTimers(this.clock());
+      this.wakeFailures = 0;
+    } catch (error) {
+      this.logger.warn(`timer service: could not read due timers (${ensureError(error).message}); retrying`);
+      this.retryLater(() => this.wakeDue());
+      return;
+    }
     for (const id of due) await this.wake(id);
     this.scheduleWake();
+  }
+
+  /** Run `fn` again after a growing delay (storage errors are usually brief: a lock, a full disk freed). */
+  private retryLater(fn: () => unknown): void {
+    if (this.disposed) return;
+    const delay = WAKE_RETRY_MS[Math.min(this.wakeFailures, WAKE_RETRY_MS.length - 1)];
+    this.wakeFailures++;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (!this.disposed) void Promise.resolve().then(fn).catch((e) => this.logger.warn(`timer service: ${ensureError(e).message}`));
+    }, delay);
+    timer.unref?.();
+    this.retryTimers.add(timer);
   }
 
   /** Interrupt every run (they stay resumable), stop retries. Does not close the engine. Idempotent. */
@@ -370,12 +464,13 @@ export class DurableRuntime {
   }
 
   private retryAfter(id: ExecutionId, delayMs: number, shouldResume: (item: RecoveryItem) => boolean): void {
-    const timer = setTimeout(async () => {
+    const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      if (this.disposed) return;
-      const execution = await this.engine.backend.getExecution(id).catch(() => undefined);
-      if (!execution) return;
-      await this.applyPlan([await planExecution(this.planDeps(), execution)], shouldResume);
+      if (this.disposed || this.claimed.has(id)) return;
+      void (async () => {
+        const execution = await this.engine.backend.getExecution(id);
+        if (execution) await this.applyPlan([await planExecution(this.planDeps(), execution)], shouldResume);
+      })().catch((error) => this.logger.warn(`recovery of ${id} after its lease expired failed: ${ensureError(error).message}`));
     }, Math.max(0, delayMs));
     timer.unref?.();
     this.retryTimers.add(timer);
@@ -403,10 +498,51 @@ export class DurableRuntime {
     return intent ? { intent, audit } : undefined;
   }
 
+  /** Take the gate for `id` synchronously; AlreadyRunningError when it is launching or running here. */
+  private claim(id: ExecutionId): void {
+    if (this.claimed.has(id)) throw new AlreadyRunningError(id);
+    this.claimed.add(id);
+  }
+
+  /** Run a launch of a claimed execution; a launch that fails gives the claim back. */
+  private async launching(id: ExecutionId, body: () => Promise<ExecutionHandle>): Promise<ExecutionHandle> {
+    const launch = body();
+    this.launches.set(id, launch);
+    try {
+      return await launch;
+    } catch (error) {
+      this.claimed.delete(id);
+      throw error;
+    } finally {
+      this.launches.delete(id);
+    }
+  }
+
+  private async resumeClaimed(id: ExecutionId): Promise<ExecutionHandle> {
+    this.assertLive();
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    if (execution.status === 'cancelled') throw new InvalidStateError(`execution ${id} was cancelled; cancelled executions are never resumed`);
+    if (execution.status === 'completed') throw new AlreadyCompletedError(id);
+    const reason = this.options.registry.incompatibility(execution.kind, execution.version);
+    if (reason) throw new InvalidStateError(`execution ${id} cannot be resumed: ${reason}`);
+    const definition = this.options.registry.get(execution.kind) as WorkflowDefinition;
+    await this.checkJournal(execution);
+    const input = await this.readInput(execution);
+    return this.launch(id, definition, input, execution.attempt, true);
+  }
+
+  /** Authenticate the journal's completeness before replaying it (see journalMark.ts). */
+  private async checkJournal(execution: ExecutionRecord): Promise<void> {
+    await verifyJournalMark(this.engine.backend, this.engine.codec, execution);
+  }
+
   private async launch(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean): Promise<ExecutionHandle> {
     const controller = new AbortController();
     const run: ActiveRun = { controller, done: Promise.resolve({ status: 'interrupted', reason: 'not started' }) };
-    const lease = await LeaseKeeper.acquire(this.engine.backend, id, this.options.ownerId, this.engine.config.leaseMs, this.clock, () => {
+    // The lease belongs to this run, not to the window: a second run of the same window is a stranger to it.
+    const runOwner = `${this.options.ownerId}#${randomUUID().slice(0, 8)}`;
+    const lease = await LeaseKeeper.acquire(this.engine.backend, id, runOwner, this.engine.config.leaseMs, this.clock, () => {
       run.stopReason = 'lease_lost';
       controller.abort(new CancelledError('the lease was lost'));
       this.logger.warn(`execution ${id}: lease lost to another owner; stopped without writing`);
@@ -426,8 +562,14 @@ export class DurableRuntime {
     run.done = this.drive(id, definition, input, attempt, replay, run, () => lease.check())
       .catch((error): ExecutionOutcome => ({ status: 'interrupted', reason: ensureError(error).message }))
       .then(async (outcome) => {
+        if (run.stopReason !== 'lease_lost') {
+          // Still the owner: seal what this run wrote into the completeness mark, unless the
+          // journal failed to authenticate (a mark must never bless damage).
+          if (!(outcome.status === 'suspended' && outcome.reason.startsWith(DAMAGED_PREFIX))) await this.mark(id);
+          await lease.release();
+        }
         this.active.delete(id);
-        if (run.stopReason !== 'lease_lost') await lease.release();
+        this.claimed.delete(id);
         this.emit({ type: 'execution', executionId: id, status: outcome.status });
         return outcome;
       });
@@ -483,11 +625,26 @@ export class DurableRuntime {
       if (!result.ok) attemptController.abort(new CancelledError('attempt ended'));
       if (!(await ctx.drain(this.drainTimeoutMs))) this.logger.warn(`execution ${id}: steps still running ${this.drainTimeoutMs} ms after the attempt ended`);
 
-      // The outcome is written only by the owner: a run that was frozen past its lease stops here.
-      if (run.stopReason === undefined || run.stopReason === 'cancel') await fence().catch(() => undefined);
+      // The outcome is written only by the owner: a run that was frozen past its lease stops here,
+      // and so does one that cannot verify its ownership (a storage error): it stays resumable.
+      if (run.stopReason === undefined || run.stopReason === 'cancel') {
+        try {
+          await fence();
+        } catch (fenceError) {
+          if ((run.stopReason as StopReason | undefined) !== 'lease_lost') {
+            const reason = `ownership could not be verified before writing the outcome (${ensureError(fenceError).message}); left resumable`;
+            this.logger.warn(`execution ${id}: ${reason}`);
+            return { status: 'interrupted', reason };
+          }
+        }
+      }
       if (run.stopReason === 'lease_lost' || run.stopReason === 'shutdown') {
         return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : 'another window took over' };
       }
+      // A journal that failed to authenticate, or could not confirm a guarded write, decides the
+      // outcome whatever the workflow did with the error: suspend, never fail and never finish.
+      if (ctx.readFailure) return this.park(id, `${DAMAGED_PREFIX}${ctx.readFailure.message}`);
+      if (ctx.journalFailure) return this.park(id, `${UNAVAILABLE_PREFIX}${ctx.journalFailure.message}`);
       if (result.ok) {
         await this.finish(id, attempt, { status: 'completed', output: result.output });
         return { status: 'completed', output: result.output };
@@ -498,7 +655,9 @@ export class DurableRuntime {
         return { status: 'cancelled' };
       }
       if (error instanceof SuspendExecution) {
-        await this.engine.writer.flush();
+        await withTimeout(this.engine.writer.flush(), this.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
+          this.logger.warn(`execution ${id}: ${ensureError(e).message}`),
+        );
         await this.engine.backend.suspend(id, error.reason);
         this.emit({ type: 'execution', executionId: id, status: 'suspended' });
         if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) this.scheduleWake();
@@ -513,11 +672,38 @@ export class DurableRuntime {
         continue;
       }
       if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
-        return { status: 'interrupted', reason: (error as Error).message };
+        return this.park(id, `${UNAVAILABLE_PREFIX}${(error as Error).message}`);
       }
       const data = toErrorData(error);
       await this.finish(id, attempt, { status: 'failed', error: data });
       return { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) };
+    }
+  }
+
+  /**
+   * Suspend with a reason a person can read (damaged journal, journal
+   * unavailable). If even that cannot be written the execution stays `running`
+   * with no live lease: the tree shows it interrupted, and it is resumable.
+   */
+  private async park(id: ExecutionId, reason: string): Promise<ExecutionOutcome> {
+    const detail = reason.slice(0, 500);
+    this.logger.warn(`execution ${id}: suspended: ${detail}`);
+    try {
+      await withTimeout(this.engine.backend.suspend(id, detail), this.engine.config.ackTimeoutMs, 'suspending the execution');
+    } catch (error) {
+      this.logger.warn(`execution ${id}: could not record the suspension (${ensureError(error).message}); it stays resumable`);
+      return { status: 'interrupted', reason: detail };
+    }
+    return { status: 'suspended', reason: detail };
+  }
+
+  private async mark(id: ExecutionId): Promise<void> {
+    try {
+      const marking = this.engine.writer.flush().then(() => writeJournalMark(this.engine.backend, this.engine.codec, id));
+      await withTimeout(marking, this.engine.config.ackTimeoutMs, 'marking the journal');
+    } catch (error) {
+      // Without a fresh mark the rows since the last one are verified one by one on resume.
+      this.logger.warn(`execution ${id}: could not mark the journal (${ensureError(error).message})`);
     }
   }
 
@@ -534,6 +720,20 @@ export class DurableRuntime {
     }
     await this.engine.backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
   }
+}
+
+/** At most 200 characters, never splitting a character (a surrogate pair or a combining sequence's base). */
+export function cutTitle(title: string): string {
+  const chars = Array.from(title);
+  return chars.length <= 200 ? title : chars.slice(0, 200).join('');
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function detailOf(outcome: FinishRecord): string | null {

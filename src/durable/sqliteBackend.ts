@@ -136,15 +136,29 @@ function flatten(row: StoredRow): unknown[] {
   return [row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt];
 }
 
+/** What the completeness check of an execution's journal reads (see journalMark.ts). */
+export interface MarkState {
+  /** Rows the database counted as they were inserted (a trigger, in the same statement). */
+  readonly rowCount: number;
+  readonly markedCount: number;
+  readonly markedSeq: number;
+  readonly mark: Uint8Array | null;
+}
+
+/** One row's header and authentication tag (the MAC, or the seal's last 16 bytes): what the mark digests. */
+export interface MarkRow {
+  readonly seq: number;
+  readonly attempt: number;
+  readonly stepId: number | null;
+  readonly kind: string;
+  readonly stepName: string | null;
+  readonly effect: string | null;
+  readonly idempotencyKey: Uint8Array | null;
+  readonly tag: Uint8Array;
+}
+
 export class SqliteBackend implements JournalReader {
   private readonly clock: () => number;
-  /**
-   * Counter updates (journal bytes, step count, updated_at) of rows appended
-   * one at a time in autocommit: applied with the next transaction, or before
-   * anything reads the counters. Keeps a single acknowledged append at one
-   * statement (one round trip, one fsync), the raw commit's cost.
-   */
-  private readonly pendingAggregates = new Map<string, { bytes: number; maxStep: number }>();
 
   private constructor(
     private readonly conn: SqliteConnection,
@@ -182,7 +196,6 @@ export class SqliteBackend implements JournalReader {
   }
 
   async close(): Promise<void> {
-    if (!this.conn.isClosed) await this.settleAggregates().catch(() => undefined);
     return this.conn.close();
   }
 
@@ -213,7 +226,6 @@ export class SqliteBackend implements JournalReader {
   }
 
   async getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
-    await this.settleAggregates();
     const row = await this.conn.exclusive('read execution', () => this.conn.get('SELECT * FROM executions WHERE id = ?', [id]));
     return row ? rowToExecution(row) : undefined;
   }
@@ -231,7 +243,6 @@ export class SqliteBackend implements JournalReader {
     }
     params.push(filter.limit ?? -1);
     const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    await this.settleAggregates();
     const rows = await this.conn.exclusive('list executions', () => this.conn.all(sql, params));
     return rows.map(rowToExecution);
   }
@@ -264,12 +275,12 @@ export class SqliteBackend implements JournalReader {
     return outcome.changes === 1;
   }
 
-  /** Reopen for resume: suspended or a non-cancelled terminal status goes back to running. */
+  /** Reopen for resume: suspended, failed or aborted goes back to running (never completed or cancelled). */
   async reopen(id: ExecutionId): Promise<boolean> {
     const outcome = await this.conn.exclusive('reopen execution', () =>
       this.conn.run(
         `UPDATE executions SET status = 'running', status_detail = NULL, finished_at = NULL, updated_at = ?
-         WHERE id = ? AND status IN ('running','suspended','completed','failed','aborted')`,
+         WHERE id = ? AND status IN ('running','suspended','failed','aborted')`,
         [this.clock(), id],
       ),
     );
@@ -278,7 +289,6 @@ export class SqliteBackend implements JournalReader {
 
   /** Start a new attempt (after a divergence): replay of the old attempt stops, its rows stay for lookups. */
   async beginAttempt(id: ExecutionId, detail: string): Promise<number> {
-    await this.settleAggregates();
     return this.conn.transaction('begin attempt', async () => {
       await this.conn.run(`UPDATE executions SET attempt = attempt + 1, step_count = 0, status_detail = ?, updated_at = ? WHERE id = ?`, [
         detail,
@@ -401,16 +411,23 @@ export class SqliteBackend implements JournalReader {
    * Replace journal rows by one checkpoint row that takes the first row's
    * sequence number, in one transaction (see checkpoint.ts).
    */
-  async replaceWithCheckpoint(seqs: readonly number[], checkpoint: StoredRow): Promise<void> {
-    await this.settleAggregates();
+  async replaceWithCheckpoint(seqs: readonly number[], checkpoint: StoredRow, leaseOwner: string): Promise<void> {
     const first = Math.min(...seqs);
     await this.conn.transaction(`fold ${seqs.length} rows`, async () => {
+      // Folding rewrites rows: only the lease holder may, checked inside the transaction.
+      const held = await this.conn.get(`SELECT 1 AS ok FROM executions WHERE id = ? AND lease_owner = ? AND lease_expires_at > ?`, [
+        checkpoint.executionId, leaseOwner, this.clock(),
+      ]);
+      if (!held) throw new InvalidStateError(`execution ${checkpoint.executionId}: folding needs its lease; nothing was folded`);
       const marks = seqs.map(() => '?').join(',');
       const removed = ((await this.conn.get(`SELECT coalesce(sum(length(body)), 0) AS b FROM journal WHERE seq IN (${marks})`, seqs))?.b as number) ?? 0;
       const deleted = await this.conn.run(`DELETE FROM journal WHERE seq IN (${marks}) AND kind = 'step_result'`, seqs);
       if (deleted.changes !== seqs.length) throw new InvalidStateError('the rows to fold changed while folding; nothing was folded');
       await this.conn.run(`INSERT INTO journal (seq, ${ROW_COLUMNS}) VALUES (?, ${PLACEHOLDERS.slice(1)}`, [first, ...flatten(checkpoint)]);
-      await this.conn.run(`UPDATE executions SET journal_bytes = journal_bytes - ? + ? WHERE id = ?`, [removed, checkpoint.body.length, checkpoint.executionId]);
+      // The insert trigger counted the checkpoint row; take the folded rows off.
+      await this.conn.run(`UPDATE executions SET journal_bytes = journal_bytes - ?, row_count = row_count - ? WHERE id = ?`, [
+        removed, seqs.length, checkpoint.executionId,
+      ]);
     });
   }
 
@@ -430,7 +447,6 @@ export class SqliteBackend implements JournalReader {
 
   /** Finished executions, oldest first (the order retention removes them in). */
   async terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
-    await this.settleAggregates();
     const rows = await this.conn.exclusive('list finished executions', () =>
       this.conn.all(
         `SELECT id, coalesce(finished_at, updated_at) AS finished, status, journal_bytes FROM executions
@@ -453,7 +469,6 @@ export class SqliteBackend implements JournalReader {
   }
 
   async totals(): Promise<{ executions: number; journalBytes: number }> {
-    await this.settleAggregates();
     const row = await this.conn.exclusive('read totals', () => this.conn.get('SELECT count(*) AS n, coalesce(sum(journal_bytes), 0) AS bytes FROM executions'));
     return { executions: (row?.n as number) ?? 0, journalBytes: (row?.bytes as number) ?? 0 };
   }
@@ -501,37 +516,19 @@ export class SqliteBackend implements JournalReader {
    */
   appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
     if (rows.length === 0) return Promise.resolve([]);
-    // One row (an acknowledged append on its own) commits as a single autocommit statement; its
-    // counters follow later. An audit record needs its projection in the same transaction.
+    // One row (an acknowledged append on its own) commits as a single autocommit statement; the
+    // insert trigger updates its execution's counters in that same statement. An audit record
+    // needs its projection in the same transaction.
     if (rows.length === 1 && rows[0].kind !== 'ambiguity_resolved') return this.appendOne(rows[0]);
-    return this.carryingAggregates(() => this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows)));
-  }
-
-  /** Run a transaction that writes the pending counters; if it rolls back, they stay pending. */
-  private async carryingAggregates<T>(run: () => Promise<T>): Promise<T> {
-    const carried = new Map([...this.pendingAggregates].map(([id, a]) => [id, { ...a }]));
-    try {
-      return await run();
-    } catch (error) {
-      this.pendingAggregates.clear();
-      for (const [id, a] of carried) this.pendingAggregates.set(id, a);
-      throw error;
-    }
+    return this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows));
   }
 
   private async appendOne(row: StoredRow): Promise<JournalSeq[]> {
     const { lastId } = await this.conn.exclusive('append a journal row', () => this.conn.run(`INSERT INTO journal (${ROW_COLUMNS}) VALUES ${PLACEHOLDERS}`, flatten(row)));
-    this.accumulate([row]);
     return [lastId as JournalSeq];
   }
 
-  /** Write pending counter updates, if any, in their own transaction. */
-  private async settleAggregates(): Promise<void> {
-    if (this.pendingAggregates.size === 0 || this.conn.isClosed) return;
-    await this.carryingAggregates(() => this.conn.transaction('update execution counters', () => this.writeAggregates()));
-  }
-
-  /** Inside a transaction: multi-row inserts, aggregates, audit projection. */
+  /** Inside a transaction: multi-row inserts (counters follow by trigger), audit projection. */
   private async insertRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
     const seqs: JournalSeq[] = [];
     let offset = 0;
@@ -544,34 +541,74 @@ export class SqliteBackend implements JournalReader {
       for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
       offset += chunk;
     }
-    this.accumulate(rows);
-    await this.writeAggregates();
     await this.projectAudit(rows, seqs);
     return seqs;
   }
 
-  /** Per-execution counters the views and retention read without scanning the journal. */
-  private accumulate(rows: readonly StoredRow[]): void {
-    for (const row of rows) {
-      let agg = this.pendingAggregates.get(row.executionId);
-      if (!agg) this.pendingAggregates.set(row.executionId, (agg = { bytes: 0, maxStep: -1 }));
-      agg.bytes += row.body.length;
-      if (row.stepId !== null && row.stepId > agg.maxStep) agg.maxStep = row.stepId;
-    }
+  // ---- completeness marks and file facts -----------------------------------------------------
+
+  async markState(id: ExecutionId): Promise<MarkState | undefined> {
+    const row = await this.conn.exclusive('read journal mark', () =>
+      this.conn.get('SELECT row_count, marked_count, marked_seq, mark FROM executions WHERE id = ?', [id]),
+    );
+    if (!row) return undefined;
+    return {
+      rowCount: row.row_count as number,
+      markedCount: row.marked_count as number,
+      markedSeq: row.marked_seq as number,
+      mark: row.mark === null ? null : ownBytes(row.mark as Buffer),
+    };
   }
 
-  /** Inside a transaction: apply and forget the pending counter updates. */
-  private async writeAggregates(): Promise<void> {
-    if (this.pendingAggregates.size === 0) return;
-    const pending = [...this.pendingAggregates];
-    this.pendingAggregates.clear();
-    const now = this.clock();
-    for (const [id, agg] of pending) {
-      await this.conn.run(
-        `UPDATE executions SET journal_bytes = journal_bytes + ?, step_count = max(step_count, ?), updated_at = ? WHERE id = ?`,
-        [agg.bytes, agg.maxStep + 1, now, id],
-      );
-    }
+  /** Rows present for an execution, whatever the counters say. */
+  async countRows(id: ExecutionId): Promise<number> {
+    const row = await this.conn.exclusive('count journal rows', () => this.conn.get('SELECT count(*) AS n FROM journal WHERE execution_id = ?', [id]));
+    return (row?.n as number | undefined) ?? 0;
+  }
+
+  /** Headers and tags of an execution's rows after `afterSeq`, every attempt, in sequence order (no payloads). */
+  async readMarkRows(id: ExecutionId, afterSeq: number, limit: number): Promise<MarkRow[]> {
+    const rows = await this.conn.exclusive('read journal headers', () =>
+      this.conn.all(
+        `SELECT seq, attempt, step_id, kind, step_name, effect, idem_key, coalesce(mac, substr(body, -16)) AS tag
+         FROM journal WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+        [id, afterSeq, limit],
+      ),
+    );
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      attempt: r.attempt as number,
+      stepId: r.step_id as number | null,
+      kind: r.kind as string,
+      stepName: r.step_name as string | null,
+      effect: r.effect as string | null,
+      idempotencyKey: r.idem_key === null ? null : ownBytes(r.idem_key as Buffer),
+      tag: ownBytes(r.tag as Buffer),
+    }));
+  }
+
+  /** Record a completeness mark (see journalMark.ts). */
+  async setMark(id: ExecutionId, markedCount: number, markedSeq: number, mark: Uint8Array): Promise<void> {
+    await this.conn.exclusive('write journal mark', () =>
+      this.conn.run('UPDATE executions SET marked_count = ?, marked_seq = ?, mark = ? WHERE id = ?', [markedCount, markedSeq, mark, id]),
+    );
+  }
+
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    const row = await this.conn.exclusive('read file facts', () => this.conn.get('SELECT value FROM durable_meta WHERE name = ?', [name]));
+    return row ? ownBytes(row.value as Buffer) : undefined;
+  }
+
+  async setMeta(name: string, value: Uint8Array): Promise<void> {
+    await this.conn.exclusive('write file facts', () =>
+      this.conn.run('INSERT INTO durable_meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value', [name, value]),
+    );
+  }
+
+  /** Any payload row, to tell which key sealed a journal that predates the key check. */
+  async anySealedRow(): Promise<JournalRecord | undefined> {
+    const row = await this.conn.exclusive('read a sealed row', () => this.conn.get(`${SELECT_ROW} WHERE mac IS NULL ORDER BY seq DESC LIMIT 1`));
+    return row ? rowToRecord(row) : undefined;
   }
 
   private async projectAudit(rows: readonly StoredRow[], seqs: readonly JournalSeq[]): Promise<void> {

@@ -33,8 +33,13 @@
  * 7. A throwing `op` is retried when the step declares `retry`; the final
  *    failure is journaled (`step_failed`) and rethrown. Cancellation is not a
  *    failure: nothing is journaled and CancelledError propagates.
- * 8. If the journal cannot acknowledge within its timeout, the step continues
- *    without a durability guarantee, with a warning and a counter; never a hang.
+ * 8. If the journal cannot acknowledge a guarded write (intent, result, audit,
+ *    timer or promise) within its timeout, the step fails closed: its op does
+ *    not run, `journalFailure` is set, later steps of the attempt refuse to
+ *    start, and the runtime suspends the execution ("journal unavailable").
+ *    Unguarded results stay buffered and may be dropped (they re-run).
+ * 9. A recorded entry that fails to authenticate or decode on replay sets
+ *    `readFailure`: the runtime suspends the execution as damaged (never failed).
  */
 import { randomUUID, webcrypto } from 'node:crypto';
 import type { DurableConfig } from './config';
@@ -214,6 +219,8 @@ function sameKey(a: Uint8Array | null, b: Uint8Array): boolean {
 export class StepContext implements DurableContext {
   private nextStepId = 0;
   private degradedWrites = 0;
+  private journalError: Error | undefined;
+  private readError: Error | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: ContextDeps) {}
@@ -233,6 +240,14 @@ export class StepContext implements DurableContext {
   /** Journal writes that were not confirmed in time during this attempt. */
   get degraded(): number {
     return this.degradedWrites;
+  }
+  /** The journal could not confirm a guarded write: the attempt must stop (the runtime suspends it). */
+  get journalFailure(): Error | undefined {
+    return this.journalError;
+  }
+  /** A recorded entry failed to authenticate or decode on replay: the journal is damaged. */
+  get readFailure(): Error | undefined {
+    return this.readError;
   }
   /** Step ids handed out so far. */
   get stepsIssued(): number {
@@ -340,7 +355,7 @@ export class StepContext implements DurableContext {
       signal: this.deps.signal,
       maxParkedPromises: this.deps.maxParkedPromises ?? 1_000,
       recorded: async (stepId, header, key) => {
-        const record = this.deps.cursor ? await this.deps.cursor.take(stepId) : undefined;
+        const record = this.deps.cursor ? await this.reading(() => this.deps.cursor!.take(stepId)) : undefined;
         if (record) this.checkSameStep(record, header, key);
         return record;
       },
@@ -371,6 +386,8 @@ export class StepContext implements DurableContext {
 
   private async run<T>(id: number, descriptor: StepDescriptor<T>, resolved: Resolved, op: (h: StepHandle) => Promise<T> | T): Promise<T | Skipped> {
     if (this.deps.signal.aborted) throw new CancelledError(`execution ${this.deps.executionId} was cancelled`);
+    const stopped = this.readError ?? this.journalError;
+    if (stopped) throw stopped;
     const step = toStepId(id);
     const fingerprint = typeof descriptor.fingerprint === 'string' ? utf8(descriptor.fingerprint) : (descriptor.fingerprint ?? new Uint8Array(0));
     const key = deriveIdempotencyKey({ executionId: this.deps.executionId, stepId: step, stepName: descriptor.name, effect: descriptor.effect, fingerprint });
@@ -383,16 +400,17 @@ export class StepContext implements DurableContext {
       idempotencyKey: key,
     };
 
-    const record = this.deps.cursor ? await this.deps.cursor.take(id) : undefined;
+    const record = this.deps.cursor ? await this.reading(() => this.deps.cursor!.take(id)) : undefined;
     if (record) {
       this.checkSameStep(record, header, key);
       // The journal holds what this step's op returned when it ran: the same T.
-      if (record.result) return this.replayResult(record.result, header) as T | Skipped;
+      if (record.result) return this.reading(() => this.replayResult(record.result!, header) as T | Skipped);
       if (record.folded) {
-        const decoded = decodeResult(record.folded.payload, this.describe(header));
+        const folded = record.folded;
+        const decoded = this.reading(() => decodeResult(folded.payload, this.describe(header)));
         return (decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value) as T | Skipped;
       }
-      if (record.finalFailure) throw this.replayFailure(record.finalFailure);
+      if (record.finalFailure) throw this.reading(() => this.replayFailure(record.finalFailure!));
       if (record.latestIntent && resolved.guarded) return this.resolveWindow(record, header, descriptor, resolved, op);
     }
 
@@ -403,6 +421,25 @@ export class StepContext implements DurableContext {
       await this.appendDurably({ ...header, kind: 'step_intent', meta: { intent: resolved.intent, policy: resolved.policy } });
     }
     return this.execute(header, descriptor, resolved, op);
+  }
+
+  /**
+   * Read from the journal during replay: an entry that fails to authenticate or
+   * to decode is damage, remembered so the runtime suspends instead of failing.
+   */
+  private reading<R>(read: () => R): R {
+    const damaged = (error: unknown): never => {
+      if (isDurableError(error, 'integrity') || isDurableError(error, 'payload_too_large') || isDurableError(error, 'invalid_state')) {
+        this.readError ??= error;
+      }
+      throw error;
+    };
+    try {
+      const value = read();
+      return (value instanceof Promise ? (value.catch(damaged) as R) : value);
+    } catch (error) {
+      return damaged(error);
+    }
   }
 
   private checkSameStep(record: StepRecord, header: EntryHeader, key: IdempotencyKey): void {
@@ -581,7 +618,11 @@ export class StepContext implements DurableContext {
     this.deps.events?.onAmbiguity?.(header.stepId as number, header.stepName ?? '', resolved.policy, decision);
   }
 
-  /** Acknowledged append that degrades (warning + counter) instead of failing when the journal is unavailable. */
+  /**
+   * Acknowledged append of a guarded entry. When the journal cannot confirm it,
+   * fail closed: nothing after it runs in this attempt (an unconfirmed intent
+   * never lets its op run), and the runtime suspends the execution.
+   */
   private async appendDurably(entry: NewEntry): Promise<void> {
     try {
       await this.deps.journal.appendAcked(entry, this.deps.signal);
@@ -594,9 +635,12 @@ export class StepContext implements DurableContext {
         throw new InvalidStateError(`${this.describe(entry)}: another owner already recorded this step; stopping this run`);
       }
       this.degradedWrites++;
-      const message = `${this.describe(entry)}: ${entry.kind} not confirmed by the journal; continuing without a durability guarantee`;
+      this.journalError ??= error;
+      const what = entry.kind === 'step_intent' ? 'its operation was not run' : 'the execution stops here';
+      const message = `${this.describe(entry)}: ${entry.kind} not confirmed by the journal; ${what} and the execution is suspended (journal unavailable)`;
       this.deps.warn(message);
       this.deps.events?.onDegraded?.(entry.stepId as number, entry.stepName ?? '', message);
+      throw error;
     }
   }
 

@@ -6,6 +6,7 @@
  * A failed open is remembered only until the next attempt: fixing the cause
  * (unlocking the file, freeing disk) and running the command again works.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -70,7 +71,8 @@ export class DurableDatabase implements vscode.Disposable {
     const file = this.file;
     if (folder === undefined || file === undefined) throw new NoWorkspaceError();
     await mkdir(folder, { recursive: true });
-    const keys = await this.keys.load();
+    // A key is made only together with a new journal.
+    const keys = await this.keys.load({ createIfMissing: !existsSync(file) });
     const started = Date.now();
     const engine = await DurableEngine.open({
       file,

@@ -29,10 +29,22 @@ function decodeKey(b64: unknown): Uint8Array {
 export class KeyStore {
   constructor(private readonly secrets: vscode.SecretStorage) {}
 
-  /** The keys, creating a first key when none exists. A damaged secret is an error, never silently replaced. */
-  async load(): Promise<MasterKeys> {
+  /**
+   * The keys. A first key is created only when `createIfMissing` says no
+   * journal exists yet: a journal whose key went missing is refused, never
+   * given a fresh key (new rows under it would make the old ones unreadable
+   * next to them). A damaged secret is an error, never silently replaced.
+   */
+  async load(options: { createIfMissing: boolean } = { createIfMissing: false }): Promise<MasterKeys> {
     const raw = await this.secrets.get(SECRET_NAME);
     if (raw === undefined) {
+      if (!options.createIfMissing) {
+        throw new Error(
+          'the Durable Sessions master key of this workspace\'s journal is missing from the OS secret store, so durable.db cannot be opened; ' +
+            'no new key was made and nothing was written. Restore the key (from the keychain or the machine that made the journal), ' +
+            'or move durable.db aside to start a fresh journal.',
+        );
+      }
       const keys = { current: generateMasterKey(), previous: [] };
       await this.save(keys);
       return keys;
@@ -50,7 +62,7 @@ export class KeyStore {
 
   /** New current key; the old one stays for reading. Returns the new key id. */
   async rotate(): Promise<string> {
-    const keys = await this.load();
+    const keys = await this.load({ createIfMissing: false });
     const next = { current: generateMasterKey(), previous: [keys.current, ...keys.previous].slice(0, MAX_PREVIOUS_KEYS) };
     await this.save(next);
     return keyIdOf(next.current);

@@ -3,6 +3,7 @@
  * journal opens, then every few hours while the window stays open. Long parked
  * executions are folded into checkpoints in the same pass. On demand: `runNow`.
  */
+import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { foldExecution, prune, type PruneOptions, type RetentionReport } from '../durable';
 import type { DurableDatabase } from './database';
@@ -44,7 +45,9 @@ export class RetentionScheduler implements vscode.Disposable {
       const parked = await engine.backend.listExecutions({ statuses: ['suspended'] });
       for (const execution of parked) {
         if (execution.stepCount <= FOLD_ABOVE_STEPS || execution.leaseOwner !== null) continue;
-        const folded = await foldExecution(engine.backend, engine.codec, execution.id);
+        // The fold takes the execution's lease itself; a run or another window holding it wins.
+        const lease = { owner: `retention-${randomUUID().slice(0, 8)}`, leaseMs: engine.config.leaseMs };
+        const folded = await foldExecution(engine.backend, engine.codec, execution.id, lease);
         if (folded.foldedRows > 0) this.log.info(`retention: folded ${folded.foldedRows} results of ${execution.id} into ${folded.checkpoints} checkpoints`);
       }
       if (report.executionsRemoved > 0) this.onChanged();

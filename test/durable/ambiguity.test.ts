@@ -100,8 +100,8 @@ test('policy skip: the op does not run; the step returns a Skipped outcome, one 
   assert.ok(outcome.status === 'completed' && /skipped by policy/.test(String((outcome.output as { skipped: string }).skipped)));
   assert.equal(world.calls, 1);
   assert.deepEqual(await auditsOf(fx, id), [{ step: 0, policy: 'skip', decision: 'skipped', by: 'policy' }]);
-  // Replaying again returns the recorded skip, without a second audit record.
-  assert.deepEqual(await (await w2.resume(id)).done, outcome);
+  // A completed execution is never replayed again (no second outcome, no second audit record).
+  await assert.rejects(w2.resume(id), (e: unknown) => isDurableError(e, 'already_completed'));
   assert.equal((await auditsOf(fx, id)).length, 1);
 });
 

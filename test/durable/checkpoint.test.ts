@@ -13,18 +13,22 @@ function long(calls: { n: number }, rename = -1): WorkflowDefinition<null, numbe
         sum += (await ctx.step({ name: i === rename ? 'renamed' : 'add', effect: i % 2 ? 'idempotent' : 'at_least_once', fingerprint: String(i) }, () => (calls.n++, i))) as number;
       }
       const paid = await ctx.step({ name: 'pay', effect: 'exactly_once', intent: 'money', policy: 'fail' }, () => (calls.n++, 1));
+      // Parked at the end: folding works on parked executions only.
+      await ctx.sleep(60_000);
       return sum + (paid as number);
     },
   };
 }
 
-/** A finished 1,201-step execution whose older results were folded. */
-async function foldedLong(t: Parameters<typeof makeRuntime>[0], calls: { n: number }) {
-  const fx = await makeRuntime(t, { workflows: [long(calls)] });
+const FOLD_LEASE = { owner: 'test-fold', leaseMs: 30_000 };
+
+/** A parked 1,201-step execution whose older results were folded. */
+async function foldedLong(t: Parameters<typeof makeRuntime>[0], calls: { n: number }, clock?: () => number) {
+  const fx = await makeRuntime(t, { workflows: [long(calls)], clock });
   const h = await fx.runtime.start('long', null);
   await h.done;
   await fx.engine.writer.flush();
-  await foldExecution(fx.engine.backend, fx.engine.codec, h.id, { keepRecent: 100 });
+  await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
   return { fx, id: h.id };
 }
 
@@ -35,8 +39,9 @@ test('a folded execution replays to the same result from checkpoints, without ca
   const first = await h.done;
   await fx.engine.writer.flush();
   const rowsBefore = (await fx.engine.backend.readExecutionSegment(h.id, 0, 100_000)).length;
-  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, { keepRecent: 100, maxStepsPerCheckpoint: 250 });
-  assert.equal(report.foldedRows, 1_201 - 100, 'all unguarded steps but the newest 100 (of 1,201)');
+  assert.equal(first.status, 'suspended');
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100, maxStepsPerCheckpoint: 250 });
+  assert.equal(report.foldedRows, 1_202 - 100, 'all unguarded steps but the newest 100 (of 1,202 step ids, the last a sleep)');
   assert.equal(report.checkpoints, Math.ceil(report.foldedRows / 250));
   const rows = await fx.engine.backend.readExecutionSegment(h.id, 0, 100_000);
   assert.equal(rows.length, rowsBefore - report.foldedRows + report.checkpoints);
@@ -61,9 +66,25 @@ test('a changed step inside a checkpoint is still a divergence', async (t) => {
 });
 
 test('the recovery plan counts folded steps as committed', async (t) => {
-  const { fx, id } = await foldedLong(t, { n: 0 });
-  await fx.engine.backend.reopen(id);
-  await fx.engine.backend.suspend(id, 'test');
+  let now = Date.now();
+  const { fx } = await foldedLong(t, { n: 0 }, () => now);
+  now += 120_000; // the final sleep is due: the plan resumes after every committed step
   const [item] = await fx.runtime.plan();
-  assert.equal(item.decision.action, 'reuse', 'the recorded outcome after the checkpoints still stands');
+  assert.equal(item.decision.action, 'resume');
+  assert.equal(item.decision.action === 'resume' && item.decision.committedSteps, 1_201, 'folded steps count as committed');
+});
+
+test('folding refuses an execution another owner holds, or one that is not parked', async (t) => {
+  const calls = { n: 0 };
+  const fx = await makeRuntime(t, { workflows: [long(calls)] });
+  const h = await fx.runtime.start('long', null);
+  await h.done;
+  await fx.engine.writer.flush();
+  assert.ok(await fx.engine.backend.acquireLease(h.id, 'window-b#run', 30_000));
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
+  assert.deepEqual(report, { checkpoints: 0, foldedRows: 0, skipped: 'another owner holds its lease' });
+  await fx.engine.backend.releaseLease(h.id, 'window-b#run');
+  await fx.engine.backend.finalize(h.id, 'cancelled');
+  const finished = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
+  assert.equal(finished.skipped, 'it is cancelled, not parked');
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isDurableError } from '../../src/durable/errors';
 import * as sqlite3 from '@vscode/sqlite3';
 import { DurableEngine } from '../../src/durable/engine';
 import { asIdempotencyKey, newExecutionId, stepId } from '../../src/durable/ids';
@@ -32,16 +33,17 @@ test('integrity check reports tampered rows without throwing, and passes after r
   assert.match(report.failures[0], new RegExp(`execution ${exec} step 0 step_result \\(seq ${seq}\\).*authentication failed`));
 });
 
-test('a wrong master key makes every row fail the check, and nothing is lost', async (t) => {
+test('a wrong master key is refused at open with advice, and nothing is lost', async (t) => {
   const file = join(tempDir(t), 'durable.db');
   const engine = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY });
   const exec = newExecutionId();
   await engine.backend.createExecution({ id: exec, kind: 'k', version: 1, title: 't' });
   await engine.writer.appendAcked({ executionId: exec, attempt: 1, stepId: stepId(0), stepName: 's', effect: 'idempotent', idempotencyKey: null, kind: 'step_result', payload: bytes('x') });
   await engine.dispose();
-  const wrong = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: OTHER_MASTER_KEY });
-  assert.equal((await wrong.checkIntegrity()).failures.length, 1);
-  await wrong.dispose();
+  await assert.rejects(
+    DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: OTHER_MASTER_KEY }),
+    (e: unknown) => isDurableError(e, 'wrong_key') && /sealed with master key [0-9a-f]{8}.*Restore the original key/.test((e as Error).message),
+  );
   const right = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY });
   t.after(() => right.dispose());
   assert.equal((await right.checkIntegrity()).failures.length, 0);

@@ -115,8 +115,11 @@ test('a tampered golden journal fails closed: integrity error, no op called', as
     body[body.length - 20] ^= 0x01;
     (model as { body: Uint8Array }).body = body;
   });
-  const outcome = await (await fx.runtime.resume(id)).done;
-  assert.ok(outcome.status === 'failed' && isDurableError(outcome.error, 'integrity'), JSON.stringify(outcome));
-  assert.match((outcome as { error: Error }).error.message, /step 5 step_result.*authentication failed/);
+  const before = await fx.engine.backend.getExecution(id);
+  await assert.rejects(fx.runtime.resume(id), (e: unknown) => isDurableError(e, 'integrity') && /step 5 step_result.*authentication failed/.test((e as Error).message));
   assert.deepEqual(calls, []);
+  // Not failed: the execution is as it was, and the plan says a person must look.
+  assert.equal((await fx.engine.backend.getExecution(id))?.status, before?.status);
+  const [item] = await fx.runtime.plan([id]);
+  assert.equal(item.decision.action, 'damaged');
 });

@@ -138,12 +138,14 @@ test('an unknown workflow kind or version leaves the execution untouched and say
 test('a live lease keeps a second owner out; an expired one is taken over', async (t) => {
   let now = 1_700_000_000_000;
   const calls: Record<string, number> = {};
-  const fx = await makeRuntime(t, { workflows: [threeSteps(calls)], clock: () => now, config: { leaseMs: 10_000 } });
+  const stopAt = gate();
+  const fx = await makeRuntime(t, { workflows: [threeSteps(calls, { stopAt })], clock: () => now, config: { leaseMs: 10_000 } });
   const h = await fx.runtime.start('three', null);
-  await h.done;
-  await fx.engine.backend.reopen(h.id);
+  await stopAt.promise;
+  await fx.runtime.dispose();
+  assert.equal((await h.done).status, 'interrupted');
   assert.equal(await fx.engine.backend.acquireLease(h.id, 'crashed-window', 10_000), true);
-  const other = fx.another('w2');
+  const other = fx.another('w2', [threeSteps(calls)]);
   await assert.rejects(other.resume(h.id), (e: unknown) => isDurableError(e, 'lease_held') && /crashed-window/.test(e.message));
   const [item] = await other.plan();
   assert.equal(item.decision.action, 'owned_elsewhere');

@@ -191,13 +191,18 @@ test('findResultByKey finds a committed result in any attempt of the execution',
   assert.equal(await backend.findResultByKey(exec, asIdempotencyKey(new Uint8Array(32))), undefined);
 });
 
-test('finalize: the first terminal status wins; reopen never revives a cancelled execution', async (t) => {
+test('finalize: the first terminal status wins; reopen never revives a completed or cancelled execution', async (t) => {
   const backend = await openBackend(t);
+  const done = newExecutionId();
+  await backend.createExecution({ id: done, kind: 'k', version: 1, title: 't' });
+  assert.equal(await backend.finalize(done, 'completed'), true);
+  assert.equal(await backend.reopen(done), false, 'a completed execution is never reopened (it would be finished twice)');
+  assert.equal((await backend.getExecution(done))?.status, 'completed');
   const exec = newExecutionId();
   await backend.createExecution({ id: exec, kind: 'k', version: 1, title: 't' });
-  assert.equal(await backend.finalize(exec, 'completed'), true);
-  assert.equal(await backend.finalize(exec, 'failed', 'late'), false);
-  assert.equal((await backend.getExecution(exec))?.status, 'completed');
+  assert.equal(await backend.finalize(exec, 'failed'), true);
+  assert.equal(await backend.finalize(exec, 'completed', 'late'), false);
+  assert.equal((await backend.getExecution(exec))?.status, 'failed');
   assert.equal(await backend.reopen(exec), true);
   assert.equal((await backend.getExecution(exec))?.status, 'running');
   assert.equal(await backend.finalize(exec, 'cancelled'), true);

@@ -65,6 +65,7 @@ test('parallel reserves a contiguous block of ids before any child runs', async 
 
 test('a replayed step never calls its op; the recorded values come back', async (t) => {
   const calls = { guarded: 0, idem: 0 };
+  const seen: unknown[] = [];
   const wf: WorkflowDefinition<{ n: number }, unknown> = {
     kind: 'replay', version: 1,
     async run(ctx, input) {
@@ -73,15 +74,20 @@ test('a replayed step never calls its op; the recorded values come back', async 
       const when = await ctx.now();
       const rnd = await ctx.random();
       const id = await ctx.uuid();
-      return { a, b, when, rnd, id };
+      seen.push({ a, b, when, rnd, id });
+      // Parked, so it can be replayed (a completed execution never is).
+      await ctx.sleep(60_000);
+      return null;
     },
   };
   const fx = await makeRuntime(t, { workflows: [wf] });
   const first = await (await fx.runtime.start('replay', { n: 21 })).done;
-  assert.equal(first.status, 'completed');
+  assert.equal(first.status, 'suspended');
   const id = fx.events.find((e) => e.type === 'execution')!.executionId;
   const again = await (await fx.runtime.resume(id)).done;
-  assert.deepEqual(again, first, 'replay returns exactly the recorded values, journaled clock, random and uuid included');
+  assert.deepEqual(again, first);
+  assert.equal(seen.length, 2);
+  assert.deepEqual(seen[1], seen[0], 'replay returns exactly the recorded values, journaled clock, random and uuid included');
   assert.deepEqual(calls, { guarded: 1, idem: 1 });
 });
 
@@ -169,7 +175,7 @@ test('the step cap stops an execution with a clear error', async (t) => {
   assert.ok(outcome.status === 'failed' && isDurableError(outcome.error, 'step_limit') && /more than 5 steps/.test(outcome.error.message));
 });
 
-test('an unconfirmed journal write degrades the step: it continues, warns, and counts', async (t) => {
+test('an unconfirmed intent fails closed: the guarded op never runs, later steps refuse, an unguarded step still runs', async (t) => {
   const fx = await makeRuntime(t);
   const failingAcks: JournalAppender = {
     appendBuffered: (e: NewEntry) => fx.engine.writer.appendBuffered(e),
@@ -183,11 +189,19 @@ test('an unconfirmed journal write degrades the step: it continues, warns, and c
     codec: fx.engine.codec, cursor: undefined, config: { maxStepsPerExecution: 10 }, signal: new AbortController().signal,
     clock: Date.now, warn: (m) => warnings.push(m), events: { onDegraded: (s) => degraded.push(s) },
   });
-  const value = await ctx.step({ name: 'effect', effect: 'exactly_once', policy: 'rerun' }, () => 'ran anyway');
-  assert.equal(value, 'ran anyway');
-  assert.equal(ctx.degraded, 2, 'intent and result were both unconfirmed');
-  assert.deepEqual(degraded, [0, 0]);
-  assert.ok(warnings.every((w) => /continuing without a durability guarantee/.test(w)));
+  const unguarded = await ctx.step({ name: 'read', effect: 'idempotent' }, () => 'read');
+  assert.equal(unguarded, 'read', 'unguarded steps buffer their result and are not stopped by an ack timeout');
+  let ran = 0;
+  await assert.rejects(
+    ctx.step({ name: 'effect', effect: 'exactly_once', policy: 'rerun' }, () => (ran++, 'ran')),
+    (e: unknown) => isDurableError(e, 'journal_unavailable'),
+  );
+  assert.equal(ran, 0, 'an op whose intent was not confirmed never runs');
+  assert.ok(ctx.journalFailure, 'the attempt knows the journal failed');
+  await assert.rejects(ctx.step({ name: 'next', effect: 'idempotent' }, () => (ran++, 'next')), (e: unknown) => isDurableError(e, 'journal_unavailable'));
+  assert.equal(ran, 0, 'nothing runs after the failure in this attempt');
+  assert.deepEqual(degraded, [1]);
+  assert.match(warnings[0], /step 1 \(effect\): step_intent not confirmed by the journal; its operation was not run and the execution is suspended \(journal unavailable\)/);
 });
 
 test('cancellation reaches the running op; the execution is terminal and never resumed', async (t) => {

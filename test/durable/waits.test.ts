@@ -27,16 +27,20 @@ function sleeper(ms: number, calls: { after: number }): WorkflowDefinition<null,
 
 test('a short sleep waits in process; its replay returns at once', async (t) => {
   const calls = { after: 0 };
-  const fx = await makeRuntime(t, { workflows: [sleeper(50, calls)] });
+  const short = sleeper(50, calls);
+  // Parked on a long sleep afterwards, so the short one can be replayed (a completed execution never is).
+  const thenPark: WorkflowDefinition<null, string> = { kind: 'sleeper', version: 1, run: async (ctx, input) => (await short.run(ctx, input), await ctx.sleep(HOUR), 'done') };
+  const fx = await makeRuntime(t, { workflows: [thenPark] });
   const t0 = Date.now();
   const h = await fx.runtime.start('sleeper', null);
-  assert.deepEqual(await h.done, { status: 'completed', output: 'woke' });
+  assert.equal((await h.done).status, 'suspended');
   assert.ok(Date.now() - t0 >= 45);
   const t1 = Date.now();
-  assert.deepEqual(await (await fx.runtime.resume(h.id)).done, { status: 'completed', output: 'woke' });
+  assert.equal((await (await fx.runtime.resume(h.id)).done).status, 'suspended');
   assert.ok(Date.now() - t1 < 45, 'the fired timer was not waited for again');
+  assert.equal(calls.after, 1);
   const kinds = (await fx.engine.backend.readSegment(h.id, 1, 0, 100)).map((r) => r.kind);
-  assert.equal(kinds.filter((k) => k === 'timer_armed').length, 1);
+  assert.equal(kinds.filter((k) => k === 'timer_armed').length, 2, 'the short and the parking sleep, each armed once');
   assert.equal(kinds.filter((k) => k === 'timer_fired').length, 1);
 });
 
@@ -135,8 +139,7 @@ test('a promise is resolved across a process restart', async (t) => {
   const token = await next.promiseToken(promise.id);
   await next.resolvePromise(promise.id, token, { status: 'resolved', value: { approved: false } });
   await until(async () => (await next.get(id))?.status === 'completed');
-  const outcome = await (await next.resume(id)).done;
-  assert.deepEqual(outcome, { status: 'completed', output: 'skipped' });
+  assert.deepEqual(await next.outcome(id), { status: 'completed', output: 'skipped' });
 });
 
 test('awaitPromise times out durably with a TimeoutError', async (t) => {

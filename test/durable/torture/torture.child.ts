@@ -27,13 +27,22 @@ async function main(): Promise<void> {
     await engine.dispose();
     return;
   }
-  const plan = await runtime.plan();
+  // Leases belong to runs: the killed life's lease must expire before this life may take over.
+  let plan = await runtime.plan();
+  for (let waited = 0; plan.some((p) => p.decision.action === 'owned_elsewhere') && waited < 50; waited++) {
+    const until = Math.max(...plan.map((p) => (p.decision.action === 'owned_elsewhere' ? p.decision.until : 0)));
+    await new Promise((r) => setTimeout(r, Math.max(10, until - Date.now() + 10)));
+    plan = await runtime.plan();
+  }
   process.stdout.write('READY\n');
   let handle = (await runtime.applyPlan(plan))[0];
   if (!handle) {
     const done = (await runtime.list({ kind: 'torture' })).find((e) => e.status === 'completed');
-    if (done) handle = await runtime.resume(done.id); // replays to the recorded output
-    else if (plan.some((p) => p.decision.action === 'owned_elsewhere')) {
+    if (done) {
+      // Finished in an earlier life: its recorded output (a completed execution is never replayed).
+      const recorded = await runtime.outcome(done.id);
+      handle = { id: done.id, done: Promise.resolve(recorded?.status === 'completed' ? recorded : { status: 'interrupted', reason: 'no recorded output' }) };
+    } else if (plan.some((p) => p.decision.action === 'owned_elsewhere')) {
       process.stdout.write('OWNED_ELSEWHERE\n');
       await runtime.dispose();
       await engine.dispose();
@@ -80,7 +89,8 @@ async function contendOnce(runtime: DurableRuntime, n: number): Promise<boolean>
       return true;
     }
     if (execution.status === 'completed') {
-      report(await (await runtime.resume(execution.id)).done);
+      const recorded = await runtime.outcome(execution.id);
+      report(recorded?.status === 'completed' ? recorded : { status: 'interrupted', reason: 'no recorded output' });
       return true;
     }
     const [item] = await runtime.plan([execution.id]);

@@ -23,6 +23,8 @@ const KILLS = Number(process.env.TORTURE_KILLS ?? 200);
 const SEED = Number(process.env.TORTURE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const N = 24;
 const GUARDED_EFFECTS = N + 2 * Math.floor(N / 5);
+/** Short leases: each life waits for the killed one's lease to expire (leases belong to runs). */
+const TORTURE_LEASE_MS = 300;
 
 test(`crash torture: ${KILLS} SIGKILLs lose no committed result and repeat no guarded effect`, { timeout: 30 * 60_000 }, async (t) => {
   t.diagnostic(`torture seed ${SEED} (reproduce with TORTURE_SEED=${SEED} TORTURE_KILLS=${KILLS})`);
@@ -46,7 +48,7 @@ test(`crash torture: ${KILLS} SIGKILLs lose no committed result and repeat no gu
           assert.ok(life < 500, 'the workflow never completed');
           // Mostly kill early (inside the first guarded windows), sometimes let it run long.
           const killAfter = kills < KILLS ? Math.floor(random() ** 2 * 120) : undefined;
-          const result = await live([file, ledger, notify, String(N), `torture-window-${laneId}`], killAfter);
+          const result = await live([file, ledger, notify, String(N), `torture-window-${laneId}`, String(TORTURE_LEASE_MS)], killAfter);
           lives++;
           if (result.killed) {
             kills++;

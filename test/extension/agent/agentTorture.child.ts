@@ -13,7 +13,7 @@ import { MIGRATIONS_DIR, TEST_MASTER_KEY } from '../../helpers';
 
 async function main(): Promise<void> {
   const [file, workspace, scriptFile] = process.argv.slice(2);
-  const engine = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY, config: { leaseMs: 1000 } });
+  const engine = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY, config: { leaseMs: 300 } });
   const host = new AgentHost({
     engine,
     // The same window restarting: its own stale lease is taken back at once.
