@@ -144,3 +144,22 @@ export async function until(predicate: () => boolean | Promise<boolean>, ms = 5_
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+import * as sqlite3 from '@vscode/sqlite3';
+
+/** Run one statement on `file` through a separate connection (a stranger to the engine: a tool, a bug, another process). */
+export function rawSql(file: string, statement: string, params: unknown[] = []): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file);
+    db.run(statement, params, (err) => db.close(() => (err ? reject(err) : resolve())));
+  });
+}
+
+/** Hold SQLite's write lock on `file` from another connection until the returned function is called. */
+export async function holdWriteLock(file: string): Promise<() => Promise<void>> {
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
+  });
+  await new Promise<void>((resolve, reject) => db.exec('BEGIN IMMEDIATE', (err) => (err ? reject(err) : resolve())));
+  return () => new Promise<void>((resolve) => db.exec('ROLLBACK', () => db.close(() => resolve())));
+}

@@ -38,6 +38,7 @@ import {
   fromErrorData,
   isDurableError,
   toErrorData,
+  type StorageError,
 } from './errors';
 import { newExecutionId, type ExecutionId } from './ids';
 import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from './journal';
@@ -688,13 +689,21 @@ export class DurableRuntime {
   private async park(id: ExecutionId, reason: string): Promise<ExecutionOutcome> {
     const detail = reason.slice(0, 500);
     this.logger.warn(`execution ${id}: suspended: ${detail}`);
-    try {
-      await withTimeout(this.engine.backend.suspend(id, detail), this.engine.config.ackTimeoutMs, 'suspending the execution');
-    } catch (error) {
-      this.logger.warn(`execution ${id}: could not record the suspension (${ensureError(error).message}); it stays resumable`);
-      return { status: 'interrupted', reason: detail };
+    // A locked database is usually brief: keep trying for as long as one acknowledged write may wait.
+    const deadline = this.clock() + this.engine.config.ackTimeoutMs;
+    for (;;) {
+      try {
+        await withTimeout(this.engine.backend.suspend(id, detail), this.engine.config.ackTimeoutMs, 'suspending the execution');
+        return { status: 'suspended', reason: detail };
+      } catch (error) {
+        if (isDurableError(error, 'storage') && (error as StorageError).reason === 'locked' && this.clock() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        this.logger.warn(`execution ${id}: could not record the suspension (${ensureError(error).message}); it stays resumable`);
+        return { status: 'interrupted', reason: detail };
+      }
     }
-    return { status: 'suspended', reason: detail };
   }
 
   private async mark(id: ExecutionId): Promise<void> {
@@ -722,10 +731,21 @@ export class DurableRuntime {
   }
 }
 
-/** At most 200 characters, never splitting a character (a surrogate pair or a combining sequence's base). */
+const MAX_TITLE = 200;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * At most 200 UTF-16 units (the bound import checks), cut between characters
+ * as a person sees them: never inside a surrogate pair or a combining sequence.
+ */
 export function cutTitle(title: string): string {
-  const chars = Array.from(title);
-  return chars.length <= 200 ? title : chars.slice(0, 200).join('');
+  if (title.length <= MAX_TITLE) return title;
+  let out = '';
+  for (const { segment } of graphemes.segment(title)) {
+    if (out.length + segment.length > MAX_TITLE) break;
+    out += segment;
+  }
+  return out;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -207,6 +207,9 @@ export interface ContextDeps {
   readonly maxParkedPromises?: number;
 }
 
+/** Longest step name, in UTF-16 units (export and import use the same bound). */
+export const MAX_STEP_NAME = 1_000;
+
 type Resolved = ResolvedEffect;
 type Guarded = Extract<Resolved, { guarded: true }>;
 
@@ -366,6 +369,8 @@ export class StepContext implements DurableContext {
 
   private declare(descriptor: StepDescriptor<unknown>): Resolved {
     if (typeof descriptor?.name !== 'string' || descriptor.name.length === 0) throw new DeclarationError('a step needs a non-empty name');
+    // The same bound export and import use: what can be written can be carried to another journal.
+    if (descriptor.name.length > MAX_STEP_NAME) throw new DeclarationError(`step names are at most ${MAX_STEP_NAME} characters (got ${descriptor.name.length})`);
     const resolved = resolveEffect(descriptor.name, descriptor);
     if (resolved.guarded && resolved.policy === 'verify' && typeof descriptor.probe !== 'function') {
       throw new DeclarationError(`step "${descriptor.name}": the verify policy needs a probe that tells whether the effect happened`);

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as sqlite3 from '@vscode/sqlite3';
 import { isDurableError } from '../../src/durable/errors';
 import type { ExecutionId } from '../../src/durable/ids';
 import { ReplayCursor } from '../../src/durable/replayCursor';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
-import { gate, makeRuntime, type Gate, type RuntimeFixture } from '../helpers';
+import { gate, makeRuntime, rawSql, type Gate, type RuntimeFixture } from '../helpers';
 
-function sql(file: string, statement: string, params: unknown[] = []): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file);
-    db.run(statement, params, (err) => db.close(() => (err ? reject(err) : resolve())));
-  });
-}
+const sql = rawSql;
 
 /** A workflow that stops (via shutdown) when it reaches `stopAt`, counting each op's calls. */
 function threeSteps(calls: Record<string, number>, options: { middleName?: string; stopAt?: Gate } = {}): WorkflowDefinition<null, string> {
