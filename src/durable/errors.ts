@@ -229,7 +229,11 @@ export class WrongKeyError extends DurableError {
 
 /** An import file was refused: the message says what is wrong with it; nothing was applied. */
 export class ImportError extends DurableError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** True when the file is well formed but not authenticated: it could be imported as untrusted read-only history. */
+    readonly untrustedPossible = false,
+  ) {
     super('invalid_import', `import refused: ${message}; nothing was imported`);
     this.name = 'ImportError';
   }

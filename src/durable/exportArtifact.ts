@@ -6,22 +6,36 @@
  * key); with `reveal` the payloads are decrypted into the file (the caller must
  * warn the user) and re-sealed with the importer's key on import.
  *
+ * Every exported execution carries a keyed MAC over its whole record and all
+ * its rows (status, title, times, sizes included; sealed or revealed alike), so
+ * an importer with the same key accepts only what was exported, bit for bit.
+ *
  * Import validates everything before it writes anything: format and version,
- * size, structure of every field, every row's seal or MAC (or re-seals revealed
- * payloads), and that no execution already exists. Then it applies all of it in
- * one transaction. A bad file is refused with a message that says what is
+ * size, structure of every field, the execution's MAC, every row's seal or MAC
+ * (or re-seals revealed payloads), and that no execution already exists. Then
+ * it applies all of it in one transaction and marks each journal (see
+ * journalMark.ts). A bad file is refused with a message that says what is
  * wrong, and nothing is applied.
+ *
+ * A revealed file that does not authenticate here (another key, an older
+ * format) is refused unless the caller asks for `untrusted`: then it comes in as
+ * read-only history, `aborted` with a detail that says so, and never resumes.
  */
-import { fromHex, toHex } from './bytes';
+import { fromHex, toHex, utf8 } from './bytes';
 import { ImportError, IntegrityError, isDurableError } from './errors';
 import { EFFECT_CLASSES, type EffectClass } from './effect';
 import { parseExecutionId, type ExecutionId } from './ids';
 import { CONTROL_KINDS, ENTRY_KINDS, EXECUTION_STATUSES, isControlKind, type EntryKind, type ExecutionRecord, type ExecutionStatus, type NewEntry, type StoredRow } from './journal';
 import type { JournalCodec } from './journalCodec';
 import type { SqliteBackend } from './sqliteBackend';
+import { writeJournalMark } from './journalMark';
 
 export const EXPORT_FORMAT = 'durable-agent-sessions export';
-export const EXPORT_SCHEMA_VERSION = 1;
+export const EXPORT_SCHEMA_VERSION = 2;
+/** Version 1 files carry no execution MACs: they import only as untrusted history. */
+const UNAUTHENTICATED_VERSION = 1;
+/** Status detail of executions imported without authentication; they never resume. */
+export const UNTRUSTED_IMPORT_DETAIL = 'untrusted import: read-only history (its origin could not be authenticated)';
 export const DEFAULT_MAX_EXPORT_BYTES = 256 * 1024 * 1024;
 
 interface ExportedRow {
@@ -53,6 +67,8 @@ interface ExportedExecution {
   finishedAt: number | null;
   statusDetail: string | null;
   rows: ExportedRow[];
+  /** Hex of the keyed MAC over this object without `mac`, as JSON. */
+  mac?: string;
 }
 
 interface ExportFile {
@@ -94,10 +110,11 @@ export async function exportExecutions(backend: SqliteBackend, codec: JournalCod
       if (budget > maxBytes) throw new ImportError(`the export would exceed ${maxBytes} bytes; export fewer executions`);
       rows.push(row);
     }
-    executions.push({
+    const record: ExportedExecution = {
       id: e.id, kind: e.kind, version: e.version, title: e.title, status: e.status, attempt: e.attempt,
       createdAt: e.createdAt, updatedAt: e.updatedAt, finishedAt: e.finishedAt, statusDetail: e.statusDetail, rows,
-    });
+    };
+    executions.push({ ...record, mac: toHex(codec.labelledMac('export', utf8(JSON.stringify(record)))) });
   }
   const file: ExportFile = { format: EXPORT_FORMAT, schemaVersion: EXPORT_SCHEMA_VERSION, exportedAt: options.now ?? Date.now(), revealed: options.reveal === true, executions };
   const bytes = new TextEncoder().encode(JSON.stringify(file));
@@ -167,14 +184,35 @@ function parseRow(raw: unknown, executionId: ExecutionId, revealed: boolean, whe
 
 export interface ParsedImport {
   readonly revealed: boolean;
+  /** False when the file came in as untrusted read-only history. */
+  readonly trusted: boolean;
   readonly items: ReadonlyArray<{ execution: ExecutionRecord; rows: StoredRow[] }>;
+}
+
+export interface ImportOptions {
+  readonly maxBytes?: number;
+  /** Accept a revealed file that does not authenticate here, as read-only history (the caller must have asked a person). */
+  readonly untrusted?: boolean;
+}
+
+/** Does the execution object's MAC verify with this key? (Its key order and values exactly as exported.) */
+function authentic(o: Json, codec: JournalCodec): boolean {
+  const { mac, ...record } = o;
+  if (typeof mac !== 'string' || !/^[0-9a-f]+$/.test(mac) || mac.length % 2 !== 0) return false;
+  try {
+    codec.verifyLabelledMac('export', fromHex(mac), utf8(JSON.stringify(record)), () => 'export', 'not authenticated');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Validate an export file completely and turn it into rows sealed for this
  * database (verified if they came sealed, re-sealed if they came revealed).
  */
-export function parseImport(bytes: Uint8Array, codec: JournalCodec, maxBytes = DEFAULT_MAX_EXPORT_BYTES): ParsedImport {
+export function parseImport(bytes: Uint8Array, codec: JournalCodec, options: ImportOptions = {}): ParsedImport {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_EXPORT_BYTES;
   if (bytes.length > maxBytes) fail('file', `${bytes.length} bytes is over the ${maxBytes}-byte limit`);
   let json: unknown;
   try {
@@ -185,14 +223,18 @@ export function parseImport(bytes: Uint8Array, codec: JournalCodec, maxBytes = D
   const root = obj(json, 'file');
   if (root.format !== EXPORT_FORMAT) fail('file', `not a Durable Sessions export (format ${JSON.stringify(String(root.format).slice(0, 60))})`);
   const version = int(root, 'schemaVersion', 'file', 0, 1_000_000);
-  if (version !== EXPORT_SCHEMA_VERSION) fail('file', `schema version ${version} is not supported (this extension reads version ${EXPORT_SCHEMA_VERSION})`);
+  if (version !== EXPORT_SCHEMA_VERSION && version !== UNAUTHENTICATED_VERSION) {
+    fail('file', `schema version ${version} is not supported (this extension reads versions ${UNAUTHENTICATED_VERSION} and ${EXPORT_SCHEMA_VERSION})`);
+  }
   if (typeof root.revealed !== 'boolean') fail('file', '"revealed" must be true or false');
   const revealed = root.revealed;
   if (!Array.isArray(root.executions)) fail('file', '"executions" must be a list');
   const seen = new Set<string>();
+  let trusted = true;
   const items = (root.executions as unknown[]).map((rawExecution, i) => {
     const where = `execution ${i + 1}`;
     const o = obj(rawExecution, where);
+    const authenticated = version === EXPORT_SCHEMA_VERSION && authentic(o, codec);
     let id: ExecutionId;
     try {
       id = parseExecutionId(str(o, 'id', where, 64));
@@ -228,17 +270,40 @@ export function parseImport(bytes: Uint8Array, codec: JournalCodec, maxBytes = D
         throw error;
       }
     });
+    if (!authenticated) {
+      // Sealed rows that verified prove the key; the record around them must verify too.
+      if (!revealed || !options.untrusted) {
+        throw new ImportError(
+          `${where}: its record is not authenticated with the keys of this workspace (exported with another key, by an older version, or changed after export: ` +
+            'status, title, times and sizes are all covered)' +
+            (revealed ? '. It can be imported as untrusted read-only history that never resumes' : ''),
+          revealed,
+        );
+      }
+      trusted = false;
+      return {
+        execution: { ...execution, status: 'aborted' as const, finishedAt: execution.finishedAt ?? execution.updatedAt, statusDetail: UNTRUSTED_IMPORT_DETAIL },
+        rows,
+      };
+    }
     return { execution, rows };
   });
-  return { revealed, items };
+  return { revealed, trusted, items };
 }
 
 /** Import a validated file in one transaction; refuses executions that already exist. */
-export async function importExecutions(backend: SqliteBackend, codec: JournalCodec, bytes: Uint8Array, maxBytes?: number): Promise<{ imported: number; rows: number }> {
-  const parsed = parseImport(bytes, codec, maxBytes);
+export async function importExecutions(
+  backend: SqliteBackend,
+  codec: JournalCodec,
+  bytes: Uint8Array,
+  options: ImportOptions = {},
+): Promise<{ imported: number; rows: number; trusted: boolean }> {
+  const parsed = parseImport(bytes, codec, options);
   for (const { execution } of parsed.items) {
     if (await backend.getExecution(execution.id)) fail(`execution ${execution.id}`, 'already exists in this workspace');
   }
   await backend.importExecutions(parsed.items);
-  return { imported: parsed.items.length, rows: parsed.items.reduce((n, i) => n + i.rows.length, 0) };
+  // Nobody runs them yet: mark their journals now, so completeness checks cover the imported rows.
+  for (const { execution } of parsed.items) await writeJournalMark(backend, codec, execution.id);
+  return { imported: parsed.items.length, rows: parsed.items.reduce((n, i) => n + i.rows.length, 0), trusted: parsed.trusted };
 }

@@ -35,7 +35,7 @@ export { prune, type RetentionReport, type PruneOptions } from './retention';
 export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './waits';
 export type { PromiseRecord } from './sqliteBackend';
 export type { PromiseHandle, WakeCondition } from './stepContext';
-export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, type ExportOptions } from './exportArtifact';
+export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, UNTRUSTED_IMPORT_DETAIL, type ExportOptions, type ImportOptions } from './exportArtifact';
 export { foldExecution, type FoldReport, type FoldOptions } from './checkpoint';
 export {
   SessionEventStore,

@@ -14,6 +14,7 @@ import type { ExecutionId } from './ids';
 import { isControlKind, isTerminal, type ControlKind, type EntryKind, type ExecutionRecord, type JournalRecord } from './journal';
 import type { JournalCodec } from './journalCodec';
 import type { SqliteBackend } from './sqliteBackend';
+import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL } from './recovery';
 
 /** One journal entry as the explorer lists it: header fields, no body. */
 export interface EntrySummary {
@@ -304,7 +305,9 @@ export type AttentionItem =
       readonly since: number;
     }
   | { readonly type: 'approval'; readonly execution: ExecutionRecord; readonly promiseId: string; readonly name: string; readonly stepId: number; readonly since: number }
-  | { readonly type: 'divergence'; readonly execution: ExecutionRecord; readonly attempt: number; readonly detail: string; readonly since: number };
+  | { readonly type: 'divergence'; readonly execution: ExecutionRecord; readonly attempt: number; readonly detail: string; readonly since: number }
+  /** Suspended because its journal is damaged (nothing runs until a person looks) or could not confirm a write (resumable). */
+  | { readonly type: 'journal'; readonly execution: ExecutionRecord; readonly damaged: boolean; readonly detail: string; readonly since: number };
 
 const OPEN_WINDOWS_SQL = `
 SELECT j.execution_id AS execution_id, j.step_id AS step_id,
@@ -366,6 +369,17 @@ export async function needsAttention(
     const exec = await execution(d.id as string);
     if (!exec) continue;
     items.push({ type: 'divergence', execution: exec, attempt: exec.attempt, detail: exec.statusDetail ?? `restarted as attempt ${exec.attempt}`, since: exec.updatedAt });
+  }
+  const stopped = await conn.exclusive('find journal stops', () =>
+    conn.all(`SELECT id FROM executions WHERE status = 'suspended' AND (status_detail LIKE ? OR status_detail LIKE ?) ORDER BY updated_at DESC LIMIT 50`, [
+      `${DAMAGED_DETAIL}%`, `${UNAVAILABLE_DETAIL}%`,
+    ]),
+  );
+  for (const s of stopped) {
+    const exec = await execution(s.id as string);
+    if (!exec?.statusDetail || options.isActive?.(exec.id)) continue;
+    const damaged = exec.statusDetail.startsWith(DAMAGED_DETAIL);
+    items.push({ type: 'journal', execution: exec, damaged, detail: exec.statusDetail.slice((damaged ? DAMAGED_DETAIL : UNAVAILABLE_DETAIL).length), since: exec.updatedAt });
   }
   return items.slice(0, limit);
 }

@@ -18,7 +18,7 @@ import { isControlKind, type ControlKind, type ControlMeta, type NewEntry, type 
 
 const HEADER_DOMAIN = 'durable-agent-sessions v1 journal-entry';
 const DETACHED_DOMAIN = 'durable-agent-sessions v1 detached';
-const MARK_DOMAIN = 'durable-agent-sessions v1 journal-mark';
+const LABELLED_DOMAIN = 'durable-agent-sessions v1 labelled-mac';
 const KEY_CHECK_DOMAIN = 'durable-agent-sessions v1 key-check';
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -132,14 +132,14 @@ export class JournalCodec {
     return this.keyring.open(blob, frame([DETACHED_DOMAIN, label, id]), () => `${label} ${id}`);
   }
 
-  /** The keyed MAC of a completeness mark (see journalMark.ts). */
-  markMac(fields: Uint8Array): Uint8Array {
-    return this.keyring.mac(frame([MARK_DOMAIN, fields]));
+  /** The keyed MAC of a completeness mark (see journalMark.ts) or an exported execution (`label`). */
+  labelledMac(label: 'mark' | 'export', fields: Uint8Array): Uint8Array {
+    return this.keyring.mac(frame([LABELLED_DOMAIN, label, fields]));
   }
 
-  verifyMarkMac(mark: Uint8Array | null, fields: Uint8Array, where: () => string, detail: string): void {
+  verifyLabelledMac(label: 'mark' | 'export', mac: Uint8Array | null, fields: Uint8Array, where: () => string, detail: string): void {
     try {
-      this.keyring.verifyMac(mark, frame([MARK_DOMAIN, fields]), where);
+      this.keyring.verifyMac(mac, frame([LABELLED_DOMAIN, label, fields]), where);
     } catch {
       throw new IntegrityError(where(), detail);
     }

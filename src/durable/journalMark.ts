@@ -73,7 +73,7 @@ async function digestRows(backend: SqliteBackend, id: ExecutionId, uptoSeq?: num
 /** Write the mark over every row the execution has now. Call it only while holding its lease (or before anyone can run it). */
 export async function writeJournalMark(backend: SqliteBackend, codec: JournalCodec, id: ExecutionId): Promise<void> {
   const { count, lastSeq, digest } = await digestRows(backend, id);
-  await backend.setMark(id, count, lastSeq, codec.markMac(markFields(id, count, lastSeq, digest)));
+  await backend.setMark(id, count, lastSeq, codec.labelledMac('mark', markFields(id, count, lastSeq, digest)));
 }
 
 /** Throw IntegrityError when rows of the execution are missing or were altered since its last mark. */
@@ -91,7 +91,7 @@ export async function verifyJournalMark(backend: SqliteBackend, codec: JournalCo
     if (count !== state.markedCount) {
       throw new IntegrityError(where, `journal incomplete: ${count} of the ${state.markedCount} entries recorded by its last mark are present`);
     }
-    codec.verifyMarkMac(state.mark, markFields(id, count, lastSeq, digest), () => where, 'journal altered: its entries do not match its last mark');
+    codec.verifyLabelledMac('mark', state.mark, markFields(id, count, lastSeq, digest), () => where, 'journal altered: its entries do not match its last mark');
   }
   // Rows after the mark (a run that stopped without marking) are checked one by one.
   let after = state.mark === null ? 0 : state.markedSeq;

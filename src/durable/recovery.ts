@@ -27,6 +27,8 @@ import { verifyJournalMark } from './journalMark';
 
 /** Status detail prefix of an execution suspended as damaged (the runtime writes it). */
 export const DAMAGED_DETAIL = 'damaged: ';
+/** Status detail prefix of an execution suspended because the journal could not confirm a write. */
+export const UNAVAILABLE_DETAIL = 'journal unavailable: ';
 
 export interface AmbiguousWindow {
   readonly stepId: number;

@@ -44,7 +44,7 @@ import { newExecutionId, type ExecutionId } from './ids';
 import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from './journal';
 import { decodeCheckpoint } from './checkpoint';
 import { LeaseKeeper } from './lease';
-import { DAMAGED_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
+import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
 import { ReplayCursor } from './replayCursor';
 import type { ExecutionFilter } from './sqliteBackend';
 import { StepContext, SuspendExecution } from './stepContext';
@@ -52,6 +52,7 @@ import { decodeFinish, decodeValue, encodeFinish, encodeValue, type FinishRecord
 import type { WorkflowDefinition, WorkflowRegistry } from './workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from './waits';
 import { verifyJournalMark, writeJournalMark } from './journalMark';
+import { UNTRUSTED_IMPORT_DETAIL } from './exportArtifact';
 
 export interface RuntimeLogger {
   info(message: string): void;
@@ -108,10 +109,6 @@ interface ActiveRun {
 export type HumanDecision = 'rerun' | 'skip' | 'fail';
 const DECISIONS: Record<HumanDecision, AmbiguityDecision> = { rerun: 'decided_rerun', skip: 'decided_skip', fail: 'decided_fail' };
 
-/** Prefix of the status detail of an execution suspended because its journal failed to authenticate. */
-export const DAMAGED_PREFIX = DAMAGED_DETAIL;
-/** Prefix of the status detail of an execution suspended because the journal could not confirm a write. */
-export const UNAVAILABLE_PREFIX = 'journal unavailable: ';
 const WAKE_RETRY_MS = [250, 1_000, 5_000, 30_000];
 
 export class DurableRuntime {
@@ -358,7 +355,7 @@ export class DurableRuntime {
     if (this.disposed || this.claimed.has(id)) return;
     try {
       const execution = await this.engine.backend.getExecution(id);
-      if (!execution || execution.status !== 'suspended' || execution.statusDetail?.startsWith(DAMAGED_PREFIX)) return;
+      if (!execution || execution.status !== 'suspended' || execution.statusDetail?.startsWith(DAMAGED_DETAIL)) return;
       if (this.options.registry.incompatibility(execution.kind, execution.version)) return;
       await this.resume(id);
     } catch (error) {
@@ -525,6 +522,7 @@ export class DurableRuntime {
     if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
     if (execution.status === 'cancelled') throw new InvalidStateError(`execution ${id} was cancelled; cancelled executions are never resumed`);
     if (execution.status === 'completed') throw new AlreadyCompletedError(id);
+    if (execution.statusDetail === UNTRUSTED_IMPORT_DETAIL) throw new InvalidStateError(`execution ${id} was imported as untrusted read-only history; it never resumes`);
     const reason = this.options.registry.incompatibility(execution.kind, execution.version);
     if (reason) throw new InvalidStateError(`execution ${id} cannot be resumed: ${reason}`);
     const definition = this.options.registry.get(execution.kind) as WorkflowDefinition;
@@ -566,7 +564,7 @@ export class DurableRuntime {
         if (run.stopReason !== 'lease_lost') {
           // Still the owner: seal what this run wrote into the completeness mark, unless the
           // journal failed to authenticate (a mark must never bless damage).
-          if (!(outcome.status === 'suspended' && outcome.reason.startsWith(DAMAGED_PREFIX))) await this.mark(id);
+          if (!(outcome.status === 'suspended' && outcome.reason.startsWith(DAMAGED_DETAIL))) await this.mark(id);
           await lease.release();
         }
         this.active.delete(id);
@@ -644,8 +642,8 @@ export class DurableRuntime {
       }
       // A journal that failed to authenticate, or could not confirm a guarded write, decides the
       // outcome whatever the workflow did with the error: suspend, never fail and never finish.
-      if (ctx.readFailure) return this.park(id, `${DAMAGED_PREFIX}${ctx.readFailure.message}`);
-      if (ctx.journalFailure) return this.park(id, `${UNAVAILABLE_PREFIX}${ctx.journalFailure.message}`);
+      if (ctx.readFailure) return this.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
+      if (ctx.journalFailure) return this.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
       if (result.ok) {
         await this.finish(id, attempt, { status: 'completed', output: result.output });
         return { status: 'completed', output: result.output };
@@ -673,7 +671,7 @@ export class DurableRuntime {
         continue;
       }
       if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
-        return this.park(id, `${UNAVAILABLE_PREFIX}${(error as Error).message}`);
+        return this.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
       }
       const data = toErrorData(error);
       await this.finish(id, attempt, { status: 'failed', error: data });

@@ -6,7 +6,7 @@
  * Automation (and the tests) pass an options object to skip dialogs.
  */
 import * as vscode from 'vscode';
-import { isTerminal, type AttentionItem, type ExecutionId, type ExecutionRecord } from '../durable';
+import { ImportError, isTerminal, type AttentionItem, type ExecutionId, type ExecutionRecord } from '../durable';
 import { executionIdOf, formatAge, groupOf, type GroupId } from '../views/explorerTreeModel';
 import type { CommandTable } from './commands';
 import type { Container } from './container';
@@ -214,8 +214,25 @@ export const journalCommands: CommandTable = {
         uri = picked[0];
       }
       const file = uri;
-      const report = await withCancellation('Durable Sessions: importing…', () => c.journal.importFrom(file));
-      notify(`Durable Sessions: imported ${report.imported} execution${report.imported === 1 ? '' : 's'} (${report.rows} journal entries).`);
+      let report: { imported: number; rows: number; trusted: boolean };
+      try {
+        report = await withCancellation('Durable Sessions: importing…', () => c.journal.importFrom(file));
+      } catch (error) {
+        // A revealed file from another key (or an older version) is not authenticated here: only a person may let it in, read-only.
+        if (!(error instanceof ImportError && error.untrustedPossible)) throw error;
+        const choice = await vscode.window.showWarningMessage(
+          'Durable Sessions: this export is not authenticated with this workspace\'s key (another key, an older version, or edited after export). ' +
+            'Import it anyway as untrusted read-only history? It will never resume.',
+          { modal: true },
+          'Import as Read-Only History',
+        );
+        if (choice !== 'Import as Read-Only History') return undefined;
+        report = await withCancellation('Durable Sessions: importing…', () => c.journal.importFrom(file, true));
+      }
+      notify(
+        `Durable Sessions: imported ${report.imported} execution${report.imported === 1 ? '' : 's'} (${report.rows} journal entries)` +
+          `${report.trusted ? '' : ' as untrusted read-only history'}.`,
+      );
       c.journal.notifyChanged();
       return report;
     },

@@ -148,7 +148,8 @@ export class JournalService implements vscode.Disposable {
     return bytes.length;
   }
 
-  async importFrom(source: vscode.Uri): Promise<{ imported: number; rows: number }> {
+  /** Import a file; `untrusted` only after a person agreed to bring it in as read-only history. */
+  async importFrom(source: vscode.Uri, untrusted = false): Promise<{ imported: number; rows: number; trusted: boolean }> {
     const engine = await this.database.get();
     let bytes: Uint8Array;
     try {
@@ -156,8 +157,8 @@ export class JournalService implements vscode.Disposable {
     } catch (error) {
       throw new Error(`cannot read ${source.fsPath}: ${ensureError(error).message}`);
     }
-    const report = await importExecutions(engine.backend, engine.codec, bytes);
-    this.log.info(`imported ${report.imported} execution(s), ${report.rows} entries from ${source.fsPath}`);
+    const report = await importExecutions(engine.backend, engine.codec, bytes, { untrusted });
+    this.log.info(`imported ${report.imported} execution(s), ${report.rows} entries from ${source.fsPath}${report.trusted ? '' : ' as untrusted read-only history'}`);
     this._onDidChange.fire(undefined);
     return report;
   }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import { ensureError, type ExecutionId, type RecoveryItem } from '../durable';
+import { ensureError, isDurableError, type ExecutionId, type RecoveryItem } from '../durable';
 import { AgentHost } from './agent/agentHost';
 import { AGENT_SESSION_KIND } from './agent/agentWorkflow';
 import { runShellCommand } from './agent/commandRunner';
@@ -174,9 +174,15 @@ export class SessionService implements vscode.Disposable {
     if (handle) this.watch(id, handle.done);
   }
 
+  /** Resume; a second click while it is already launching or running here is answered quietly (logged, no error). */
   async resume(id: ExecutionId): Promise<void> {
-    const handle = await (await this.host()).resume(id);
-    if (handle) this.watch(id, handle.done);
+    try {
+      const handle = await (await this.host()).resume(id);
+      if (handle) this.watch(id, handle.done);
+    } catch (error) {
+      if (!isDurableError(error, 'already_running')) throw error;
+      this.log.info(`session ${id} is already running in this window`);
+    }
   }
 
   async cancel(id: ExecutionId): Promise<boolean> {

@@ -115,6 +115,10 @@ export function attentionLabel(item: AttentionItem): { label: string; descriptio
       return { label: `Approval: ${item.name}`, description: item.execution.title || item.execution.kind, icon: 'bell-dot', color: 'charts.yellow' };
     case 'divergence':
       return { label: `Divergence: restarted as attempt ${item.attempt}`, description: item.execution.title || item.execution.kind, icon: 'git-compare', color: 'charts.red' };
+    case 'journal':
+      return item.damaged
+        ? { label: 'Journal damaged: needs a person', description: item.execution.title || item.execution.kind, icon: 'shield', color: 'charts.red' }
+        : { label: 'Stopped: the journal was unavailable', description: item.execution.title || item.execution.kind, icon: 'database', color: 'charts.orange' };
   }
 }
 
@@ -161,8 +165,16 @@ export function attentionNodes(items: readonly AttentionItem[], live: Liveness):
       lines.push(`- effect: ${item.effect ?? '?'} (${item.intent}), policy: ${item.policy}`);
       lines.push('', 'The step started but its result was never recorded: it may or may not have happened. Resolve it to re-run, skip or fail it; the decision is journaled.');
     } else if (item.type === 'approval') lines.push('', 'Waiting for a person to approve or deny.');
-    else lines.push('', md(item.detail));
-    const key = item.type === 'ambiguous' ? `step:${item.stepId}` : item.type === 'approval' ? `promise:${item.promiseId}` : `attempt:${item.attempt}`;
+    else if (item.type === 'journal') {
+      lines.push('', md(item.detail), '');
+      lines.push(
+        item.damaged
+          ? 'Entries of this execution are missing or failed to authenticate, so nothing runs by itself. Restore durable.db from a backup, or run Check Journal Integrity; Resume only once it is repaired.'
+          : 'A guarded step could not be recorded before it would run, so it did not run. Resume when the journal is writable again.',
+      );
+    } else lines.push('', md(item.detail));
+    const key =
+      item.type === 'ambiguous' ? `step:${item.stepId}` : item.type === 'approval' ? `promise:${item.promiseId}` : item.type === 'journal' ? 'journal' : `attempt:${item.attempt}`;
     return {
       id: `attention:${e.id}:${key}`,
       label,

@@ -13,7 +13,9 @@ import { cutTitle } from '../../src/durable/runtime';
 import { SqliteBackend } from '../../src/durable/sqliteBackend';
 import type { PromiseHandle } from '../../src/durable/stepContext';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
+import { needsAttention } from '../../src/durable/inspection';
 import { KeyStore } from '../../src/extension/keyStore';
+import { attentionLabel } from '../../src/views/explorerTreeModel';
 import { holdWriteLock, makeRuntime, MIGRATIONS_DIR, openBackend, rawSql, testCodec, until, type RuntimeFixture } from '../helpers';
 
 const HOUR = 3_600_000;
@@ -221,6 +223,8 @@ test('an intent the journal cannot confirm fails closed: the op never runs, the 
   assert.match(outcome.status === 'suspended' ? outcome.reason : '', /^journal unavailable: .*step_intent.*did not confirm the write within 300 ms/);
   const parked = await fx.runtime.get(id);
   assert.match(parked?.statusDetail ?? '', /^journal unavailable: /, 'the tree and the panel can say why it stopped');
+  const [stop] = (await needsAttention(fx.engine.backend, fx.engine.codec, { now: c.now })).filter((a) => a.type === 'journal');
+  assert.equal(attentionLabel(stop).label, 'Stopped: the journal was unavailable');
   const [item] = await fx.runtime.plan([id]);
   assert.equal(item.decision.action, 'resume', 'resumable, as the user decides');
   const again = await (await fx.runtime.resume(id)).done;
@@ -318,6 +322,10 @@ test('an entry that fails to open on replay suspends the execution as damaged (n
   assert.equal((await fx.runtime.get(id))?.status, 'suspended', 'still resumable, never failed');
   const [item] = await fx.runtime.plan([id]);
   assert.equal(item.decision.action, 'damaged');
+  // The tree's "Needs attention" says so, in words.
+  const attention = (await needsAttention(fx.engine.backend, fx.engine.codec, { now: c.now })).filter((a) => a.type === 'journal');
+  assert.equal(attention.length, 1);
+  assert.deepEqual(attentionLabel(attention[0]), { label: 'Journal damaged: needs a person', description: 'payment', icon: 'shield', color: 'charts.red' });
   fx.runtime.startTimers(); // a due timer does not wake a damaged execution
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(world.charges, 1);

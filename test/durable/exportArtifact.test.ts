@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DurableEngine } from '../../src/durable/engine';
-import { isDurableError } from '../../src/durable/errors';
-import { exportExecutions, importExecutions, parseImport } from '../../src/durable/exportArtifact';
+import { isDurableError, type ImportError } from '../../src/durable/errors';
+import { exportExecutions, importExecutions, parseImport, UNTRUSTED_IMPORT_DETAIL } from '../../src/durable/exportArtifact';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
 import { MIGRATIONS_DIR, OTHER_MASTER_KEY, makeRuntime, tempDir } from '../helpers';
 import { prng } from './torture/tortureHarness';
@@ -38,19 +38,73 @@ test('a sealed export round-trips and replays to the same result; payloads stay 
   const { bytes, id } = await exported(t);
   assert.ok(!Buffer.from(bytes).includes(Buffer.from('TOPSECRET')), 'sealed export shows no payload');
   const fx2 = await makeRuntime(t, { workflows: [wf] });
-  assert.deepEqual(await importExecutions(fx2.engine.backend, fx2.engine.codec, bytes), { imported: 1, rows: 5 });
+  assert.deepEqual(await importExecutions(fx2.engine.backend, fx2.engine.codec, bytes), { imported: 1, rows: 5, trusted: true });
   assert.equal((await fx2.engine.backend.getExecution(id))?.status, 'completed');
   assert.deepEqual((await fx2.engine.checkIntegrity([id])).failures, []);
   // Imported as history: its recorded outcome stands, and it is never replayed into a second one.
   await assert.rejects(fx2.runtime.resume(id), (e: unknown) => isDurableError(e, 'already_completed'));
 });
 
-test('a revealed export carries plaintext and is re-sealed with the importing key', async (t) => {
+test('a revealed export carries plaintext; another key imports it only as untrusted read-only history, re-sealed', async (t) => {
   const { bytes, id } = await exported(t, true);
   assert.ok(Buffer.from(bytes).includes(Buffer.from(Buffer.from('{"v":{"secret":"TOPSECRET"}}').toString('base64'))));
   const other = await freshEngine(t, OTHER_MASTER_KEY);
-  await importExecutions(other.backend, other.codec, bytes);
+  await assert.rejects(importExecutions(other.backend, other.codec, bytes), (e: unknown) => refused(e) && (e as ImportError).untrustedPossible && /untrusted read-only history/.test((e as Error).message));
+  assert.equal((await other.backend.listExecutions()).length, 0);
+  assert.deepEqual(await importExecutions(other.backend, other.codec, bytes, { untrusted: true }), { imported: 1, rows: 5, trusted: false });
   assert.deepEqual((await other.checkIntegrity([id])).failures, []);
+  const history = await other.backend.getExecution(id);
+  assert.equal(history?.status, 'aborted');
+  assert.equal(history?.statusDetail, UNTRUSTED_IMPORT_DETAIL);
+});
+
+test('untrusted history never resumes, and says why', async (t) => {
+  const { bytes, id } = await exported(t, true);
+  const file = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  file.executions[0].status = 'running'; // edited: the MAC no longer verifies
+  const fx2 = await makeRuntime(t, { workflows: [wf] });
+  await importExecutions(fx2.engine.backend, fx2.engine.codec, Buffer.from(JSON.stringify(file)), { untrusted: true });
+  await assert.rejects(fx2.runtime.resume(id), (e: unknown) => isDurableError(e, 'invalid_state') && /imported as untrusted read-only history; it never resumes/.test((e as Error).message));
+  assert.deepEqual(await fx2.runtime.plan(), [], 'recovery does not see it');
+});
+
+test('every field of an exported execution is authenticated: a status edited from running to completed is refused', async (t) => {
+  const { bytes } = await exported(t);
+  const target = await freshEngine(t);
+  for (const [field, value] of [['status', 'completed'], ['title', 'harmless'], ['finishedAt', 1], ['attempt', 2]] as const) {
+    const file = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    file.executions[0][field] = value;
+    if (field === 'status') file.executions[0].status = 'running';
+    await assert.rejects(importExecutions(target.backend, target.codec, Buffer.from(JSON.stringify(file))), (e: unknown) => refused(e) && /record is not authenticated/.test((e as Error).message), field);
+  }
+  const row = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  row.executions[0].rows[1].createdAt += 1;
+  await assert.rejects(importExecutions(target.backend, target.codec, Buffer.from(JSON.stringify(row))), (e: unknown) => refused(e) && /not authenticated/.test((e as Error).message));
+  assert.equal((await target.backend.listExecutions()).length, 0);
+});
+
+test('600 single-bit flips, sealed and revealed: none is accepted with changed content', async (t) => {
+  const random = prng(Number(process.env.FUZZ_SEED ?? 0xb17));
+  for (const reveal of [false, true]) {
+    const { bytes } = await exported(t, reveal);
+    const target = await freshEngine(t);
+    const contentOf = (b: Uint8Array): string => JSON.stringify(JSON.parse(Buffer.from(b).toString('utf8')).executions);
+    const original = contentOf(bytes);
+    let accepted = 0;
+    for (let i = 0; i < 300; i++) {
+      const flipped = Buffer.from(bytes);
+      flipped[Math.floor(random() * flipped.length)] ^= 1 << Math.floor(random() * 8);
+      try {
+        parseImport(flipped, target.codec);
+        accepted++;
+        // Only a flip outside the executions (the file's own export time) may pass.
+        assert.equal(contentOf(flipped), original, `flip ${i} was accepted with changed content`);
+      } catch (error) {
+        assert.ok(refused(error), String(error));
+      }
+    }
+    t.diagnostic(`${reveal ? 'revealed' : 'sealed'}: ${accepted} of 300 flips accepted, all with unchanged content`);
+  }
 });
 
 test('a sealed export from another key is refused as a whole', async (t) => {
@@ -77,13 +131,13 @@ test('wrong format, version, size, and an existing execution are refused with a 
   const file = JSON.parse(Buffer.from(bytes).toString('utf8'));
   const cases: Array<[unknown, RegExp]> = [
     [{ ...file, format: 'something else' }, /not a Durable Sessions export/],
-    [{ ...file, schemaVersion: 2 }, /schema version 2 is not supported/],
+    [{ ...file, schemaVersion: 3 }, /schema version 3 is not supported/],
     [{ ...file, executions: {} }, /"executions" must be a list/],
     [{ ...file, executions: [{ ...file.executions[0], id: 'x' }] }, /"id" is not an execution id/],
     [{ ...file, executions: [file.executions[0], file.executions[0]] }, /appears twice/],
   ];
   for (const [value, message] of cases) assert.throws(() => parseImport(Buffer.from(JSON.stringify(value)), codec), (e: unknown) => refused(e) && message.test((e as Error).message));
-  assert.throws(() => parseImport(bytes, codec, 100), (e: unknown) => refused(e) && /over the 100-byte limit/.test((e as Error).message));
+  assert.throws(() => parseImport(bytes, codec, { maxBytes: 100 }), (e: unknown) => refused(e) && /over the 100-byte limit/.test((e as Error).message));
   await assert.rejects(importExecutions(fx.engine.backend, codec, bytes), (e: unknown) => refused(e) && /already exists/.test((e as Error).message));
   await assert.rejects(exportExecutions(fx.engine.backend, codec, { maxBytes: 500 }), /would exceed 500 bytes/);
 });
