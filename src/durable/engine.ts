@@ -14,6 +14,7 @@ import { JournalWriter, type WriterLogger } from './journalWriter';
 import { loadMigrations } from './migrations';
 import { SessionEventStore } from './sessionEvents';
 import { SqliteBackend } from './sqliteBackend';
+import { AnchorKeeper, type JournalAnchor } from './journalAnchor';
 
 export interface EngineOptions {
   /** Path of `durable.db`. */
@@ -26,6 +27,10 @@ export interface EngineOptions {
   readonly logger?: WriterLogger;
   readonly readOnly?: boolean;
   readonly clock?: () => number;
+  /** The journal's high water kept outside the file, to detect a rolled-back file (see journalAnchor.ts). */
+  readonly anchor?: JournalAnchor;
+  /** Open a file that is behind its anchor anyway (a person restored it on purpose). */
+  readonly acceptRolledBack?: boolean;
 }
 
 export interface IntegrityReport {
@@ -78,6 +83,7 @@ export class DurableEngine {
     /** The agent sessions' event log and projections, on the same file. */
     readonly sessions: SessionEventStore,
     private readonly keyring: Keyring,
+    private readonly anchor: AnchorKeeper | undefined,
   ) {}
 
   static async open(options: EngineOptions): Promise<DurableEngine> {
@@ -99,8 +105,24 @@ export class DurableEngine {
         await backend.close().catch(() => undefined);
         throw error;
       }
+      let anchor: AnchorKeeper | undefined;
+      try {
+        if (options.anchor && !options.readOnly) {
+          anchor = await AnchorKeeper.open(backend, options.anchor, options.file, {
+            accept: options.acceptRolledBack === true,
+            warn: (m) => options.logger?.warn(m),
+          });
+        }
+      } catch (error) {
+        await backend.close().catch(() => undefined);
+        throw error;
+      }
       const writer = new JournalWriter(backend, codec, config, options.logger);
-      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(backend.connection, codec, clock), keyring);
+      if (anchor) {
+        const keeper = anchor;
+        writer.onCommit(() => keeper.committed());
+      }
+      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(backend.connection, codec, clock), keyring, anchor);
     } catch (error) {
       keyring.dispose();
       throw error;
@@ -142,6 +164,7 @@ export class DurableEngine {
     this.disposed = true;
     try {
       await this.writer.close();
+      await this.anchor?.close();
     } finally {
       try {
         await this.backend.close();

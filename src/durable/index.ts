@@ -14,6 +14,7 @@ export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './sqliteB
 export { loadMigrations, type Migration } from './migrations';
 export { openConnectionCount } from './sqliteConnection';
 export { DurableEngine, type EngineOptions, type IntegrityReport } from './engine';
+export { RolledBackError, type JournalAnchor } from './journalAnchor';
 export { ReplayCursor, type StepRecord } from './replayCursor';
 export {
   StepContext,

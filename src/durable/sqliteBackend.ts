@@ -665,6 +665,12 @@ export class SqliteBackend implements JournalReader {
     return row ? rowToRecord(row) : undefined;
   }
 
+  /** SQLite's AUTOINCREMENT counter of the journal: it only grows, whatever is deleted (see journalAnchor.ts). */
+  async sequenceHighWater(): Promise<number> {
+    const row = await this.conn.exclusive('read journal high water', () => this.conn.get(`SELECT coalesce(max(seq), 0) AS seq FROM sqlite_sequence WHERE name = 'journal'`));
+    return (row?.seq as number | undefined) ?? 0;
+  }
+
   async maxSeq(): Promise<number> {
     const row = await this.conn.exclusive('read max seq', () => this.conn.get('SELECT coalesce(max(seq), 0) AS seq FROM journal'));
     return (row?.seq as number | undefined) ?? 0;

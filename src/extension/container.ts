@@ -40,6 +40,7 @@ export class Container implements vscode.Disposable {
       this.keys,
       () => this.config(),
       this.log,
+      context.workspaceState,
     );
     this.sessions = new SessionService(this.database, context.secrets, this.log);
     this.journal = new JournalService(this.database, this.sessions, this.log);

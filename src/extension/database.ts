@@ -10,10 +10,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { DurableEngine, type DurableConfig } from '../durable';
+import { DurableEngine, RolledBackError, type DurableConfig, type JournalAnchor } from '../durable';
 import type { KeyStore } from './keyStore';
 
 export const DATABASE_FILE = 'durable.db';
+const ANCHOR_KEY = 'durableSessions.journalHighWater';
 
 export class NoWorkspaceError extends Error {
   constructor() {
@@ -34,6 +35,8 @@ export class DurableDatabase implements vscode.Disposable {
     private readonly keys: KeyStore,
     private readonly config: () => DurableConfig,
     private readonly log: vscode.LogOutputChannel,
+    /** Where the journal's high water is kept outside the file (workspace state). */
+    private readonly state: vscode.Memento,
   ) {}
 
   /** Folder that holds durable.db, or undefined without a workspace. */
@@ -71,17 +74,39 @@ export class DurableDatabase implements vscode.Disposable {
     const file = this.file;
     if (folder === undefined || file === undefined) throw new NoWorkspaceError();
     await mkdir(folder, { recursive: true });
-    // A key is made only together with a new journal.
-    const keys = await this.keys.load({ createIfMissing: !existsSync(file) });
+    const fresh = !existsSync(file);
+    // A key is made only together with a new journal; a new journal starts a new anchor.
+    const keys = await this.keys.load({ createIfMissing: fresh });
+    if (fresh) await this.state.update(ANCHOR_KEY, undefined);
+    const anchor: JournalAnchor = {
+      read: () => {
+        const value = this.state.get<unknown>(ANCHOR_KEY);
+        return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+      },
+      write: (seq) => this.state.update(ANCHOR_KEY, seq),
+    };
     const started = Date.now();
-    const engine = await DurableEngine.open({
+    const options = {
       file,
       migrationsDir: this.migrationsDir,
       masterKey: keys.current,
       previousKeys: keys.previous,
       config: this.config(),
-      logger: { warn: (m) => this.log.warn(m) },
-    });
+      logger: { warn: (m: string) => this.log.warn(m) },
+      anchor,
+    };
+    let engine: DurableEngine;
+    try {
+      engine = await DurableEngine.open(options);
+    } catch (error) {
+      if (!(error instanceof RolledBackError)) throw error;
+      this.log.warn(error.message);
+      // Only a person can say the older file is the one they meant to have.
+      const choice = await vscode.window.showWarningMessage(`Durable Sessions: ${error.message}`, { modal: true }, 'Open Anyway');
+      if (choice !== 'Open Anyway') throw error;
+      this.log.warn(`opening ${file} although it is behind its anchor (entry ${error.reached} < ${error.anchored}), as the user chose`);
+      engine = await DurableEngine.open({ ...options, acceptRolledBack: true });
+    }
     this.log.info(`opened ${file} in ${Date.now() - started} ms (key ${engine.keyId})`);
     this._onDidOpen.fire(engine);
     return engine;

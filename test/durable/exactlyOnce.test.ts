@@ -1,9 +1,11 @@
 // Exactly-once under races inside one window, a journal that cannot confirm,
 // and a journal that was damaged: each case as a person would meet it.
 import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DurableConfig } from '../../src/durable/config';
+import { DurableEngine } from '../../src/durable/engine';
 import { isDurableError, StorageError } from '../../src/durable/errors';
 import { exportExecutions, importExecutions } from '../../src/durable/exportArtifact';
 import type { ExecutionId } from '../../src/durable/ids';
@@ -16,7 +18,7 @@ import type { WorkflowDefinition } from '../../src/durable/workflow';
 import { needsAttention } from '../../src/durable/inspection';
 import { KeyStore } from '../../src/extension/keyStore';
 import { attentionLabel } from '../../src/views/explorerTreeModel';
-import { holdWriteLock, makeRuntime, MIGRATIONS_DIR, openBackend, rawSql, testCodec, until, type RuntimeFixture } from '../helpers';
+import { holdWriteLock, makeRuntime, MIGRATIONS_DIR, openBackend, rawSql, TEST_MASTER_KEY, testCodec, until, type RuntimeFixture } from '../helpers';
 
 const HOUR = 3_600_000;
 
@@ -367,4 +369,32 @@ test('limits agree: a 1,000-character step name and a long emoji title export an
   const other = await makeRuntime(t, { file: join(fx.file, '..', 'other.db') });
   assert.equal((await importExecutions(other.engine.backend, other.engine.codec, bytes)).imported, 1);
   assert.equal(cutTitle('e\u0301'.repeat(150)), 'e\u0301'.repeat(100), 'a combining accent stays with its letter');
+});
+
+test('a journal rolled back to an older copy is refused at open by the anchor outside the file; a person can accept it', async (t) => {
+  const { fx, id } = await chargedAndParked(t);
+  const anchorValue = { seq: undefined as number | undefined };
+  const anchor = { read: () => anchorValue.seq, write: (seq: number) => void (anchorValue.seq = seq) };
+  await fx.engine.writer.flush();
+  await fx.runtime.dispose();
+  await fx.engine.dispose();
+  const older = join(fx.file, '..', 'older.db');
+  // Take a copy now, then let the journal move on.
+  const open = (file: string, accept = false) => DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY, anchor, acceptRolledBack: accept });
+  let engine = await open(fx.file);
+  await engine.writer.flush();
+  await engine.dispose();
+  copyFileSync(fx.file, older);
+  engine = await open(fx.file);
+  await engine.writer.appendAcked({ executionId: id, attempt: 1, stepId: 90 as never, stepName: 'later', effect: 'idempotent', idempotencyKey: null, kind: 'step_result', payload: new Uint8Array(1) });
+  await engine.dispose();
+  const reached = anchorValue.seq!;
+  // "Restore" the older copy over the journal.
+  copyFileSync(older, fx.file);
+  await assert.rejects(open(fx.file), (e: unknown) => isDurableError(e, 'integrity') && /the journal is older than this workspace last saw it \(entry \d+ < \d+\)/.test((e as Error).message));
+  const accepted = await open(fx.file, true);
+  assert.ok(anchorValue.seq! < reached, 'accepting records the older file as the new anchor');
+  await accepted.dispose();
+  const again = await open(fx.file);
+  await again.dispose();
 });
