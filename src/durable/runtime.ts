@@ -645,13 +645,11 @@ export class DurableRuntime {
       if (ctx.readFailure) return this.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
       if (ctx.journalFailure) return this.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
       if (result.ok) {
-        await this.finish(id, attempt, { status: 'completed', output: result.output });
-        return { status: 'completed', output: result.output };
+        return this.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output });
       }
       const error = result.error;
       if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
-        await this.finish(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
-        return { status: 'cancelled' };
+        return this.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' });
       }
       if (error instanceof SuspendExecution) {
         await withTimeout(this.engine.writer.flush(), this.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
@@ -674,8 +672,18 @@ export class DurableRuntime {
         return this.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
       }
       const data = toErrorData(error);
-      await this.finish(id, attempt, { status: 'failed', error: data });
-      return { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) };
+      return this.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) });
+    }
+  }
+
+  /** Write the outcome; a journal that cannot take it leaves the execution suspended and resumable (its replay writes it). */
+  private async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    try {
+      await this.finish(id, attempt, record);
+      return outcome;
+    } catch (error) {
+      if (!isDurableError(error, 'journal_unavailable') && !isDurableError(error, 'storage')) throw error;
+      return this.park(id, `${UNAVAILABLE_DETAIL}the outcome could not be recorded: ${error.message}`);
     }
   }
 
@@ -714,17 +722,16 @@ export class DurableRuntime {
     }
   }
 
-  /** Journal the outcome (acknowledged, after every earlier entry), then the guarded status transition. */
+  /**
+   * Journal the outcome (acknowledged, after every earlier entry), then the
+   * guarded status transition. No status without its journaled outcome: a
+   * journal error propagates and nothing is finalized.
+   */
   private async finish(id: ExecutionId, attempt: number, outcome: FinishRecord): Promise<void> {
-    try {
-      await this.engine.writer.appendAcked({
-        executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
-        kind: 'execution_finished', payload: encodeFinish(outcome),
-      });
-    } catch (error) {
-      if (!isDurableError(error, 'journal_unavailable')) throw error;
-      this.logger.warn(`execution ${id}: its outcome could not be journaled (${error.message}); the status is still recorded`);
-    }
+    await this.engine.writer.appendAcked({
+      executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+      kind: 'execution_finished', payload: encodeFinish(outcome),
+    });
     await this.engine.backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
   }
 }

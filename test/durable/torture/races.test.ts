@@ -77,15 +77,27 @@ function injectFaults(backend: SqliteBackend, random: () => number, report: Repo
   backend.appendRows = async (rows) => {
     if (state.enabled) {
       const r = random();
-      if (r < 0.04) (count('busy'), await Promise.reject(new StorageError('locked', 'database is locked (injected)')));
-      if (r < 0.06) (count('io error'), await Promise.reject(new StorageError('io', 'disk I/O error (injected)')));
-      if (r < 0.08) (count('ack timeout'), await new Promise((res) => setTimeout(res, 300)));
+      if (r < 0.04) {
+        count('busy');
+        throw new StorageError('locked', 'database is locked (injected)');
+      }
+      if (r < 0.06) {
+        count('io error');
+        throw new StorageError('io', 'disk I/O error (injected)');
+      }
+      if (r < 0.08) {
+        count('ack timeout');
+        await new Promise((res) => setTimeout(res, 300));
+      }
     }
     return append(rows);
   };
   const read = backend.getExecution.bind(backend);
   backend.getExecution = async (id) => {
-    if (state.enabled && random() < 0.02) (count('read error'), await Promise.reject(new StorageError('io', 'disk I/O error on read (injected)')));
+    if (state.enabled && random() < 0.02) {
+      count('read error');
+      throw new StorageError('io', 'disk I/O error on read (injected)');
+    }
     return read(id);
   };
   return state;
@@ -120,18 +132,19 @@ test(`race torture: ${ROUNDS} rounds of concurrent triggers and injected storage
   for (let round = 0; round < ROUNDS; round++) {
     const world: World = { effects: [], tokens: new Map() };
     let faults = { enabled: false };
-    let fx!: RuntimeFixture;
+    const box: { fx?: RuntimeFixture } = {};
     const intentCommitted = async (id: ExecutionId, key: Uint8Array): Promise<boolean> => {
       const was = faults.enabled;
       faults.enabled = false; // the invariant check itself reads a healthy journal
       try {
-        const rows = await fx.engine.backend.readExecutionSegment(id, 0, 100_000);
+        const rows = await box.fx!.engine.backend.readExecutionSegment(id, 0, 100_000);
         return rows.some((r) => r.kind === 'step_intent' && r.idempotencyKey !== null && hex(r.idempotencyKey) === hex(key));
       } finally {
         faults.enabled = was;
       }
     };
-    fx = await makeRuntime(t, { workflows: [raceWorkflow(world, report, intentCommitted)], config: { ackTimeoutMs: 250, busyTimeoutMs: 50 } });
+    const fx = await makeRuntime(t, { workflows: [raceWorkflow(world, report, intentCommitted)], config: { ackTimeoutMs: 250, busyTimeoutMs: 50 } });
+    box.fx = fx;
     const windows = [fx.runtime, fx.another('window-2')];
     faults = injectFaults(fx.engine.backend, random, report);
     const first = await fx.runtime.start('race', null).catch(() => undefined);
