@@ -240,6 +240,13 @@ export class DurableRuntime {
           case 'owned_elsewhere':
             this.retryAfter(execution.id, decision.until - this.clock() + 250, shouldResume);
             break;
+          case 'damaged':
+            // Record it, so the tree's Needs attention shows it and nothing wakes it.
+            if (!this.claimed.has(execution.id) && !execution.statusDetail?.startsWith(DAMAGED_DETAIL)) {
+              await this.engine.backend.markDamaged(execution.id, `${DAMAGED_DETAIL}${decision.reason}`.slice(0, 500));
+              this.emit({ type: 'execution', executionId: execution.id, status: 'suspended' });
+            }
+            break;
           default:
             break;
         }

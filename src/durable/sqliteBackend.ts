@@ -275,6 +275,14 @@ export class SqliteBackend implements JournalReader {
     return outcome.changes === 1;
   }
 
+  /** An unfinished execution whose journal is damaged: suspended with the reason, whatever it was waiting for. */
+  async markDamaged(id: ExecutionId, detail: string): Promise<boolean> {
+    const outcome = await this.conn.exclusive('mark execution damaged', () =>
+      this.conn.run(`UPDATE executions SET status = 'suspended', status_detail = ?, updated_at = ? WHERE id = ? AND status IN ${ACTIVE}`, [detail, this.clock(), id]),
+    );
+    return outcome.changes === 1;
+  }
+
   /** Reopen for resume: suspended, failed or aborted goes back to running (never completed or cancelled). */
   async reopen(id: ExecutionId): Promise<boolean> {
     const outcome = await this.conn.exclusive('reopen execution', () =>

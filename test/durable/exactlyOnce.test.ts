@@ -286,6 +286,11 @@ test('the rows of a committed guarded step deleted: resume refuses "journal inco
   assert.match(item.decision.action === 'damaged' ? item.decision.reason : '', /journal incomplete/);
   assert.equal((await fx.runtime.applyPlan([item])).length, 0, 'recovery runs nothing');
   assert.equal(world.charges, 1);
+  const marked = await fx.runtime.get(id);
+  assert.equal(marked?.status, 'suspended');
+  assert.match(marked?.statusDetail ?? '', /^damaged: journal integrity check failed at execution .*: journal incomplete/, 'recorded for the tree');
+  const [shown] = (await needsAttention(fx.engine.backend, fx.engine.codec, { now: c.now })).filter((a) => a.type === 'journal');
+  assert.equal(attentionLabel(shown).label, 'Journal damaged: needs a person');
 });
 
 test('rows deleted and the count rewound to match: the mark still finds them missing', async (t) => {
