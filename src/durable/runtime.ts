@@ -213,10 +213,10 @@ export class DurableRuntime {
 
   /**
    * Act on a plan: finalize what has a recorded outcome, resume what
-   * `shouldResume` accepts (default: everything resumable), retry executions
+   * `shouldResume` accepts (the caller says whose consent that is: no default), retry executions
    * owned elsewhere once their lease expires.
    */
-  async applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean = () => true): Promise<ExecutionHandle[]> {
+  async applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean): Promise<ExecutionHandle[]> {
     const handles: ExecutionHandle[] = [];
     // Timers that came due while nothing ran fire now; later ones at their time.
     this.scheduleWake();

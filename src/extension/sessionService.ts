@@ -204,16 +204,29 @@ export class SessionService implements vscode.Disposable {
     const items = await host.plan();
     const runnable = (i: RecoveryItem): boolean => i.decision.action === 'resume' || i.decision.action === 're_execute';
     const interrupted = items.filter(runnable);
-    const mode = this.settings().resumeOnStartup;
-    this.log.info(`recovery: ${items.length} unfinished sessions, ${interrupted.length} interrupted; resumeOnStartup=${mode}`);
-    // Outcomes already recorded are finalized whatever the setting; nothing re-runs for them.
-    const settledOnly = items.filter((i) => !runnable(i));
-    if (mode === 'automatic') {
-      for (const handle of await host.applyPlan(items)) this.watch(handle.id, handle.done);
-      return;
-    }
-    await host.applyPlan(settledOnly);
-    if (mode === 'never' || interrupted.length === 0) return;
+    this.log.info(`recovery: ${items.length} unfinished sessions, ${interrupted.length} interrupted; resumeOnStartup=${this.settings().resumeOnStartup}`);
+    // Outcomes already recorded are finalized whatever the setting; nothing re-runs for them. What may
+    // resume is the user's setting, on every path: now, and later when a crashed host's lease expires.
+    const collected: RecoveryItem[] = [];
+    let collecting = true;
+    const consent = (item: RecoveryItem): boolean => {
+      const mode = this.settings().resumeOnStartup;
+      if (this.disposed || mode === 'never') {
+        this.log.info(`recovery: ${item.execution.id} left alone (resumeOnStartup=${mode})`);
+        return false;
+      }
+      if (mode === 'automatic') return true;
+      if (collecting) collected.push(item);
+      else void this.offer([item], onInspect).catch((e) => this.log.warn(`recovery offer failed: ${ensureError(e).message}`));
+      return false;
+    };
+    for (const handle of await host.applyPlan(items, consent)) this.watch(handle.id, handle.done);
+    collecting = false;
+    if (collected.length > 0) await this.offer(collected, onInspect);
+  }
+
+  /** Ask the person whether to resume interrupted sessions (resumeOnStartup = ask). */
+  private async offer(interrupted: readonly RecoveryItem[], onInspect: (id: ExecutionId) => void): Promise<void> {
     const first = interrupted[0].execution;
     const what = interrupted.length === 1 ? `"${first.title}" was interrupted` : `${interrupted.length} agent sessions were interrupted`;
     const windows = interrupted.reduce((n, i) => n + i.ambiguousWindows.length, 0);
@@ -226,7 +239,7 @@ export class SessionService implements vscode.Disposable {
     if (this.disposed) return;
     if (choice === 'Resume') {
       const current = await this.host();
-      for (const handle of await current.applyPlan(interrupted)) this.watch(handle.id, handle.done);
+      for (const handle of await current.applyPlan(interrupted, () => true)) this.watch(handle.id, handle.done);
     } else if (choice === 'Inspect') onInspect(first.id);
     else if (choice === 'Discard') {
       for (const item of interrupted) await this.cancel(item.execution.id).catch((e) => this.log.warn(`discard ${item.execution.id}: ${ensureError(e).message}`));

@@ -4,7 +4,7 @@ import { isDurableError } from '../../src/durable/errors';
 import type { ExecutionId } from '../../src/durable/ids';
 import { ReplayCursor } from '../../src/durable/replayCursor';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
-import { gate, makeRuntime, rawSql, type Gate, type RuntimeFixture } from '../helpers';
+import { gate, makeRuntime, rawSql, until, type Gate, type RuntimeFixture } from '../helpers';
 
 const sql = rawSql;
 
@@ -108,7 +108,7 @@ test('recovery plan: reuse a recorded result, preserve a recorded failure, re-ex
   assert.deepEqual(byId.get(ok.id), { action: 'reuse', outcome: { status: 'completed', output: 'fine' } });
   assert.equal(byId.get(bad.id)?.action, 'preserve');
   assert.deepEqual(byId.get(emptyId), { action: 're_execute' });
-  const handles = await fx.runtime.applyPlan(plan);
+  const handles = await fx.runtime.applyPlan(plan, () => true);
   assert.equal(handles.length, 1);
   assert.deepEqual(await handles[0].done, { status: 'completed', output: 'ran' });
   assert.equal((await fx.runtime.get(ok.id))?.status, 'completed');
@@ -121,7 +121,7 @@ test('an unknown workflow kind or version leaves the execution untouched and say
   const newer = fx.another('w2', [{ ...threeSteps(calls), version: 2 }]);
   const [item] = await newer.plan();
   assert.deepEqual(item.decision, { action: 'unknown_workflow', reason: 'it was recorded by version 1 of workflow "three", but this extension has version 2' });
-  await newer.applyPlan([item]);
+  await newer.applyPlan([item], () => true);
   assert.equal((await newer.get(id))?.status, 'running');
   await assert.rejects(newer.resume(id), /cannot be resumed: it was recorded by version 1/);
   const none = fx.another('w3', []);
@@ -198,4 +198,29 @@ test('dispose interrupts runs; they stay running and resumable', async (t) => {
   assert.equal(execution?.status, 'running');
   assert.equal(execution?.leaseOwner, null, 'the lease was released on shutdown');
   await assert.rejects(fx.runtime.start('three', null), /shutting down/);
+});
+
+test('an execution whose host crashed is resumed after its lease expires only if the caller consents (resumeOnStartup)', async (t) => {
+  const calls: Record<string, number> = {};
+  const stopAt = gate();
+  const fx = await makeRuntime(t, { workflows: [threeSteps(calls, { stopAt })], config: { leaseMs: 300 } });
+  const h = await fx.runtime.start('three', null);
+  await stopAt.promise;
+  await fx.runtime.dispose();
+  await h.done;
+  // The crashed host's run still holds a live lease.
+  assert.ok(await fx.engine.backend.acquireLease(h.id, 'crashed-host#1', 300));
+  const later = fx.another('new-host', [threeSteps(calls)]);
+  const asked: string[] = [];
+  const [item] = await later.plan([h.id]);
+  assert.equal(item.decision.action, 'owned_elsewhere');
+  await later.applyPlan([item], (i) => (asked.push(i.decision.action), false));
+  await until(() => asked.length > 0, 3_000);
+  assert.deepEqual(asked, ['resume'], 'asked once, when the lease expired');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(later.isActive(h.id), false, 'no consent, no resume');
+  assert.equal(calls.finish, 1, 'nothing ran again');
+  const again = await later.plan([h.id]);
+  const [handle] = await later.applyPlan(again, () => true);
+  assert.deepEqual(await handle.done, { status: 'completed', output: 'charged/read/finished' });
 });

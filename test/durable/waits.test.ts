@@ -74,7 +74,7 @@ test('a timer that came due while nothing ran fires on the first start', async (
   const next = fx.another('window-2');
   const plan = await next.plan();
   assert.equal(plan[0].decision.action, 'resume', 'the wait is over');
-  await next.applyPlan(plan);
+  await next.applyPlan(plan, () => true);
   await until(async () => (await next.get(h.id))?.status === 'completed');
   assert.equal(calls.after, 1);
 });
@@ -187,7 +187,7 @@ test('across a full restart: a timer due during the downtime fires once, a promi
   assert.equal((await waiting.done).status, 'suspended');
   c.now += 2 * HOUR;
   const next = await restart(t, fx, workflows, c.read);
-  await next.runtime.applyPlan(await next.runtime.plan());
+  await next.runtime.applyPlan(await next.runtime.plan(), () => true);
   await until(async () => (await next.runtime.get(sleeping.id))?.status === 'completed');
   const [promise] = await next.engine.backend.listPromises({ executionId: waiting.id });
   await next.runtime.resolvePromise(promise.id, await next.runtime.promiseToken(promise.id), { status: 'resolved', value: { approved: true } });

@@ -119,8 +119,9 @@ export class AgentHost {
     return (await this.runtime.plan()).filter((item) => item.execution.kind === AGENT_SESSION_KIND);
   }
 
-  applyPlan(items: readonly RecoveryItem[]): Promise<ExecutionHandle[]> {
-    return this.runtime.applyPlan(items);
+  /** Act on a plan; `shouldResume` decides for every interrupted session (also ones found later, when a lease expires). */
+  applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean): Promise<ExecutionHandle[]> {
+    return this.runtime.applyPlan(items, shouldResume);
   }
 
   /** A session that failed or was cancelled outside the workflow still gets a closing line in its transcript. */

@@ -117,7 +117,7 @@ async function burst(fx: RuntimeFixture, runtime: DurableRuntime, id: ExecutionI
     else if (pick < 0.55) actions.push(Promise.resolve().then(() => runtime.startTimers()));
     else if (pick < 0.75) {
       for (const [promiseId, token] of world.tokens) actions.push(runtime.resolvePromise(promiseId, token, { status: 'resolved', value: true }));
-    } else if (pick < 0.95) actions.push(runtime.plan([id]).then((items) => runtime.applyPlan(items)).then((hs) => Promise.all(hs.map((h) => h.done))));
+    } else if (pick < 0.95) actions.push(runtime.plan([id]).then((items) => runtime.applyPlan(items, () => true)).then((hs) => Promise.all(hs.map((h) => h.done))));
     else if (pick < 0.97) actions.push(runtime.cancel(id));
     else actions.push(fx.engine.writer.flush());
   }

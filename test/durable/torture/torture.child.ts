@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     plan = await runtime.plan();
   }
   process.stdout.write('READY\n');
-  let handle = (await runtime.applyPlan(plan))[0];
+  let handle = (await runtime.applyPlan(plan, () => true))[0];
   if (!handle) {
     const done = (await runtime.list({ kind: 'torture' })).find((e) => e.status === 'completed');
     if (done) {

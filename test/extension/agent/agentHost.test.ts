@@ -179,7 +179,7 @@ test('a session stopped mid-model-call resumes in a new host without repeating c
   assert.equal(plan.length, 1);
   assert.equal(plan[0].decision.action, 'resume');
   // The session's input names the script file, so the new host asks the same script.
-  const [resumed] = await second.host.applyPlan(plan);
+  const [resumed] = await second.host.applyPlan(plan, () => true);
   // The second fixture's workspace differs: the write is not repeated there either (its result is replayed).
   assert.equal((await resumed.done).status, 'completed');
   const calls = readFileSync(join(first.scriptFile, '..', 'calls.log'), 'utf8').trim().split('\n');

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
       continue;
     }
-    const handles = item ? await host.applyPlan([item]) : [];
+    const handles = item ? await host.applyPlan([item], () => true) : [];
     await Promise.all(handles.map((h) => h.done));
     if (handles.length === 0) await new Promise((r) => setTimeout(r, 10));
   }
