@@ -195,15 +195,27 @@ export class DurableRuntime {
       running.controller.abort(new CancelledError(`execution ${id} was cancelled`));
       return (await running.done).status === 'cancelled';
     }
-    const execution = await this.engine.backend.getExecution(id);
-    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
-    if (execution.status !== 'running' && execution.status !== 'suspended') return false;
-    if (execution.leaseOwner && execution.leaseOwner !== this.options.ownerId && (execution.leaseExpiresAt ?? 0) > this.clock()) {
-      throw new LeaseHeldError(id, execution.leaseOwner, execution.leaseExpiresAt ?? 0);
+    // Not running here: hold the gate (nothing launches here meanwhile) and the lease (nor elsewhere).
+    this.claim(id);
+    const owner = `${this.options.ownerId}#cancel-${randomUUID().slice(0, 8)}`;
+    let leased = false;
+    try {
+      const execution = await this.engine.backend.getExecution(id);
+      if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+      if (execution.status !== 'running' && execution.status !== 'suspended') return false;
+      leased = await this.engine.backend.acquireLease(id, owner, this.engine.config.leaseMs);
+      if (!leased) {
+        const held = await this.engine.backend.getExecution(id);
+        throw new LeaseHeldError(id, held?.leaseOwner ?? 'another window', held?.leaseExpiresAt ?? 0);
+      }
+      await this.finish(execution.id, execution.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+      leased = false; // finalizing cleared the lease
+      this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
+      return true;
+    } finally {
+      if (leased) await this.engine.backend.releaseLease(id, owner).catch((e) => this.logger.warn(`execution ${id}: ${ensureError(e).message}`));
+      this.claimed.delete(id);
     }
-    await this.finish(execution.id, execution.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
-    this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
-    return true;
   }
 
   /** The recovery plan for every running or suspended execution (nothing is changed). */
