@@ -89,12 +89,14 @@ function render(state: SessionState): void {
         el('span', { className: `badge status-${t.status}`, text: t.outcome && t.status === 'completed' ? t.outcome.replace('_', ' ') : t.status }),
         el('span', { text: t.model }),
         el('span', { className: 'tokens', text: `${tokens.toLocaleString()} tokens (${t.tokensIn.toLocaleString()} in / ${t.tokensOut.toLocaleString()} out)${t.budget ? ` of ${t.budget.toLocaleString()}` : ''}` }),
-        el('span', { text: `${t.turns} turns · ${t.toolCalls} tool calls` }),
+        el('span', { text: `${t.turns} turn${t.turns === 1 ? '' : 's'} · ${t.toolCalls} tool call${t.toolCalls === 1 ? '' : 's'}` }),
       ),
     );
     const actions = el('div', { className: 'actions' });
-    if (t.status === 'running' || t.status === 'suspended') actions.append(button('Cancel', () => vscode.postMessage({ type: 'cancel' }), { secondary: true }));
-    if (t.status === 'suspended' || (t.status === 'running' && state.decision)) actions.append(button('Resume', () => vscode.postMessage({ type: 'resume' }), { secondary: true }));
+    const stopped = t.status === 'suspended' || t.status === 'interrupted';
+    if (stopped || (t.status === 'running' && state.decision)) actions.append(button('Resume', () => vscode.postMessage({ type: 'resume' })));
+    if (stopped) actions.append(button('Inspect', () => vscode.postMessage({ type: 'inspect' }), { secondary: true }));
+    if (t.status === 'running' || stopped) actions.append(button(t.status === 'interrupted' ? 'Discard' : 'Cancel', () => vscode.postMessage({ type: 'cancel' }), { secondary: true }));
     actions.append(button('New session', () => vscode.postMessage({ type: 'newSession' }), { secondary: true }), picker);
     header.append(actions);
     if (t.statusDetail && t.status !== 'completed') header.append(el('div', { className: 'detail', text: t.statusDetail }));
@@ -115,7 +117,7 @@ function render(state: SessionState): void {
   transcript.replaceChildren(...state.messages.map(renderMessage));
   if (atBottom) transcript.scrollTop = transcript.scrollHeight;
   live.textContent = '';
-  composer.hidden = !!t && (t.status === 'running' || t.status === 'suspended');
+  composer.hidden = !!t && (t.status === 'running' || t.status === 'suspended' || t.status === 'interrupted');
   startButton.disabled = !!state.modelProblem;
   modelLine.textContent = state.modelProblem ? `Cannot start: ${state.modelProblem}` : `Model: ${state.modelLabel}`;
   modelLine.className = state.modelProblem ? 'model problem' : 'model';

@@ -231,7 +231,7 @@ export class SessionService implements vscode.Disposable {
     const what = interrupted.length === 1 ? `"${first.title}" was interrupted` : `${interrupted.length} agent sessions were interrupted`;
     const windows = interrupted.reduce((n, i) => n + i.ambiguousWindows.length, 0);
     const choice = await vscode.window.showInformationMessage(
-      `Durable Sessions: ${what}. Resume from the journal?${windows ? ` (${windows} interrupted step${windows === 1 ? '' : 's'} will be settled by their policy first)` : ''}`,
+      `Durable Sessions: ${what}. Resume from the journal?${windows ? ` (${windows} interrupted step${windows === 1 ? '' : 's'} ${windows === 1 ? 'will be settled by its policy' : 'will each be settled by its policy'} first)` : ''}`,
       'Resume',
       'Inspect',
       'Discard',

@@ -52,6 +52,15 @@ export interface Liveness {
   readonly isActive: (id: string) => boolean;
 }
 
+/** A tab title: at most `max` characters, cut at a word boundary with an ellipsis, never inside a word or a character. */
+export function shortTitle(text: string, max = 40): string {
+  const chars = Array.from(text.trim());
+  if (chars.length <= max) return chars.join('');
+  const head = chars.slice(0, max - 1).join('');
+  const space = head.lastIndexOf(' ');
+  return `${(space >= max / 2 ? head.slice(0, space) : head).trimEnd()}…`;
+}
+
 /** Which group an execution belongs to. A `running` row nobody runs (no live lease, not here) was interrupted. */
 export function groupOf(e: ExecutionRecord, live: Liveness): GroupId {
   switch (e.status) {

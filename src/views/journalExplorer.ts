@@ -22,6 +22,7 @@ import {
   type RowView,
 } from './explorerProtocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
+import { shortTitle } from './explorerTreeModel';
 
 export const EXPLORER_VIEW_TYPE = 'durableSessions.journal';
 const REFRESH_DEBOUNCE_MS = 300;
@@ -137,7 +138,7 @@ class ExplorerPanel implements vscode.Disposable {
       listTimers(engine.backend, e.id),
       needsAttention(engine.backend, engine.codec, { now: live.now, isActive: live.isActive }),
     ]);
-    this.panel.title = `Journal: ${(e.title || e.kind).slice(0, 40)}`;
+    this.panel.title = `Journal: ${shortTitle(e.title || e.kind)}`;
     const state = active || ownedElsewhere ? 'running' : e.status === 'running' ? 'interrupted' : e.status === 'suspended' ? 'waiting' : e.status;
     const attempts = new Map<number, number>();
     for (const r of timeline.rows) attempts.set(r.attempt, (attempts.get(r.attempt) ?? 0) + 1);

@@ -12,6 +12,7 @@ import { ensureError, type ExecutionId } from '../durable';
 import type { SessionService } from '../extension/sessionService';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from './sessionProtocol';
+import { groupOf, shortTitle } from './explorerTreeModel';
 
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
 const MAX_MESSAGES = 2_000;
@@ -90,7 +91,7 @@ class SessionPanel implements vscode.Disposable {
       host.pendingApprovals(id),
     ]);
     if (!execution) return { threadId: id, messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
-    this.panel.title = `Session: ${execution.title.slice(0, 40)}`;
+    this.panel.title = `Session: ${shortTitle(execution.title)}`;
     const actionable = new Set(pending.map((p) => p.ref));
     const messages: MessageView[] = all.map((m) => ({
       index: m.index,
@@ -119,7 +120,8 @@ class SessionPanel implements vscode.Disposable {
         id,
         title: execution.title,
         model: thread?.model ?? '',
-        status: host.runtime.isActive(id) ? 'running' : execution.status,
+        // The same liveness the tree uses: a `running` row that nobody runs was interrupted.
+        status: groupOf(execution, { now: Date.now(), isActive: (x) => host.runtime.isActive(x as ExecutionId) }) === 'interrupted' ? 'interrupted' : host.runtime.isActive(id) ? 'running' : execution.status,
         outcome: thread?.outcome ?? null,
         statusDetail: execution.statusDetail,
         turns: thread?.turnCount ?? 0,
@@ -166,6 +168,9 @@ class SessionPanel implements vscode.Disposable {
           break;
         case 'resume':
           if (this.threadId) await this.service.resume(this.threadId);
+          break;
+        case 'inspect':
+          if (this.threadId) await vscode.commands.executeCommand('durableSessions.inspect', this.threadId);
           break;
       }
     } catch (error) {

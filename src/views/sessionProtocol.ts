@@ -10,7 +10,7 @@ export interface ThreadView {
   readonly id: string;
   readonly title: string;
   readonly model: string;
-  /** Execution status: running, suspended, completed, failed, cancelled, aborted. */
+  /** running (here or in a live window), interrupted (a `running` row nobody runs), suspended, completed, failed, cancelled, aborted. */
   readonly status: string;
   readonly outcome: string | null;
   readonly statusDetail: string | null;
@@ -73,7 +73,8 @@ export type PageMessage =
   | { readonly type: 'decide'; readonly promiseId: string; readonly approved: boolean; readonly answer?: string }
   | { readonly type: 'resolveWindow'; readonly stepId: number; readonly decision: 'rerun' | 'skip' | 'fail' }
   | { readonly type: 'cancel' }
-  | { readonly type: 'resume' };
+  | { readonly type: 'resume' }
+  | { readonly type: 'inspect' };
 
 const ID = /^[0-9a-zA-Z-]{1,100}$/;
 const MAX_TASK = 32_000;
@@ -88,6 +89,7 @@ export function parsePageMessage(value: unknown): PageMessage | undefined {
     case 'newSession':
     case 'cancel':
     case 'resume':
+    case 'inspect':
       return only() ? { type: m.type } : undefined;
     case 'start':
       return only('task') && typeof m.task === 'string' && m.task.trim().length > 0 && m.task.length <= MAX_TASK ? { type: 'start', task: m.task } : undefined;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AttentionItem, ExecutionRecord, ExecutionStatus, Timeline, TimelineRow } from '../../src/durable';
-import { attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, rootNodes, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
+import { attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, rootNodes, shortTitle, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
 
 const NOW = 1_700_000_000_000;
 let counter = 0;
@@ -107,4 +107,10 @@ test('executionIdOf accepts ids, {executionId} and nodes, and nothing else', () 
   assert.equal(executionIdOf({ confirmed: true }), undefined);
   assert.equal(executionIdOf('not an id'), undefined);
   assert.equal(executionIdOf({ ref: { type: 'group' } }), undefined);
+});
+
+test('tab titles are cut at a word boundary with an ellipsis, never inside a word or a character', () => {
+  assert.equal(shortTitle('Fix the flaky integration test in the payment service please'), 'Fix the flaky integration test in the…');
+  assert.equal(shortTitle('short'), 'short');
+  assert.equal(shortTitle('🦀'.repeat(50)), `${'🦀'.repeat(39)}…`);
 });

@@ -14,6 +14,7 @@ test('well-formed page messages are accepted as they are', () => {
     { type: 'resolveWindow', stepId: 4, decision: 'skip' },
     { type: 'cancel' },
     { type: 'resume' },
+    { type: 'inspect' },
   ];
   for (const m of good) assert.deepEqual(parsePageMessage(m), m);
 });
