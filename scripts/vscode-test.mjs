@@ -223,9 +223,64 @@ export async function runVsCodeSuites() {
       await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
       await sidebarRow('Completed').waitFor({ state: 'visible', timeout: 10_000 });
     });
+    /** SIGKILL the extension host (what an out-of-memory kill does) and wait until code-server started a new one. */
+    const killExtensionHost = async () => {
+      // The extension host is a `bootstrap-fork --type=extensionHost` process below this test's code-server.
+      const hostPids = () => {
+        const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
+        const below = new Set([server.pid]);
+        for (let grew = true; grew; ) {
+          grew = false;
+          for (const [pid, ppid] of rows) {
+            if (!below.has(Number(ppid)) || below.has(Number(pid))) continue;
+            below.add(Number(pid));
+            grew = true;
+          }
+        }
+        return rows.filter((r) => below.has(Number(r[0])) && r.includes('--type=extensionHost')).map((r) => Number(r[0]));
+      };
+      const [victim, ...others] = hostPids();
+      if (victim === undefined || others.length > 0) throw new Error(`expected one extension host below code-server ${server.pid}, found ${others.length + (victim ? 1 : 0)}`);
+      process.kill(victim, 'SIGKILL');
+      const deadline = Date.now() + 30_000;
+      while (!hostPids().some((pid) => pid !== victim)) {
+        if (Date.now() > deadline) throw new Error('no new extension host within 30 s of the crash');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await sidebarRow('Check Journal Integrity').or(sidebarRow('Completed')).or(page.locator('.part.sidebar .welcome-view-content')).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
+    };
     await check('disposal on deactivate leaves no open handle (phase 3, after another reload)', async () => {
       await reloadWindow();
       await waitForFile(config.phases[2].done, PHASE_TIMEOUT_MS, 'integration phase 3');
+    });
+    await check('a crash of the extension host mid-model-call: nothing resumes by itself; the offer comes when the dead lease expires; Resume finishes it once', async () => {
+      // Phase 3 deactivated the extension in this host: a first crash brings up a fresh host.
+      await killExtensionHost();
+      await palette('New Agent Session');
+      const task = webview().locator('textarea');
+      await task.waitFor({ state: 'visible', timeout: 30_000 });
+      await task.fill('Add a greeting file and run the check, again.');
+      await webview().getByRole('button', { name: 'Start session' }).click();
+      await webview().locator('.msg.tool.state-done', { hasText: 'README.md' }).first().waitFor({ timeout: 30_000 });
+      // Turn 2 is a 10 s model call: kill the extension host in the middle of it.
+      const crashedAt = Date.now();
+      await killExtensionHost();
+      // resumeOnStartup is "ask": the new host must not resume it, it must ask (once the dead run's lease expires).
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 60_000 });
+      const offeredAfter = (Date.now() - crashedAt) / 1000;
+      const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');
+      if (checks !== 'checked\n') throw new Error(`before any consent the command log is ${JSON.stringify(checks)}`);
+      log(`crash to offer: ${offeredAfter.toFixed(1)} s`);
+      await toast.getByRole('button', { name: 'Resume' }).click();
+      await palette('Open Session');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'again' }).first().click({ timeout: 10_000 });
+      const approve = webview().getByRole('button', { name: 'Approve' });
+      await approve.waitFor({ state: 'visible', timeout: 60_000 });
+      await approve.click();
+      await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
+      const after = readFileSync(join(workspace, 'checks.log'), 'utf8');
+      if (after !== 'checked\nchecked\n') throw new Error(`the second session's command ran ${after.split('\n').length - 2} times: ${JSON.stringify(after)}`);
     });
   } finally {
     clearTimeout(watchdog);
