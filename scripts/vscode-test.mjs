@@ -272,6 +272,8 @@ export async function runVsCodeSuites() {
       const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');
       if (checks !== 'checked\n') throw new Error(`before any consent the command log is ${JSON.stringify(checks)}`);
       log(`crash to offer: ${offeredAfter.toFixed(1)} s`);
+      // The tree moved it to Interrupted by itself when the lease expired (no Refresh clicked).
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: /Interrupted\s*3/ }).first().waitFor({ state: 'visible', timeout: 5_000 });
       await toast.getByRole('button', { name: 'Resume' }).click();
       await palette('Open Session');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'again' }).first().click({ timeout: 10_000 });

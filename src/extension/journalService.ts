@@ -35,6 +35,7 @@ export interface Snapshot {
 }
 
 export class JournalService implements vscode.Disposable {
+  private leaseTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly _onDidChange = new vscode.EventEmitter<ReadonlySet<string> | undefined>();
   /** Executions whose journal changed (undefined: anything may have). */
   readonly onDidChange = this._onDidChange.event;
@@ -87,7 +88,25 @@ export class JournalService implements vscode.Disposable {
       engine.sessions.listThreads(limit),
     ]);
     const tokens = new Map(threads.map((t) => [t.threadId as string, { in: t.tokensIn, out: t.tokensOut }]));
+    this.refreshAtLeaseExpiry(executions, live);
     return { executions, attention, tokens, live };
+  }
+
+  /**
+   * A run owned by another (or a crashed) host turns "interrupted" when its
+   * lease expires, with no commit to say so: refresh the views at that moment.
+   */
+  private refreshAtLeaseExpiry(executions: readonly ExecutionRecord[], live: Liveness): void {
+    const expiries = executions
+      .filter((e) => e.status === 'running' && !live.isActive(e.id) && (e.leaseExpiresAt ?? 0) > live.now)
+      .map((e) => e.leaseExpiresAt as number);
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+    if (expiries.length === 0) return;
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = undefined;
+      this._onDidChange.fire(undefined);
+    }, Math.min(...expiries) - live.now + 250);
   }
 
   async execution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
@@ -164,6 +183,7 @@ export class JournalService implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
     this.unsubscribeWriter?.();
     this.timelines.clear();
     for (const d of this.disposables.splice(0)) d.dispose();
