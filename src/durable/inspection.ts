@@ -304,7 +304,16 @@ export type AttentionItem =
       readonly intent: string;
       readonly since: number;
     }
-  | { readonly type: 'approval'; readonly execution: ExecutionRecord; readonly promiseId: string; readonly name: string; readonly stepId: number; readonly since: number }
+  | {
+      readonly type: 'approval';
+      readonly execution: ExecutionRecord;
+      readonly promiseId: string;
+      readonly name: string;
+      readonly stepId: number;
+      readonly since: number;
+      /** What is to be approved, in full (an agent session's command), when the caller looked it up. */
+      readonly prompt?: string;
+    }
   | { readonly type: 'divergence'; readonly execution: ExecutionRecord; readonly attempt: number; readonly detail: string; readonly since: number }
   /** Suspended because its journal is damaged (nothing runs until a person looks) or could not confirm a write (resumable). */
   | { readonly type: 'journal'; readonly execution: ExecutionRecord; readonly damaged: boolean; readonly detail: string; readonly since: number };

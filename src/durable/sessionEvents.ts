@@ -288,6 +288,14 @@ export class SessionEventStore {
     return rows.map(toThread);
   }
 
+  /** The text of the transcript row that refers to `ref` (an approval's prompt: the command in full), opened. */
+  async messageText(threadId: ExecutionId, ref: string): Promise<string | undefined> {
+    const row = await this.conn.exclusive('read a transcript row', () =>
+      this.conn.get('SELECT idx, body FROM session_messages WHERE thread_id = ? AND ref = ? ORDER BY idx DESC LIMIT 1', [threadId, ref]),
+    );
+    return row ? this.openBody(threadId, row.idx as number, row.body as Buffer).text : undefined;
+  }
+
   /** Transcript rows from message index `from`, opened (they are sealed at rest). */
   async messages(threadId: ExecutionId, from = 0, limit = 10_000): Promise<TranscriptMessage[]> {
     const rows = await this.conn.exclusive('read transcript', () =>

@@ -309,13 +309,19 @@ export const journalCommands: CommandTable = {
       const item = await pickAttention(c, arg, 'approval', {
         none: 'Durable Sessions: no approval is pending.',
         placeHolder: 'Which approval?',
-        describe: (a, now) => ({ label: a.name, description: a.execution.title || a.execution.kind, detail: `asked ${formatAge(now - a.since)}` }),
+        describe: (a, now) => ({
+          label: a.prompt ? `$ ${a.prompt.split('\n')[0]}` : a.name,
+          description: a.execution.title || a.execution.kind,
+          detail: `${a.prompt && a.prompt.includes('\n') ? `${a.prompt.replace(/\n/g, ' ⏎ ')} · ` : ''}asked ${formatAge(now - a.since)}`,
+        }),
       });
       if (!item) return undefined;
       if (item.execution.kind !== 'agent_session') throw new Error(`approvals of ${item.execution.kind} executions are decided by that workflow's own UI`);
       let approved = typeof o.approved === 'boolean' ? o.approved : undefined;
       if (approved === undefined) {
-        const picked = await vscode.window.showQuickPick([{ label: '$(check) Approve', approved: true }, { label: '$(close) Deny', approved: false }], { placeHolder: item.name });
+        const picked = await vscode.window.showQuickPick([{ label: '$(check) Approve', approved: true }, { label: '$(close) Deny', approved: false }], {
+          placeHolder: item.prompt ? `Run \`${item.prompt}\` in the workspace folder?` : item.name,
+        });
         if (!picked) return undefined;
         approved = picked.approved;
       }

@@ -89,7 +89,13 @@ export class JournalService implements vscode.Disposable {
     ]);
     const tokens = new Map(threads.map((t) => [t.threadId as string, { in: t.tokensIn, out: t.tokensOut }]));
     this.refreshAtLeaseExpiry(executions, live);
-    return { executions, attention, tokens, live };
+    // A person approves what they can read: the command in full, not the promise's name.
+    const withPrompts = await Promise.all(
+      attention.map(async (item) =>
+        item.type === 'approval' ? { ...item, prompt: await engine.sessions.messageText(item.execution.id, item.promiseId).catch(() => undefined) } : item,
+      ),
+    );
+    return { executions, attention: withPrompts, tokens, live };
   }
 
   /**

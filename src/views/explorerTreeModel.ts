@@ -121,7 +121,12 @@ export function attentionLabel(item: AttentionItem): { label: string; descriptio
         color: 'charts.orange',
       };
     case 'approval':
-      return { label: `Approval: ${item.name}`, description: item.execution.title || item.execution.kind, icon: 'bell-dot', color: 'charts.yellow' };
+      return {
+        label: item.prompt ? `Approve: ${item.prompt.split('\n')[0]}` : `Approval: ${item.name}`,
+        description: item.execution.title || item.execution.kind,
+        icon: 'bell-dot',
+        color: 'charts.yellow',
+      };
     case 'divergence':
       return { label: `Divergence: restarted as attempt ${item.attempt}`, description: item.execution.title || item.execution.kind, icon: 'git-compare', color: 'charts.red' };
     case 'journal':
@@ -173,7 +178,10 @@ export function attentionNodes(items: readonly AttentionItem[], live: Liveness):
     if (item.type === 'ambiguous') {
       lines.push(`- effect: ${item.effect ?? '?'} (${item.intent}), policy: ${item.policy}`);
       lines.push('', 'The step started but its result was never recorded: it may or may not have happened. Resolve it to re-run, skip or fail it; the decision is journaled.');
-    } else if (item.type === 'approval') lines.push('', 'Waiting for a person to approve or deny.');
+    } else if (item.type === 'approval') {
+      if (item.prompt) lines.push('', '```', item.prompt.replace(/```/g, "'''"), '```');
+      lines.push('', 'Waiting for a person to approve or deny.');
+    }
     else if (item.type === 'journal') {
       lines.push('', md(item.detail), '');
       lines.push(

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AttentionItem, ExecutionRecord, ExecutionStatus, Timeline, TimelineRow } from '../../src/durable';
-import { attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, rootNodes, shortTitle, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
+import { attentionLabel, attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, rootNodes, shortTitle, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
 
 const NOW = 1_700_000_000_000;
 let counter = 0;
@@ -113,4 +113,13 @@ test('tab titles are cut at a word boundary with an ellipsis, never inside a wor
   assert.equal(shortTitle('Fix the flaky integration test in the payment service please'), 'Fix the flaky integration test in the…');
   assert.equal(shortTitle('short'), 'short');
   assert.equal(shortTitle('🦀'.repeat(50)), `${'🦀'.repeat(39)}…`);
+});
+
+test('an approval shows what is approved: the command in full, not the promise name', () => {
+  const e = execution('suspended', { kind: 'agent_session', title: 'Fix the build' });
+  const item = { type: 'approval' as const, execution: e, promiseId: 'p1', name: 'approval:command', stepId: 7, since: 0, prompt: 'npm run build -- --prod' };
+  assert.equal(attentionLabel(item).label, 'Approve: npm run build -- --prod');
+  const [node] = attentionNodes([item], live());
+  assert.match(String(node.tooltip), /```\nnpm run build -- --prod\n```/);
+  assert.equal(attentionLabel({ ...item, prompt: undefined }).label, 'Approval: approval:command', 'other workflows keep their promise name');
 });
