@@ -32,7 +32,7 @@ export { WorkflowRegistry, type WorkflowDefinition } from './workflow';
 export { LeaseKeeper } from './lease';
 export { planRecovery, planExecution, describeDecision, type RecoveryItem, type RecoveryDecision, type AmbiguousWindow } from './recovery';
 export { DurableRuntime, type ExecutionHandle, type ExecutionOutcome, type RuntimeEvent, type RuntimeOptions, type RuntimeLogger, type HumanDecision } from './runtime';
-export { prune, type RetentionReport, type PruneOptions } from './retention';
+export { prune, type RetentionReport, type PruneOptions, type RetentionConfig } from './retention';
 export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './waits';
 export type { PromiseRecord } from './sqliteBackend';
 export type { PromiseHandle, WakeCondition } from './stepContext';

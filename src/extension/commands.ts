@@ -9,7 +9,7 @@ import type { Container } from './container';
 import { NoWorkspaceError } from './database';
 import { notify, reportError } from './userErrors';
 import type { ExecutionId } from '../durable';
-import { executionIdOf, formatAge } from '../views/explorerTreeModel';
+import { executionIdOf, formatAge, formatBytes } from '../views/explorerTreeModel';
 import { journalCommands } from './journalCommands';
 import { API_KEY_SECRET } from './sessionService';
 
@@ -124,14 +124,13 @@ const commands: CommandTable = {
     action: 'Prune',
     run: async (c, options) => {
       const preview = await c.retention.runNow({ dryRun: true });
-      const mb = (preview.bytesRemoved / (1024 * 1024)).toFixed(1);
       if (preview.executionsRemoved === 0 && preview.staleAborted === 0) {
         notify('Durable Sessions: nothing to prune: every execution is within the retention settings.');
         return preview;
       }
       if (!options.confirmed) {
         const answer = await vscode.window.showWarningMessage(
-          `Prune ${preview.executionsRemoved} finished executions (${preview.rowsRemoved.journal} journal entries, ${mb} MB)?`,
+          `Prune ${preview.executionsRemoved} finished executions (${preview.rowsRemoved.journal} journal entries, ${formatBytes(preview.bytesRemoved)})?`,
           {
             modal: true,
             detail:

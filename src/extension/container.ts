@@ -45,7 +45,7 @@ export class Container implements vscode.Disposable {
     this.sessions = new SessionService(this.database, context.secrets, this.log);
     this.journal = new JournalService(this.database, this.sessions, this.log);
     this.executionsTree = new ExecutionsTreeProvider(this.journal);
-    this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged());
+    this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged(), () => this.config());
     this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
     this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log);
     this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || existsSync(this.database.file ?? ''), this.log);

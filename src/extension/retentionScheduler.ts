@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { foldExecution, prune, type PruneOptions, type RetentionReport } from '../durable';
+import { foldExecution, prune, type PruneOptions, type RetentionConfig, type RetentionReport } from '../durable';
 import type { DurableDatabase } from './database';
 
 const FIRST_RUN_DELAY_MS = 3 * 60_000;
@@ -23,6 +23,8 @@ export class RetentionScheduler implements vscode.Disposable {
     private readonly database: DurableDatabase,
     private readonly log: vscode.LogOutputChannel,
     private readonly onChanged: () => void,
+    /** The retention settings as they are now (changed in the UI, they apply to the next run without a reload). */
+    private readonly settings: () => RetentionConfig,
   ) {
     this.subscription = database.onDidOpen(() => this.schedule(FIRST_RUN_DELAY_MS));
   }
@@ -40,7 +42,7 @@ export class RetentionScheduler implements vscode.Disposable {
 
   private async pass(options: PruneOptions): Promise<RetentionReport> {
     const engine = await this.database.get();
-    const report = await prune(engine.backend, engine.config, Date.now(), options);
+    const report = await prune(engine.backend, this.settings(), Date.now(), options);
     if (!options.dryRun) {
       const parked = await engine.backend.listExecutions({ statuses: ['suspended'] });
       for (const execution of parked) {

@@ -58,6 +58,24 @@ suite('extension in a real VS Code', () => {
     await cfg.update('journal.ackTimeoutMs', undefined, vscode.ConfigurationTarget.Workspace);
   });
 
+  test('retention settings changed now apply to the next Prune, without a reload', async () => {
+    const engine = await (await api()).testing.engine();
+    const id = newExecutionId();
+    await engine.backend.createExecution({ id, kind: 'integration', version: 1, title: 'finished a minute ago' });
+    await engine.backend.finalize(id, 'completed');
+    const cfg = vscode.workspace.getConfiguration('durableSessions');
+    const kept = (await vscode.commands.executeCommand('durableSessions.prune', { confirmed: true })) as { executionsRemoved: number };
+    assert.equal(kept.executionsRemoved, 0, 'within the default 7 days');
+    await cfg.update('retention.completedDays', 0, vscode.ConfigurationTarget.Workspace);
+    try {
+      const pruned = (await vscode.commands.executeCommand('durableSessions.prune', { confirmed: true })) as { executionsRemoved: number };
+      assert.equal(pruned.executionsRemoved, 1, 'the new setting applied at once');
+      assert.equal(await engine.backend.getExecution(id), undefined);
+    } finally {
+      await cfg.update('retention.completedDays', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   test('journal data written now is there after the reload (checked in phase 2)', async () => {
     const engine = await (await api()).testing.engine();
     const id = newExecutionId();
