@@ -1,5 +1,7 @@
-/** A delay that ends early, with CancelledError, when the signal aborts. */
+/** Delays and deadlines for async paths. */
 import { CancelledError } from './errors';
+
+/** A delay that ends early, with CancelledError, when the signal aborts. */
 
 export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -14,4 +16,13 @@ export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** `promise`, or an Error naming `what` after `ms` (the promise itself is not cancelled). */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

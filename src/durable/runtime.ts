@@ -43,6 +43,7 @@ import {
 import { newExecutionId, type ExecutionId } from './ids';
 import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from './journal';
 import { decodeCheckpoint } from './checkpoint';
+import { LaunchGate } from './launchGate';
 import { LeaseKeeper } from './lease';
 import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
 import { ReplayCursor } from './replayCursor';
@@ -51,6 +52,8 @@ import { StepContext, SuspendExecution } from './stepContext';
 import { decodeFinish, decodeValue, encodeFinish, encodeValue, type FinishRecord } from './stepValue';
 import type { WorkflowDefinition, WorkflowRegistry } from './workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from './waits';
+import { withTimeout } from './abortable';
+import { cutTitle } from './workflow';
 import { verifyJournalMark, writeJournalMark } from './journalMark';
 import { UNTRUSTED_IMPORT_DETAIL } from './exportArtifact';
 
@@ -113,10 +116,7 @@ const WAKE_RETRY_MS = [250, 1_000, 5_000, 30_000];
 
 export class DurableRuntime {
   private readonly active = new Map<ExecutionId, ActiveRun>();
-  /** The launch gate: executions launching or running here, claimed synchronously. */
-  private readonly claimed = new Set<ExecutionId>();
-  /** Launches in flight (claimed, lease not yet taken), for cancel to wait on. */
-  private readonly launches = new Map<ExecutionId, Promise<unknown>>();
+  private readonly gate = new LaunchGate();
   private wakeFailures = 0;
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
@@ -145,7 +145,7 @@ export class DurableRuntime {
 
   /** Launching or running in this runtime (Resume buttons are disabled meanwhile). */
   isActive(id: ExecutionId): boolean {
-    return this.claimed.has(id);
+    return this.gate.has(id);
   }
 
   get(id: ExecutionId): Promise<ExecutionRecord | undefined> {
@@ -163,8 +163,8 @@ export class DurableRuntime {
     if (!definition) throw new NotFoundError(`no workflow of kind "${kind}" is registered`);
     const id = newExecutionId();
     const title = cutTitle(options.title ?? definition.title?.(input) ?? kind);
-    this.claim(id);
-    return this.launching(id, async () => {
+    this.gate.claim(id);
+    return this.gate.launching(id, async () => {
       const started = this.engine.codec.encode({
         executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
         kind: 'execution_started', payload: encodeValue(input, `execution ${id} input`),
@@ -181,14 +181,14 @@ export class DurableRuntime {
    */
   async resume(id: ExecutionId): Promise<ExecutionHandle> {
     this.assertLive();
-    this.claim(id);
-    return this.launching(id, () => this.resumeClaimed(id));
+    this.gate.claim(id);
+    return this.gate.launching(id, () => this.resumeClaimed(id));
   }
 
   /** Cancel: running ops are aborted; the execution becomes terminal. Returns false if it was already terminal. */
   async cancel(id: ExecutionId): Promise<boolean> {
     // A launch in flight either becomes a run (cancelled below) or fails (nothing to cancel there).
-    await this.launches.get(id)?.catch(() => undefined);
+    await this.gate.settled(id);
     const running = this.active.get(id);
     if (running) {
       running.stopReason = 'cancel';
@@ -196,7 +196,7 @@ export class DurableRuntime {
       return (await running.done).status === 'cancelled';
     }
     // Not running here: hold the gate (nothing launches here meanwhile) and the lease (nor elsewhere).
-    this.claim(id);
+    this.gate.claim(id);
     const owner = `${this.options.ownerId}#cancel-${randomUUID().slice(0, 8)}`;
     let leased = false;
     try {
@@ -214,7 +214,7 @@ export class DurableRuntime {
       return true;
     } finally {
       if (leased) await this.engine.backend.releaseLease(id, owner).catch((e) => this.logger.warn(`execution ${id}: ${ensureError(e).message}`));
-      this.claimed.delete(id);
+      this.gate.release(id);
     }
   }
 
@@ -246,7 +246,7 @@ export class DurableRuntime {
           }
           case 'resume':
           case 're_execute':
-            if (this.claimed.has(execution.id)) this.logger.info(`recovery: ${execution.id} is already running here`);
+            if (this.gate.has(execution.id)) this.logger.info(`recovery: ${execution.id} is already running here`);
             else if (shouldResume(item)) handles.push(await this.resume(execution.id));
             break;
           case 'owned_elsewhere':
@@ -254,7 +254,7 @@ export class DurableRuntime {
             break;
           case 'damaged':
             // Record it, so the tree's Needs attention shows it and nothing wakes it.
-            if (!this.claimed.has(execution.id) && !execution.statusDetail?.startsWith(DAMAGED_DETAIL)) {
+            if (!this.gate.has(execution.id) && !execution.statusDetail?.startsWith(DAMAGED_DETAIL)) {
               await this.engine.backend.markDamaged(execution.id, `${DAMAGED_DETAIL}${decision.reason}`.slice(0, 500));
               this.emit({ type: 'execution', executionId: execution.id, status: 'suspended' });
             }
@@ -275,7 +275,7 @@ export class DurableRuntime {
     this.assertLive();
     if (!(decision in DECISIONS)) throw new InvalidStateError(`unknown decision ${JSON.stringify(decision)}`);
     // Claimed before anything is read: a decision and a resume of the same execution never interleave.
-    this.claim(id);
+    this.gate.claim(id);
     let resuming = false;
     try {
       const execution = await this.engine.backend.getExecution(id);
@@ -283,9 +283,9 @@ export class DurableRuntime {
       const recorded = await this.recordDecision(execution, stepId, decision, decidedBy);
       if (!recorded || execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
       resuming = true;
-      return await this.launching(id, () => this.resumeClaimed(id));
+      return await this.gate.launching(id, () => this.resumeClaimed(id));
     } finally {
-      if (!resuming) this.claimed.delete(id);
+      if (!resuming) this.gate.release(id);
     }
   }
 
@@ -371,7 +371,7 @@ export class DurableRuntime {
    * already. Never throws: a storage error is logged and the wake retried.
    */
   private async wake(id: ExecutionId): Promise<void> {
-    if (this.disposed || this.claimed.has(id)) return;
+    if (this.disposed || this.gate.has(id)) return;
     try {
       const execution = await this.engine.backend.getExecution(id);
       if (!execution || execution.status !== 'suspended' || execution.statusDetail?.startsWith(DAMAGED_DETAIL)) return;
@@ -483,7 +483,7 @@ export class DurableRuntime {
   private retryAfter(id: ExecutionId, delayMs: number, shouldResume: (item: RecoveryItem) => boolean): void {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      if (this.disposed || this.claimed.has(id)) return;
+      if (this.disposed || this.gate.has(id)) return;
       void (async () => {
         const execution = await this.engine.backend.getExecution(id);
         if (execution) await this.applyPlan([await planExecution(this.planDeps(), execution)], shouldResume);
@@ -513,26 +513,6 @@ export class DurableRuntime {
       else if (row.kind === 'step_result' || row.kind === 'step_failed') intent = undefined;
     }
     return intent ? { intent, audit } : undefined;
-  }
-
-  /** Take the gate for `id` synchronously; AlreadyRunningError when it is launching or running here. */
-  private claim(id: ExecutionId): void {
-    if (this.claimed.has(id)) throw new AlreadyRunningError(id);
-    this.claimed.add(id);
-  }
-
-  /** Run a launch of a claimed execution; a launch that fails gives the claim back. */
-  private async launching(id: ExecutionId, body: () => Promise<ExecutionHandle>): Promise<ExecutionHandle> {
-    const launch = body();
-    this.launches.set(id, launch);
-    try {
-      return await launch;
-    } catch (error) {
-      this.claimed.delete(id);
-      throw error;
-    } finally {
-      this.launches.delete(id);
-    }
   }
 
   private async resumeClaimed(id: ExecutionId): Promise<ExecutionHandle> {
@@ -587,7 +567,7 @@ export class DurableRuntime {
           await lease.release();
         }
         this.active.delete(id);
-        this.claimed.delete(id);
+        this.gate.release(id);
         this.emit({ type: 'execution', executionId: id, status: outcome.status });
         return outcome;
       });
@@ -753,31 +733,6 @@ export class DurableRuntime {
     });
     await this.engine.backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
   }
-}
-
-const MAX_TITLE = 200;
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-/**
- * At most 200 UTF-16 units (the bound import checks), cut between characters
- * as a person sees them: never inside a surrogate pair or a combining sequence.
- */
-export function cutTitle(title: string): string {
-  if (title.length <= MAX_TITLE) return title;
-  let out = '';
-  for (const { segment } of graphemes.segment(title)) {
-    if (out.length + segment.length > MAX_TITLE) break;
-    out += segment;
-  }
-  return out;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function detailOf(outcome: FinishRecord): string | null {

@@ -44,3 +44,21 @@ export class WorkflowRegistry {
     return undefined;
   }
 }
+
+const MAX_TITLE = 200;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * A title of at most 200 UTF-16 units (the bound import checks), cut between
+ * characters as a person sees them: never inside a surrogate pair or a
+ * combining sequence.
+ */
+export function cutTitle(title: string): string {
+  if (title.length <= MAX_TITLE) return title;
+  let out = '';
+  for (const { segment } of graphemes.segment(title)) {
+    if (out.length + segment.length > MAX_TITLE) break;
+    out += segment;
+  }
+  return out;
+}

@@ -11,7 +11,7 @@ import { exportExecutions, importExecutions } from '../../src/durable/exportArti
 import type { ExecutionId } from '../../src/durable/ids';
 import { JournalWriter } from '../../src/durable/journalWriter';
 import { loadMigrations } from '../../src/durable/migrations';
-import { cutTitle } from '../../src/durable/runtime';
+import { cutTitle } from '../../src/durable/workflow';
 import { SqliteBackend } from '../../src/durable/sqliteBackend';
 import type { PromiseHandle } from '../../src/durable/stepContext';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
