@@ -20,14 +20,15 @@
  * rows) rolled back to an older copy of itself. The README's threat model says so.
  */
 import { createHash } from 'node:crypto';
-import { frame, u32be, utf8 } from './bytes';
+import { frame, toHex, u32be, utf8 } from './bytes';
 import { IntegrityError } from './errors';
 import type { ExecutionId } from './ids';
 import type { ExecutionRecord } from './journal';
 import type { JournalCodec } from './journalCodec';
-import type { MarkRow, SqliteBackend } from './sqliteBackend';
+import type { MarkRow, MarkState, SqliteBackend } from './sqliteBackend';
 
 const SEGMENT = 2_048;
+const MAX_REMEMBERED = 1_000;
 const EMPTY = new Uint8Array(0);
 
 function u64(n: number): Uint8Array {
@@ -76,16 +77,51 @@ export async function writeJournalMark(backend: SqliteBackend, codec: JournalCod
   await backend.setMark(id, count, lastSeq, codec.labelledMac('mark', markFields(id, count, lastSeq, digest)));
 }
 
-/** Throw IntegrityError when rows of the execution are missing or were altered since its last mark. */
-export async function verifyJournalMark(backend: SqliteBackend, codec: JournalCodec, execution: ExecutionRecord): Promise<void> {
+/**
+ * Journals the recovery plan verified, by the state they had then (count, last
+ * seq, mark). The resume that acts on that plan takes the verification instead
+ * of repeating it, once; every plan verifies in full.
+ */
+export type VerifiedJournals = Map<ExecutionId, string>;
+
+/**
+ * Throw IntegrityError when rows of the execution are missing or were altered
+ * since its last mark. `remember` records a full verification in `verified`;
+ * `take` uses (and forgets) one recorded for the same state. The row count is
+ * compared every time.
+ */
+export async function verifyJournalMark(
+  backend: SqliteBackend,
+  codec: JournalCodec,
+  execution: ExecutionRecord,
+  verified?: { readonly journals: VerifiedJournals; readonly mode: 'remember' | 'take' },
+): Promise<void> {
   const id = execution.id;
   const where = `execution ${id}`;
   const state = await backend.markState(id);
   if (!state) return;
   const present = await backend.countRows(id);
-  if (present !== state.rowCount) {
-    throw new IntegrityError(where, `journal incomplete: ${present} of the ${state.rowCount} entries written are present (rows were deleted or lost)`);
+  if (present.count !== state.rowCount) {
+    verified?.journals.delete(id);
+    throw new IntegrityError(where, `journal incomplete: ${present.count} of the ${state.rowCount} entries written are present (rows were deleted or lost)`);
   }
+  const signature = `${state.rowCount}:${present.lastSeq}:${state.markedSeq}:${state.markedCount}:${state.mark ? toHex(state.mark) : ''}`;
+  const journals = verified?.journals;
+  if (verified?.mode === 'take') {
+    const planned = journals?.get(id);
+    journals?.delete(id);
+    if (planned === signature) return;
+  }
+  await verifyContent(backend, codec, id, state);
+  if (journals && verified?.mode === 'remember') {
+    journals.delete(id);
+    journals.set(id, signature);
+    if (journals.size > MAX_REMEMBERED) journals.delete(journals.keys().next().value as ExecutionId);
+  }
+}
+
+async function verifyContent(backend: SqliteBackend, codec: JournalCodec, id: ExecutionId, state: MarkState): Promise<void> {
+  const where = `execution ${id}`;
   if (state.mark !== null) {
     const { count, lastSeq, digest } = await digestRows(backend, id, state.markedSeq);
     if (count !== state.markedCount) {

@@ -23,7 +23,7 @@ import type { JournalCodec } from './journalCodec';
 import type { SqliteBackend } from './sqliteBackend';
 import { decodeFinish, type FinishRecord } from './stepValue';
 import type { WorkflowRegistry } from './workflow';
-import { verifyJournalMark } from './journalMark';
+import { verifyJournalMark, type VerifiedJournals } from './journalMark';
 
 /** Status detail prefix of an execution suspended as damaged (the runtime writes it). */
 export const DAMAGED_DETAIL = 'damaged: ';
@@ -72,6 +72,8 @@ export interface PlanDeps {
   readonly ownerId: string;
   readonly clock: () => number;
   readonly segmentSize: number;
+  /** Journals already verified by this runtime in their current state (see journalMark.ts). */
+  readonly verified?: VerifiedJournals;
 }
 
 /** Plan one execution. Never throws for a damaged journal: it says `damaged`. */
@@ -88,7 +90,7 @@ export async function planExecution(deps: PlanDeps, execution: ExecutionRecord):
   try {
     // Plan only from a journal that is complete and authentic: every header the scan trusts is
     // covered by the completeness mark or was verified row by row.
-    await verifyJournalMark(deps.backend, deps.codec, execution);
+    await verifyJournalMark(deps.backend, deps.codec, execution, deps.verified && { journals: deps.verified, mode: 'remember' });
     return await scan(deps, execution);
   } catch (error) {
     if (isDurableError(error)) return { execution, decision: { action: 'damaged', reason: error.message }, ambiguousWindows: none };

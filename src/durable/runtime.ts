@@ -54,7 +54,7 @@ import type { WorkflowDefinition, WorkflowRegistry } from './workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from './waits';
 import { withTimeout } from './abortable';
 import { cutTitle } from './workflow';
-import { verifyJournalMark, writeJournalMark } from './journalMark';
+import { verifyJournalMark, writeJournalMark, type VerifiedJournals } from './journalMark';
 import { UNTRUSTED_IMPORT_DETAIL } from './exportArtifact';
 
 export interface RuntimeLogger {
@@ -117,6 +117,7 @@ const WAKE_RETRY_MS = [250, 1_000, 5_000, 30_000];
 export class DurableRuntime {
   private readonly active = new Map<ExecutionId, ActiveRun>();
   private readonly gate = new LaunchGate();
+  private readonly verifiedJournals: VerifiedJournals = new Map();
   private wakeFailures = 0;
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
@@ -208,7 +209,10 @@ export class DurableRuntime {
         const held = await this.engine.backend.getExecution(id);
         throw new LeaseHeldError(id, held?.leaseOwner ?? 'another window', held?.leaseExpiresAt ?? 0);
       }
-      await this.finish(execution.id, execution.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+      // Read again under the lease: a run elsewhere may have finished between the first read and now.
+      const current = await this.engine.backend.getExecution(id);
+      if (!current || (current.status !== 'running' && current.status !== 'suspended')) return false;
+      await this.finish(current.id, current.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
       leased = false; // finalizing cleared the lease
       this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
       return true;
@@ -463,6 +467,7 @@ export class DurableRuntime {
       ownerId: this.options.ownerId,
       clock: this.clock,
       segmentSize: this.engine.config.replaySegmentSize,
+      verified: this.verifiedJournals,
     };
   }
 
@@ -532,7 +537,7 @@ export class DurableRuntime {
 
   /** Authenticate the journal's completeness before replaying it (see journalMark.ts). */
   private async checkJournal(execution: ExecutionRecord): Promise<void> {
-    await verifyJournalMark(this.engine.backend, this.engine.codec, execution);
+    await verifyJournalMark(this.engine.backend, this.engine.codec, execution, { journals: this.verifiedJournals, mode: 'take' });
   }
 
   private async launch(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean): Promise<ExecutionHandle> {
@@ -550,7 +555,11 @@ export class DurableRuntime {
       throw new LeaseHeldError(id, execution?.leaseOwner ?? 'another window', execution?.leaseExpiresAt ?? 0);
     }
     try {
-      await this.engine.backend.reopen(id);
+      // Under the lease: an execution cancelled or finished since it was read (another window) stays so.
+      if (!(await this.engine.backend.reopen(id))) {
+        const now = await this.engine.backend.getExecution(id);
+        throw now?.status === 'completed' ? new AlreadyCompletedError(id) : new InvalidStateError(`execution ${id} is ${now?.status ?? 'gone'}; it was not resumed`);
+      }
     } catch (error) {
       await lease.release();
       throw error;

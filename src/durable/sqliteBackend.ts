@@ -568,10 +568,12 @@ export class SqliteBackend implements JournalReader {
     };
   }
 
-  /** Rows present for an execution, whatever the counters say. */
-  async countRows(id: ExecutionId): Promise<number> {
-    const row = await this.conn.exclusive('count journal rows', () => this.conn.get('SELECT count(*) AS n FROM journal WHERE execution_id = ?', [id]));
-    return (row?.n as number | undefined) ?? 0;
+  /** Rows present for an execution, whatever the counters say, and the last one's seq. */
+  async countRows(id: ExecutionId): Promise<{ count: number; lastSeq: number }> {
+    const row = await this.conn.exclusive('count journal rows', () =>
+      this.conn.get('SELECT count(*) AS n, coalesce(max(seq), 0) AS s FROM journal WHERE execution_id = ?', [id]),
+    );
+    return { count: (row?.n as number | undefined) ?? 0, lastSeq: (row?.s as number | undefined) ?? 0 };
   }
 
   /** Headers and tags of an execution's rows after `afterSeq`, every attempt, in sequence order (no payloads). */

@@ -403,3 +403,29 @@ test('a journal rolled back to an older copy is refused at open by the anchor ou
   const again = await open(fx.file);
   await again.dispose();
 });
+
+test('a cancel that read "running" just before a run elsewhere finished writes no cancelled outcome; a resume that read "suspended" before a cancel does not run', async (t) => {
+  const wf: WorkflowDefinition<null, string> = { kind: 'quick', version: 1, run: async (ctx) => ctx.step({ name: 'x', effect: 'idempotent' }, () => 'x') };
+  const fx = await makeRuntime(t, { workflows: [wf] });
+  const h = await fx.runtime.start('quick', null);
+  const stale = await fx.runtime.get(h.id); // read while it was still running
+  await h.done;
+  const backend = fx.engine.backend;
+  const read = backend.getExecution.bind(backend);
+  let staleReads = 1;
+  backend.getExecution = async (id) => (staleReads-- > 0 ? stale : read(id));
+  assert.equal(await fx.another('window-2').cancel(h.id), false, 'it had finished: nothing to cancel');
+  assert.equal((await read(h.id))?.status, 'completed');
+  assert.deepEqual(await fx.runtime.outcome(h.id), { status: 'completed', output: 'x' }, 'no cancelled outcome after the completed one');
+
+  const { fx: fx2, id } = await parkedPayment(t);
+  const parked = await fx2.runtime.get(id);
+  await fx2.another('window-2').cancel(id);
+  const backend2 = fx2.engine.backend;
+  const read2 = backend2.getExecution.bind(backend2);
+  let stale2 = 1;
+  backend2.getExecution = async (x) => (stale2-- > 0 ? parked : read2(x));
+  await assert.rejects(fx2.runtime.resume(id), /is cancelled; it was not resumed/);
+  assert.equal((await read2(id))?.status, 'cancelled');
+  assert.equal(fx2.runtime.isActive(id), false);
+});
