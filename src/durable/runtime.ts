@@ -284,8 +284,8 @@ export class DurableRuntime {
     try {
       const execution = await this.engine.backend.getExecution(id);
       if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
-      const recorded = await this.recordDecision(execution, stepId, decision, decidedBy);
-      if (!recorded || execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
+      await this.recordDecision(execution, stepId, decision, decidedBy);
+      if (execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
       resuming = true;
       return await this.gate.launching(id, () => this.resumeClaimed(id));
     } finally {
@@ -293,8 +293,8 @@ export class DurableRuntime {
     }
   }
 
-  /** Write the audit record of a person's decision; false when the execution needs no resume afterwards. */
-  private async recordDecision(execution: ExecutionRecord, stepId: number, decision: HumanDecision, decidedBy: string): Promise<boolean> {
+  /** Write the audit record of a person's decision on an open window (refused when there is none, or it was decided). */
+  private async recordDecision(execution: ExecutionRecord, stepId: number, decision: HumanDecision, decidedBy: string): Promise<void> {
     const id = execution.id;
     const window = await this.openWindow(execution, stepId);
     if (!window) throw new InvalidStateError(`execution ${id} has no open ambiguous window at step ${stepId}`);
@@ -308,7 +308,6 @@ export class DurableRuntime {
     };
     await this.engine.writer.appendAcked(entry);
     this.emit({ type: 'ambiguity', executionId: id, stepId, name: header.stepName ?? '', policy: intentMeta.policy, decision: DECISIONS[decision] });
-    return true;
   }
 
   /**
