@@ -1,5 +1,5 @@
 /**
- * Sealing at rest (DESIGN.md section 6).
+ * Sealing at rest.
  *
  * Payloads: XChaCha20-Poly1305 with a fresh random 24-byte nonce per seal,
  * laid out as `key_id(4) ‖ nonce(24) ‖ ciphertext ‖ tag(16)`. The caller passes

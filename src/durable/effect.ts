@@ -1,5 +1,5 @@
 /**
- * Effect classes, intent sub-classes and ambiguity policies (DESIGN.md section 3),
+ * Effect classes, intent sub-classes and ambiguity policies,
  * with the declaration-time rule: a guarded step whose effect is destructive,
  * security-relevant, moves money, or is custom must say what to do when a crash
  * leaves its intent without a result. Declaring one without a policy throws.

@@ -1,5 +1,5 @@
 /**
- * Export and import of executions (DESIGN.md section 10).
+ * Export and import of executions.
  *
  * An export is a versioned JSON artifact: the execution records and their
  * journal rows. By default payloads stay sealed (opening them needs the same

@@ -1,5 +1,5 @@
 /**
- * Identifiers of the durable core (DESIGN.md section 2).
+ * Identifiers of the durable core.
  *
  * Derived identifiers use BLAKE3 in key-derivation mode with our own versioned
  * context strings over the injective `frame` encoding. Changing a context

@@ -1,5 +1,5 @@
 /**
- * The journal model (DESIGN.md section 3): execution statuses, the closed union
+ * The journal model: execution statuses, the closed union
  * of entry kinds, and the interfaces the step layer writes and reads through.
  *
  * Two families of entries, told apart by `kind`:

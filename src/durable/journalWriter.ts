@@ -1,5 +1,5 @@
 /**
- * The journal writer (DESIGN.md section 5): one per database, decoupled from
+ * The journal writer: one per database, decoupled from
  * callers.
  *
  * - Buffered appends join a FIFO queue and are group-committed in one

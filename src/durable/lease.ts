@@ -1,5 +1,5 @@
 /**
- * One owner per execution (DESIGN.md section 7): a lease row taken atomically,
+ * One owner per execution: a lease row taken atomically,
  * renewed by a heartbeat at a third of its length. If a renewal finds the lease
  * gone (another process took it over after it expired), or renewals keep failing
  * until it would have expired, `onLost` fires and the owner must stop at once.

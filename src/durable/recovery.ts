@@ -1,5 +1,5 @@
 /**
- * Recovery planning (DESIGN.md section 8): for every execution that is not
+ * Recovery planning: for every execution that is not
  * terminal, decide what to do before anything runs, and say why.
  *
  * - a finished outcome is recorded           → reuse it (completed) / preserve it (failed, cancelled)

@@ -1,5 +1,5 @@
 /**
- * Retention (DESIGN.md section 7): keeps durable.db bounded.
+ * Retention: keeps durable.db bounded.
  *
  * - TTLs: completed executions after `retentionCompletedMs`, failed, aborted and
  *   cancelled ones after `retentionFailedMs` (measured from when they finished).

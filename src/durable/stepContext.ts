@@ -1,5 +1,5 @@
 /**
- * The step context a workflow runs with (DESIGN.md section 4).
+ * The step context a workflow runs with.
  *
  * `ctx.step(descriptor, op)` is the only way a workflow touches the world.
  * Failure semantics, point by point:
