@@ -185,14 +185,18 @@ export async function runVsCodeSuites() {
       await w.locator('input[type=search]').fill('chunk 123');
       await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
     });
-    await check('a session starts from the session panel with the scripted model', async () => {
+    /** Start a scripted session from a new panel; resolves once turn 1's tools are journaled (turn 2 is a 10 s model call). */
+    const startScriptedSession = async (text) => {
       await palette('New Agent Session');
       const task = webview().locator('textarea');
       await task.waitFor({ state: 'visible', timeout: 30_000 });
-      await task.fill('Add a greeting file and run the check.');
+      await task.fill(text);
       await webview().getByRole('button', { name: 'Start session' }).click();
-      // Turn 1's tools are journaled; turn 2 is a 10 s model call: the reload comes in the middle of it.
       await webview().locator('.msg.tool.state-done', { hasText: 'README.md' }).first().waitFor({ timeout: 30_000 });
+    };
+    await check('a session starts from the session panel with the scripted model', async () => {
+      // The reload comes in the middle of turn 2's model call.
+      await startScriptedSession('Add a greeting file and run the check.');
     });
     await check('a window reload re-activates the extension with the database intact', async () => {
       await reloadWindow();
@@ -256,12 +260,7 @@ export async function runVsCodeSuites() {
     await check('a crash of the extension host mid-model-call: nothing resumes by itself; the offer comes when the dead lease expires; Resume finishes it once', async () => {
       // Phase 3 deactivated the extension in this host: a first crash brings up a fresh host.
       await killExtensionHost();
-      await palette('New Agent Session');
-      const task = webview().locator('textarea');
-      await task.waitFor({ state: 'visible', timeout: 30_000 });
-      await task.fill('Add a greeting file and run the check, again.');
-      await webview().getByRole('button', { name: 'Start session' }).click();
-      await webview().locator('.msg.tool.state-done', { hasText: 'README.md' }).first().waitFor({ timeout: 30_000 });
+      await startScriptedSession('Add a greeting file and run the check, again.');
       // Turn 2 is a 10 s model call: kill the extension host in the middle of it.
       const crashedAt = Date.now();
       await killExtensionHost();
