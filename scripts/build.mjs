@@ -15,6 +15,9 @@ function findFiles(dir, suffix) {
   return readdirSync(dir, { recursive: true }).filter((f) => f.endsWith(suffix)).map((f) => join(dir, f));
 }
 
+// The command supervisor runs as a process of its own, so it is a bundle of its own.
+const SUPERVISOR = { commandSupervisor: join(root, 'src/extension/agent/supervisor/supervisorMain.ts') };
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -27,7 +30,7 @@ const common = {
 };
 
 async function buildExtension() {
-  await esbuild.build({ ...common, entryPoints: { extension: join(root, 'src/extension/extension.ts') }, outdir: join(root, 'dist') });
+  await esbuild.build({ ...common, entryPoints: { extension: join(root, 'src/extension/extension.ts'), ...SUPERVISOR }, outdir: join(root, 'dist') });
   // Webview pages: browser bundles next to their styles in media/.
   await esbuild.build({
     entryPoints: { sessionPage: join(root, 'media/src/sessionPage.ts'), explorerPage: join(root, 'media/src/explorerPage.ts') },
@@ -44,7 +47,7 @@ async function buildExtension() {
 
 async function buildTests() {
   rmSync(join(root, 'out'), { recursive: true, force: true });
-  const entries = {};
+  const entries = { ...SUPERVISOR };
   for (const file of [...findFiles(join(root, 'test'), '.test.ts'), ...findFiles(join(root, 'test'), '.child.ts')]) {
     entries[relative(root, file).replace(/\.ts$/, '')] = file;
   }

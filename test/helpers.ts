@@ -20,6 +20,8 @@ export function repoRoot(): string {
 }
 
 export const MIGRATIONS_DIR = join(repoRoot(), 'migrations');
+/** The command supervisor, bundled next to the tests (scripts/build.mjs --tests). */
+export const SUPERVISOR_SCRIPT = join(repoRoot(), 'out', 'commandSupervisor.js');
 
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'das-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

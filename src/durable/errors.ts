@@ -158,9 +158,17 @@ export class StepLimitError extends DurableError {
 }
 
 export class CancelledError extends DurableError {
-  constructor(message = 'cancelled') {
+  /**
+   * True when the process is stopping (shutdown, or the lease went to another
+   * owner), not a person cancelling: work that can outlive it (a supervised
+   * command) is left to finish, and the next owner reads its outcome.
+   */
+  readonly stopping: boolean;
+
+  constructor(message = 'cancelled', options: { stopping?: boolean } = {}) {
     super('cancelled', message);
     this.name = 'CancelledError';
+    this.stopping = options.stopping === true;
   }
 }
 

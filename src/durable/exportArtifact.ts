@@ -1,8 +1,9 @@
 /**
  * Export and import of executions.
  *
- * An export is a versioned JSON artifact: the execution records and their
- * journal rows. By default payloads stay sealed (opening them needs the same
+ * An export is a versioned JSON artifact: the execution records, their
+ * journal rows, and their session state (transcript events, promises, timers;
+ * see exportSessionState.ts). By default payloads stay sealed (opening them needs the same
  * key); with `reveal` the payloads are decrypted into the file (the caller must
  * warn the user) and re-sealed with the importer's key on import.
  *
@@ -27,11 +28,16 @@ import { EFFECT_CLASSES, type EffectClass } from './effect';
 import { parseExecutionId, type ExecutionId } from './ids';
 import { CONTROL_KINDS, ENTRY_KINDS, EXECUTION_STATUSES, isControlKind, type EntryKind, type ExecutionRecord, type ExecutionStatus, type NewEntry, type StoredRow } from './journal';
 import type { JournalCodec } from './journalCodec';
-import type { SqliteBackend } from './sqliteBackend';
+import type { ImportedExecution, SqliteBackend } from './sqliteBackend';
+import type { SessionEventStore } from './sessionEvents';
 import { writeJournalMark } from './journalMark';
+import { collectState, parseState, type ExportedState, type ImportedState } from './exportSessionState';
 
 export const EXPORT_FORMAT = 'durable-agent-sessions export';
-export const EXPORT_SCHEMA_VERSION = 2;
+/** 3: executions carry their session events, promises and timers (exportSessionState.ts). */
+export const EXPORT_SCHEMA_VERSION = 3;
+/** Version 2 files carry journal rows only; they still authenticate. */
+const ROWS_ONLY_VERSION = 2;
 /** Version 1 files carry no execution MACs: they import only as untrusted history. */
 const UNAUTHENTICATED_VERSION = 1;
 /** Status detail of executions imported without authentication; they never resume. */
@@ -67,6 +73,9 @@ interface ExportedExecution {
   finishedAt: number | null;
   statusDetail: string | null;
   rows: ExportedRow[];
+  events?: ExportedState['events'];
+  promises?: ExportedState['promises'];
+  timers?: ExportedState['timers'];
   /** Hex of the keyed MAC over this object without `mac`, as JSON. */
   mac?: string;
 }
@@ -89,7 +98,15 @@ export interface ExportOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function exportExecutions(backend: SqliteBackend, codec: JournalCodec, options: ExportOptions = {}): Promise<Uint8Array> {
+/** Where exports read from and imports write to (a DurableEngine is one). */
+export interface ExportStores {
+  readonly backend: SqliteBackend;
+  readonly codec: JournalCodec;
+  readonly sessions: SessionEventStore;
+}
+
+export async function exportExecutions(stores: ExportStores, options: ExportOptions = {}): Promise<Uint8Array> {
+  const { backend, codec } = stores;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EXPORT_BYTES;
   const ids = options.executions ?? (await backend.listExecutions()).map((e) => e.id).reverse();
   const executions: ExportedExecution[] = [];
@@ -110,9 +127,12 @@ export async function exportExecutions(backend: SqliteBackend, codec: JournalCod
       if (budget > maxBytes) throw new ImportError(`the export would exceed ${maxBytes} bytes; export fewer executions`);
       rows.push(row);
     }
+    const state = await collectState(backend, codec, stores.sessions, id, options.reveal === true);
+    budget += JSON.stringify(state).length;
+    if (budget > maxBytes) throw new ImportError(`the export would exceed ${maxBytes} bytes; export fewer executions`);
     const record: ExportedExecution = {
       id: e.id, kind: e.kind, version: e.version, title: e.title, status: e.status, attempt: e.attempt,
-      createdAt: e.createdAt, updatedAt: e.updatedAt, finishedAt: e.finishedAt, statusDetail: e.statusDetail, rows,
+      createdAt: e.createdAt, updatedAt: e.updatedAt, finishedAt: e.finishedAt, statusDetail: e.statusDetail, rows, ...state,
     };
     executions.push({ ...record, mac: toHex(codec.labelledMac('export', utf8(JSON.stringify(record)))) });
   }
@@ -186,7 +206,7 @@ export interface ParsedImport {
   readonly revealed: boolean;
   /** False when the file came in as untrusted read-only history. */
   readonly trusted: boolean;
-  readonly items: ReadonlyArray<{ execution: ExecutionRecord; rows: StoredRow[] }>;
+  readonly items: ReadonlyArray<ImportedExecution & { readonly events: ImportedState['events'] }>;
 }
 
 export interface ImportOptions {
@@ -211,7 +231,8 @@ function authentic(o: Json, codec: JournalCodec): boolean {
  * Validate an export file completely and turn it into rows sealed for this
  * database (verified if they came sealed, re-sealed if they came revealed).
  */
-export function parseImport(bytes: Uint8Array, codec: JournalCodec, options: ImportOptions = {}): ParsedImport {
+export function parseImport(bytes: Uint8Array, stores: Omit<ExportStores, 'backend'>, options: ImportOptions = {}): ParsedImport {
+  const { codec } = stores;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EXPORT_BYTES;
   if (bytes.length > maxBytes) fail('file', `${bytes.length} bytes is over the ${maxBytes}-byte limit`);
   let json: unknown;
@@ -223,8 +244,8 @@ export function parseImport(bytes: Uint8Array, codec: JournalCodec, options: Imp
   const root = obj(json, 'file');
   if (root.format !== EXPORT_FORMAT) fail('file', `not a Durable Sessions export (format ${JSON.stringify(String(root.format).slice(0, 60))})`);
   const version = int(root, 'schemaVersion', 'file', 0, 1_000_000);
-  if (version !== EXPORT_SCHEMA_VERSION && version !== UNAUTHENTICATED_VERSION) {
-    fail('file', `schema version ${version} is not supported (this extension reads versions ${UNAUTHENTICATED_VERSION} and ${EXPORT_SCHEMA_VERSION})`);
+  if (version !== EXPORT_SCHEMA_VERSION && version !== ROWS_ONLY_VERSION && version !== UNAUTHENTICATED_VERSION) {
+    fail('file', `schema version ${version} is not supported (this extension reads versions ${UNAUTHENTICATED_VERSION} to ${EXPORT_SCHEMA_VERSION})`);
   }
   if (typeof root.revealed !== 'boolean') fail('file', '"revealed" must be true or false');
   const revealed = root.revealed;
@@ -234,7 +255,7 @@ export function parseImport(bytes: Uint8Array, codec: JournalCodec, options: Imp
   const items = (root.executions as unknown[]).map((rawExecution, i) => {
     const where = `execution ${i + 1}`;
     const o = obj(rawExecution, where);
-    const authenticated = version === EXPORT_SCHEMA_VERSION && authentic(o, codec);
+    const authenticated = version !== UNAUTHENTICATED_VERSION && authentic(o, codec);
     let id: ExecutionId;
     try {
       id = parseExecutionId(str(o, 'id', where, 64));
@@ -270,6 +291,7 @@ export function parseImport(bytes: Uint8Array, codec: JournalCodec, options: Imp
         throw error;
       }
     });
+    const state = parseState(o, id, revealed, codec, stores.sessions, where);
     if (!authenticated) {
       // Sealed rows that verified prove the key; the record around them must verify too.
       if (!revealed || !options.untrusted) {
@@ -284,26 +306,37 @@ export function parseImport(bytes: Uint8Array, codec: JournalCodec, options: Imp
       return {
         execution: { ...execution, status: 'aborted' as const, finishedAt: execution.finishedAt ?? execution.updatedAt, statusDetail: UNTRUSTED_IMPORT_DETAIL },
         rows,
+        ...state,
       };
     }
-    return { execution, rows };
+    return { execution, rows, ...state };
   });
   return { revealed, trusted, items };
 }
 
 /** Import a validated file in one transaction; refuses executions that already exist. */
 export async function importExecutions(
-  backend: SqliteBackend,
-  codec: JournalCodec,
+  stores: ExportStores,
   bytes: Uint8Array,
   options: ImportOptions = {},
-): Promise<{ imported: number; rows: number; trusted: boolean }> {
-  const parsed = parseImport(bytes, codec, options);
+): Promise<{ imported: number; rows: number; trusted: boolean; events: number; promises: number }> {
+  const { backend, codec, sessions } = stores;
+  const parsed = parseImport(bytes, stores, options);
   for (const { execution } of parsed.items) {
     if (await backend.getExecution(execution.id)) fail(`execution ${execution.id}`, 'already exists in this workspace');
   }
-  await backend.importExecutions(parsed.items);
+  // One transaction for the executions and their transcripts: a failure leaves nothing behind.
+  await backend.importExecutions(parsed.items, async () => {
+    for (const item of parsed.items) await sessions.insertImported(item.execution.id, item.events);
+  });
   // Nobody runs them yet: mark their journals now, so completeness checks cover the imported rows.
   for (const { execution } of parsed.items) await writeJournalMark(backend, codec, execution.id);
-  return { imported: parsed.items.length, rows: parsed.items.reduce((n, i) => n + i.rows.length, 0), trusted: parsed.trusted };
+  const total = (f: (i: ParsedImport['items'][number]) => number): number => parsed.items.reduce((n, i) => n + f(i), 0);
+  return {
+    imported: parsed.items.length,
+    rows: total((i) => i.rows.length),
+    trusted: parsed.trusted,
+    events: total((i) => i.events.length),
+    promises: total((i) => i.promises?.length ?? 0),
+  };
 }

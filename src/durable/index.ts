@@ -25,6 +25,7 @@ export {
   type StepReturn,
   type ParallelStep,
   type ProbeOutcome,
+  type ProbeFallback,
   type RetryOptions,
 } from './stepContext';
 export { isSkipped, type Skipped } from './stepValue';

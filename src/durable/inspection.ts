@@ -13,7 +13,7 @@ import { IntegrityError, isDurableError, NotFoundError } from './errors';
 import type { ExecutionId } from './ids';
 import { isControlKind, isTerminal, type ControlKind, type EntryKind, type ExecutionRecord, type JournalRecord } from './journal';
 import type { JournalCodec } from './journalCodec';
-import type { SqliteBackend } from './sqliteBackend';
+import type { SqliteBackend, TimerRecord } from './sqliteBackend';
 import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL } from './recovery';
 
 /** One journal entry as the explorer lists it: header fields, no body. */
@@ -393,26 +393,10 @@ export async function needsAttention(
   return items.slice(0, limit);
 }
 
-export interface TimerRecord {
-  readonly id: string;
-  readonly executionId: string;
-  readonly stepId: number;
-  readonly dueAt: number;
-  readonly status: 'armed' | 'fired' | 'cancelled';
-  readonly firedAt: number | null;
-}
+export type { TimerRecord } from './sqliteBackend';
 
-export async function listTimers(backend: SqliteBackend, executionId: ExecutionId): Promise<TimerRecord[]> {
-  const conn = backend.connection;
-  const rows = await conn.exclusive('list timers', () => conn.all('SELECT * FROM timers WHERE execution_id = ? ORDER BY due_at', [executionId]));
-  return rows.map((r) => ({
-    id: r.id as string,
-    executionId: r.execution_id as string,
-    stepId: r.step_id as number,
-    dueAt: r.due_at as number,
-    status: r.status as TimerRecord['status'],
-    firedAt: r.fired_at as number | null,
-  }));
+export function listTimers(backend: SqliteBackend, executionId: ExecutionId): Promise<TimerRecord[]> {
+  return backend.timersOf(executionId);
 }
 
 /** Count of journal entries of an execution (cheap: one index range). */

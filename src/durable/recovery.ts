@@ -22,6 +22,7 @@ import type { AmbiguityDecision, ExecutionRecord, JournalRecord } from './journa
 import type { JournalCodec } from './journalCodec';
 import type { SqliteBackend } from './sqliteBackend';
 import { decodeFinish, type FinishRecord } from './stepValue';
+import { awaitsDecisionOn } from './stepContext';
 import type { WorkflowRegistry } from './workflow';
 import { verifyJournalMark, type VerifiedJournals } from './journalMark';
 
@@ -143,7 +144,10 @@ async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<Recover
   }
   windows.sort((a, b) => a.stepId - b.stepId);
 
-  const waiting = windows.find((w) => w.policy === 'ask' && w.decision === undefined);
+  // An `ask` window waits for a person; so does a `verify` window whose probe could not tell (its suspension says so).
+  const waiting = windows.find(
+    (w) => w.decision === undefined && (w.policy === 'ask' || (w.policy === 'verify' && execution.status === 'suspended' && awaitsDecisionOn(execution.statusDetail, w.stepId))),
+  );
   if (waiting) return { execution, decision: { action: 'await_decision', stepId: waiting.stepId }, ambiguousWindows: windows };
   const parked = await parkedReason(deps, execution);
   if (parked) return { execution, decision: { action: 'await_event', reason: parked }, ambiguousWindows: windows };

@@ -450,7 +450,7 @@ export class DurableRuntime {
     const runs = [...this.active.values()];
     for (const run of runs) {
       run.stopReason ??= 'shutdown';
-      run.controller.abort(new CancelledError('shutting down'));
+      run.controller.abort(new CancelledError('shutting down', { stopping: true }));
     }
     await Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((r) => setTimeout(r, this.drainTimeoutMs).unref?.())]);
     this.listeners.clear();
@@ -546,7 +546,7 @@ export class DurableRuntime {
     const runOwner = `${this.options.ownerId}#${randomUUID().slice(0, 8)}`;
     const lease = await LeaseKeeper.acquire(this.engine.backend, id, runOwner, this.engine.config.leaseMs, this.clock, () => {
       run.stopReason = 'lease_lost';
-      controller.abort(new CancelledError('the lease was lost'));
+      controller.abort(new CancelledError('the lease was lost', { stopping: true }));
       this.logger.warn(`execution ${id}: lease lost to another owner; stopped without writing`);
     });
     if (!lease) {

@@ -259,6 +259,42 @@ export class SessionEventStore {
     }
   }
 
+  /** The events of one thread with their sealed bodies as stored (for export). */
+  async *storedEvents(threadId: ExecutionId): AsyncGenerator<StoredSessionEvent & { readonly body: Uint8Array }> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.conn.exclusive('read session events', () =>
+        this.conn.all('SELECT seq, thread_id, event_key, type, at, body FROM session_events WHERE thread_id = ? AND seq > ? ORDER BY seq LIMIT ?', [threadId, after, SEGMENT]),
+      );
+      for (const row of rows) yield { ...this.decodeEvent(row), body: new Uint8Array(row.body as Buffer) };
+      if (rows.length < SEGMENT) return;
+      after = rows[rows.length - 1].seq as number;
+    }
+  }
+
+  /** Open an exported sealed event body (throws IntegrityError when it does not verify with this key). */
+  openEventBody(threadId: ExecutionId, key: string, body: Uint8Array): unknown {
+    const plain = this.sealer.openDetached(EVENT_LABEL, `${threadId}/${key}`, body);
+    try {
+      return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain));
+    } catch {
+      throw new IntegrityError(`session event ${key} of ${threadId} is not JSON`);
+    }
+  }
+
+  /**
+   * Insert imported events with their original times and project them. Runs
+   * inside the caller's transaction (the import's), so it is all or nothing.
+   */
+  async insertImported(threadId: ExecutionId, events: ReadonlyArray<{ readonly key: string; readonly at: number; readonly event: SessionEvent }>): Promise<void> {
+    for (const e of events) {
+      const event = parseSessionEvent(e.event);
+      const body = this.sealer.sealDetached(EVENT_LABEL, `${threadId}/${e.key}`, utf8(JSON.stringify(event)));
+      const outcome = await this.conn.run('INSERT INTO session_events (thread_id, event_key, type, at, body) VALUES (?, ?, ?, ?, ?)', [threadId, e.key, typeColumn(event), e.at, body]);
+      await this.project({ seq: outcome.lastId, threadId, key: e.key, at: e.at, event });
+    }
+  }
+
   /** Rebuild every projection from the whole log. */
   async replayAll(): Promise<number> {
     return this.rebuild(undefined);

@@ -118,6 +118,23 @@ export interface PromiseRecord {
   readonly value: Uint8Array | null;
 }
 
+export interface TimerRecord {
+  readonly id: string;
+  readonly executionId: string;
+  readonly stepId: number;
+  readonly dueAt: number;
+  readonly status: 'armed' | 'fired' | 'cancelled';
+  readonly firedAt: number | null;
+}
+
+/** An execution as an import brings it: its record, journal rows, promises and timers. */
+export interface ImportedExecution {
+  readonly execution: ExecutionRecord;
+  readonly rows: readonly StoredRow[];
+  readonly promises?: readonly PromiseRecord[];
+  readonly timers?: readonly TimerRecord[];
+}
+
 function toPromiseRecord(row: SqlRow): PromiseRecord {
   return {
     id: row.id as string,
@@ -440,17 +457,40 @@ export class SqliteBackend implements JournalReader {
   }
 
   /** Insert whole executions (record and journal rows) in one transaction: all or nothing. */
-  async importExecutions(items: ReadonlyArray<{ execution: ExecutionRecord; rows: readonly StoredRow[] }>): Promise<void> {
+  /** Insert imported executions in one transaction; `within` adds what other stores keep (session events) to it. */
+  async importExecutions(items: readonly ImportedExecution[], within?: () => Promise<void>): Promise<void> {
     await this.conn.transaction(`import ${items.length} executions`, async () => {
-      for (const { execution: e, rows } of items) {
+      for (const { execution: e, rows, promises = [], timers = [] } of items) {
         await this.conn.run(
           `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at, finished_at, status_detail)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [e.id, e.kind, e.version, e.title, e.status === 'running' ? 'suspended' : e.status, e.attempt, e.createdAt, e.updatedAt, e.finishedAt, e.statusDetail],
         );
         if (rows.length > 0) await this.insertRows(rows);
+        for (const p of promises) {
+          await this.conn.run(
+            'INSERT INTO promises (id, execution_id, step_id, name, token_hash, status, created_at, resolved_at, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [p.id, e.id, p.stepId, p.name, p.tokenHash, p.status, p.createdAt, p.resolvedAt, p.value],
+          );
+        }
+        for (const t of timers) {
+          await this.conn.run('INSERT INTO timers (id, execution_id, step_id, due_at, status, fired_at) VALUES (?, ?, ?, ?, ?, ?)', [t.id, e.id, t.stepId, t.dueAt, t.status, t.firedAt]);
+        }
       }
+      await within?.();
     });
+  }
+
+  async timersOf(executionId: ExecutionId): Promise<TimerRecord[]> {
+    const rows = await this.conn.exclusive('list timers', () => this.conn.all('SELECT * FROM timers WHERE execution_id = ? ORDER BY due_at, id', [executionId]));
+    return rows.map((r) => ({
+      id: r.id as string,
+      executionId: r.execution_id as string,
+      stepId: r.step_id as number,
+      dueAt: r.due_at as number,
+      status: r.status as TimerRecord['status'],
+      firedAt: r.fired_at as number | null,
+    }));
   }
 
   /** Finished executions, oldest first (the order retention removes them in). */

@@ -89,7 +89,30 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
 }
 
-export type ProbeOutcome<T> = { readonly done: true; readonly value: T } | { readonly done: false };
+/**
+ * What a probe learned: the effect happened (with its value), it did not, or
+ * it cannot be told (`unknown`, with why): then the step's `fallback` decides.
+ */
+export type ProbeOutcome<T> =
+  | { readonly done: true; readonly value: T }
+  | { readonly done: false }
+  | { readonly done: 'unknown'; readonly detail: string };
+
+/** The policy a `verify` step falls back to when its probe cannot tell. */
+export type ProbeFallback = Exclude<AmbiguityPolicy, 'verify'>;
+
+/**
+ * The status detail of an execution suspended until a person decides a window.
+ * Recovery reads it back (`awaitsDecisionOn`) to keep a `verify` window whose
+ * probe could not tell waiting for that person instead of probing in a loop.
+ */
+export function decisionNeededDetail(stepId: number, stepName: string | null, why: string): string {
+  return `step ${stepId} (${stepName ?? ''}) ${why}; a decision is needed`;
+}
+
+export function awaitsDecisionOn(statusDetail: string | null | undefined, stepId: number): boolean {
+  return !!statusDetail && statusDetail.startsWith(`step ${stepId} (`) && statusDetail.endsWith('; a decision is needed');
+}
 
 export interface StepDescriptor<T = unknown> {
   readonly name: string;
@@ -100,6 +123,8 @@ export interface StepDescriptor<T = unknown> {
   readonly fingerprint?: Uint8Array | string;
   /** Required by the `verify` policy: did the effect of this key happen? */
   readonly probe?: (handle: StepHandle) => Promise<ProbeOutcome<T>>;
+  /** When the probe answers `unknown` (default `ask`: a person decides). */
+  readonly fallback?: ProbeFallback;
   readonly retry?: RetryOptions;
   /** Aborts the operation's signal after this long. */
   readonly timeoutMs?: number;
@@ -505,7 +530,7 @@ export class StepContext implements DurableContext {
       case 'ask':
         throw new SuspendExecution(
           header.stepId as number,
-          `step ${header.stepId} (${header.stepName}) may or may not have taken effect before the interruption; a decision is needed`,
+          decisionNeededDetail(header.stepId as number, header.stepName, 'may or may not have taken effect before the interruption'),
         );
     }
   }
@@ -570,10 +595,28 @@ export class StepContext implements DurableContext {
         `the probe that checks whether the effect happened failed (${(error as Error).message}); the window stays open`,
       );
     }
+    if (outcome.done === 'unknown') return this.fallBack(header, descriptor, resolved, op, writeAudit, outcome.detail);
     if (!outcome.done) return this.carryOut('verified_not_done', header, descriptor, resolved, op, writeAudit);
     if (writeAudit) await this.audit(header, resolved, 'verified_done', 'probe');
     await this.appendDurably({ ...header, kind: 'step_result', payload: encodeValue(outcome.value, this.describe(header)) });
     return outcome.value;
+  }
+
+  /** The probe could not tell: the declared fallback settles the window (`ask` waits for a person). */
+  private fallBack<T>(
+    header: EntryHeader,
+    descriptor: StepDescriptor<T>,
+    resolved: Guarded,
+    op: (h: StepHandle) => Promise<T> | T,
+    writeAudit: boolean,
+    detail: string,
+  ): Promise<T | Skipped> {
+    const fallback = descriptor.fallback ?? 'ask';
+    if (fallback === 'ask' || !writeAudit) {
+      throw new SuspendExecution(header.stepId as number, decisionNeededDetail(header.stepId as number, header.stepName, `could not be verified (${detail})`));
+    }
+    const decision = fallback === 'fail' ? 'failed' : fallback === 'skip' ? 'skipped' : 'reran';
+    return this.carryOut(decision, header, descriptor, resolved, op, true);
   }
 
   private async execute<T>(header: EntryHeader, descriptor: StepDescriptor<T>, resolved: Resolved, op: (h: StepHandle) => Promise<T> | T): Promise<T> {

@@ -42,7 +42,7 @@ export class Container implements vscode.Disposable {
       this.log,
       context.workspaceState,
     );
-    this.sessions = new SessionService(this.database, context.secrets, this.log);
+    this.sessions = new SessionService(this.database, context.secrets, this.log, context.asAbsolutePath('dist/commandSupervisor.js'));
     this.journal = new JournalService(this.database, this.sessions, this.log);
     this.executionsTree = new ExecutionsTreeProvider(this.journal);
     this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged(), () => this.config());

@@ -167,7 +167,7 @@ export class JournalService implements vscode.Disposable {
   /** Export executions (all when `ids` is undefined) to a versioned artifact. */
   async exportTo(target: vscode.Uri, ids: readonly ExecutionId[] | undefined, reveal: boolean, signal?: AbortSignal): Promise<number> {
     const engine = await this.database.get();
-    const bytes = await exportExecutions(engine.backend, engine.codec, { executions: ids, reveal, segmentSize: engine.config.replaySegmentSize, signal });
+    const bytes = await exportExecutions(engine, { executions: ids, reveal, segmentSize: engine.config.replaySegmentSize, signal });
     await vscode.workspace.fs.writeFile(target, bytes);
     this.log.info(`exported ${ids ? ids.length : 'all'} execution(s) to ${target.fsPath} (${bytes.length} bytes${reveal ? ', payloads revealed' : ''})`);
     return bytes.length;
@@ -182,7 +182,7 @@ export class JournalService implements vscode.Disposable {
     } catch (error) {
       throw new Error(`cannot read ${source.fsPath}: ${ensureError(error).message}`);
     }
-    const report = await importExecutions(engine.backend, engine.codec, bytes, { untrusted });
+    const report = await importExecutions(engine, bytes, { untrusted });
     this.log.info(`imported ${report.imported} execution(s), ${report.rows} entries from ${source.fsPath}${report.trusted ? '' : ' as untrusted read-only history'}`);
     this._onDidChange.fire(undefined);
     return report;

@@ -12,10 +12,10 @@ import * as vscode from 'vscode';
 import { ensureError, isDurableError, type ExecutionId, type RecoveryItem } from '../durable';
 import { AgentHost } from './agent/agentHost';
 import { AGENT_SESSION_KIND } from './agent/agentWorkflow';
-import { runShellCommand } from './agent/commandRunner';
 import type { ModelClient, ModelSpec } from './agent/model';
 import { OpenAiCompatibleModel } from './agent/openAiModel';
 import { ScriptedModel } from './agent/scriptedModel';
+import { SupervisedCommands } from './agent/supervisedCommands';
 import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY, type ApprovalDecision } from './agent/tools';
 import { VsCodeLanguageModel } from './agent/vscodeModel';
 import { externalTools } from './agent/vscodeTools';
@@ -54,7 +54,16 @@ export class SessionService implements vscode.Disposable {
     private readonly database: DurableDatabase,
     private readonly secrets: vscode.SecretStorage,
     private readonly log: vscode.LogOutputChannel,
+    /** The bundled command supervisor (dist/commandSupervisor.js). */
+    private readonly supervisorScript: string,
   ) {}
+
+  /** Commands run under supervisors whose records sit next to the journal (per workspace). */
+  private commandRunner(): SupervisedCommands {
+    const folder = this.database.folder;
+    if (folder === undefined) throw new NoWorkspaceError();
+    return new SupervisedCommands({ root: join(folder, 'commands'), script: this.supervisorScript, log: (m) => this.log.info(m) });
+  }
 
   get isDisposed(): boolean {
     return this.disposed;
@@ -79,6 +88,7 @@ export class SessionService implements vscode.Disposable {
     this.building = (async () => {
       await this.shutdownHost();
       const settings = (): AgentSettings => this.settings();
+      const commands = this.commandRunner();
       const host = new AgentHost({
         engine,
         ownerId: this.ownerId,
@@ -95,7 +105,7 @@ export class SessionService implements vscode.Disposable {
             const own = new Set(BUILTIN_TOOLS.map((t) => t.schema.name));
             return s.offerExternalTools ? [...BUILTIN_TOOLS, ...externalTools(own, s.externalToolEffects)] : BUILTIN_TOOLS;
           },
-          runCommand: runShellCommand,
+          runCommand: commands,
           policy: () => {
             const s = settings();
             return { ...DEFAULT_TOOL_POLICY, requireCommandApproval: s.requireCommandApproval, commandAmbiguity: s.interruptedCommand, commandTimeoutMs: s.commandTimeoutSeconds * 1000 };
@@ -114,6 +124,19 @@ export class SessionService implements vscode.Disposable {
         }),
       );
       this.current = host;
+      // Records of commands whose sessions ended (or were pruned) are dropped; running ones stay.
+      void commands
+        .sweep(async (id) => {
+          try {
+            const execution = await engine.backend.getExecution(id as ExecutionId);
+            return execution !== undefined && (execution.status === 'running' || execution.status === 'suspended');
+          } catch (error) {
+            this.log.warn(`command records of ${id} kept: its session could not be read (${ensureError(error).message})`);
+            return true;
+          }
+        })
+        .then((n) => n > 0 && this.log.info(`dropped the command records of ${n} finished session${n === 1 ? '' : 's'}`))
+        .catch((e) => this.log.warn(`could not tidy the command records: ${ensureError(e).message}`));
       return host;
     })().finally(() => (this.building = undefined));
     return this.building;

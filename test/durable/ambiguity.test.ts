@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type { AmbiguityPolicy, IntentClass } from '../../src/durable/effect';
 import { isDurableError } from '../../src/durable/errors';
 import type { ExecutionId } from '../../src/durable/ids';
+import type { ProbeFallback, ProbeOutcome } from '../../src/durable/stepContext';
 import { isSkipped } from '../../src/durable/stepValue';
 import type { WorkflowDefinition } from '../../src/durable/workflow';
 import { gate, makeRuntime, type Gate, type RuntimeFixture } from '../helpers';
@@ -15,16 +16,19 @@ interface World {
   calls: number;
   crashNext: boolean;
   started: Gate;
+  /** Set: the probe cannot tell, and says why. */
+  unknown?: string;
 }
 
-function effectWorkflow(world: World, policy: AmbiguityPolicy, intent: IntentClass = 'destructive'): WorkflowDefinition<null, unknown> {
+function effectWorkflow(world: World, policy: AmbiguityPolicy, intent: IntentClass = 'destructive', fallback?: ProbeFallback): WorkflowDefinition<null, unknown> {
   return {
     kind: 'effect', version: 1,
     async run(ctx) {
       const result = await ctx.step(
         {
-          name: 'write', effect: 'exactly_once', intent, policy,
-          probe: async (h) => {
+          name: 'write', effect: 'exactly_once', intent, policy, ...(fallback ? { fallback } : {}),
+          probe: async (h): Promise<ProbeOutcome<string>> => {
+            if (world.unknown) return { done: 'unknown', detail: world.unknown };
             const key = Buffer.from(h.idempotencyKey).toString('hex');
             return world.ledger.has(key) ? { done: true, value: `already ${world.ledger.get(key)}` } : { done: false };
           },
@@ -47,8 +51,13 @@ function effectWorkflow(world: World, policy: AmbiguityPolicy, intent: IntentCla
 }
 
 /** Start, let the op take effect, then "crash" (shutdown) before its result commits. */
-async function crashInWindow(t: Parameters<typeof makeRuntime>[0], policy: AmbiguityPolicy, world: World): Promise<{ fx: RuntimeFixture; id: ExecutionId }> {
-  const fx = await makeRuntime(t, { workflows: [effectWorkflow(world, policy)] });
+async function crashInWindow(
+  t: Parameters<typeof makeRuntime>[0],
+  policy: AmbiguityPolicy,
+  world: World,
+  fallback?: ProbeFallback,
+): Promise<{ fx: RuntimeFixture; id: ExecutionId }> {
+  const fx = await makeRuntime(t, { workflows: [effectWorkflow(world, policy, 'destructive', fallback)] });
   const h = await fx.runtime.start('effect', null);
   await world.started.promise;
   await fx.runtime.dispose();
@@ -122,6 +131,34 @@ test('policy verify, effect did not happen: the op runs again, one audit record'
   assert.deepEqual(outcome, { status: 'completed', output: 'wrote 1' });
   assert.equal(world.calls, 2);
   assert.deepEqual(await auditsOf(fx, id), [{ step: 0, policy: 'verify', decision: 'verified_not_done', by: 'probe' }]);
+});
+
+test('policy verify, the probe cannot tell: a person decides, and recovery keeps waiting for them instead of probing again', async (t) => {
+  const world = newWorld();
+  world.unknown = 'its record was lost';
+  const { fx, id } = await crashInWindow(t, 'verify', world);
+  const w2 = fx.another('w2');
+  assert.equal((await (await w2.resume(id)).done).status, 'suspended');
+  assert.equal((await w2.get(id))?.statusDetail, 'step 0 (write) could not be verified (its record was lost); a decision is needed');
+  const [item] = await w2.plan();
+  assert.deepEqual(item.decision, { action: 'await_decision', stepId: 0 });
+  assert.deepEqual(await auditsOf(fx, id), [], 'no decision yet, no audit yet');
+  const outcome = await (await w2.resolveAmbiguity(id, 0, 'skip', 'alice'))!.done;
+  assert.ok(outcome.status === 'completed' && /skipped by a person/.test(String((outcome.output as { skipped: string }).skipped)));
+  assert.deepEqual(await auditsOf(fx, id), [{ step: 0, policy: 'verify', decision: 'decided_skip', by: 'user:alice' }]);
+  assert.equal(world.calls, 1);
+});
+
+test('policy verify with a declared fallback: a probe that cannot tell settles by the fallback, one audit record', async (t) => {
+  for (const [fallback, decision, status] of [['rerun', 'reran', 'completed'], ['skip', 'skipped', 'completed'], ['fail', 'failed', 'failed']] as const) {
+    const world = newWorld();
+    world.unknown = 'no record';
+    const { fx, id } = await crashInWindow(t, 'verify', world, fallback);
+    const outcome = await (await fx.another(`w2-${fallback}`).resume(id)).done;
+    assert.equal(outcome.status, status, fallback);
+    assert.deepEqual(await auditsOf(fx, id), [{ step: 0, policy: 'verify', decision, by: 'policy' }]);
+    assert.equal(world.calls, fallback === 'rerun' ? 2 : 1);
+  }
 });
 
 test('policy ask: the execution suspends until a person decides; the decision is audited with who decided', async (t) => {

@@ -370,9 +370,9 @@ test('limits agree: a 1,000-character step name and a long emoji title export an
   const title = (await fx.runtime.get(h.id))!.title;
   assert.ok(title.length <= 200 && title === '🦀'.repeat(100), `cut between characters: ${title.length}`);
   await fx.engine.writer.flush();
-  const bytes = await exportExecutions(fx.engine.backend, fx.engine.codec, { executions: [h.id] });
+  const bytes = await exportExecutions(fx.engine, { executions: [h.id] });
   const other = await makeRuntime(t, { file: join(fx.file, '..', 'other.db') });
-  assert.equal((await importExecutions(other.engine.backend, other.engine.codec, bytes)).imported, 1);
+  assert.equal((await importExecutions(other.engine, bytes)).imported, 1);
   assert.equal(cutTitle('e\u0301'.repeat(150)), 'e\u0301'.repeat(100), 'a combining accent stays with its letter');
 });
 

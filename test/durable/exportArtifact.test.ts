@@ -21,7 +21,7 @@ async function exported(t: Parameters<typeof makeRuntime>[0], reveal = false) {
   const h = await fx.runtime.start('exportable', { secret: 'TOPSECRET' });
   await h.done;
   await fx.engine.writer.flush();
-  const bytes = await exportExecutions(fx.engine.backend, fx.engine.codec, { reveal });
+  const bytes = await exportExecutions(fx.engine, { reveal });
   return { fx, id: h.id, bytes };
 }
 
@@ -38,7 +38,7 @@ test('a sealed export round-trips and replays to the same result; payloads stay 
   const { bytes, id } = await exported(t);
   assert.ok(!Buffer.from(bytes).includes(Buffer.from('TOPSECRET')), 'sealed export shows no payload');
   const fx2 = await makeRuntime(t, { workflows: [wf] });
-  assert.deepEqual(await importExecutions(fx2.engine.backend, fx2.engine.codec, bytes), { imported: 1, rows: 5, trusted: true });
+  assert.deepEqual(await importExecutions(fx2.engine, bytes), { imported: 1, rows: 5, trusted: true, events: 0, promises: 0 });
   assert.equal((await fx2.engine.backend.getExecution(id))?.status, 'completed');
   assert.deepEqual((await fx2.engine.checkIntegrity([id])).failures, []);
   // Imported as history: its recorded outcome stands, and it is never replayed into a second one.
@@ -49,9 +49,9 @@ test('a revealed export carries plaintext; another key imports it only as untrus
   const { bytes, id } = await exported(t, true);
   assert.ok(Buffer.from(bytes).includes(Buffer.from(Buffer.from('{"v":{"secret":"TOPSECRET"}}').toString('base64'))));
   const other = await freshEngine(t, OTHER_MASTER_KEY);
-  await assert.rejects(importExecutions(other.backend, other.codec, bytes), (e: unknown) => refused(e) && (e as ImportError).untrustedPossible && /untrusted read-only history/.test((e as Error).message));
+  await assert.rejects(importExecutions(other, bytes), (e: unknown) => refused(e) && (e as ImportError).untrustedPossible && /untrusted read-only history/.test((e as Error).message));
   assert.equal((await other.backend.listExecutions()).length, 0);
-  assert.deepEqual(await importExecutions(other.backend, other.codec, bytes, { untrusted: true }), { imported: 1, rows: 5, trusted: false });
+  assert.deepEqual(await importExecutions(other, bytes, { untrusted: true }), { imported: 1, rows: 5, trusted: false, events: 0, promises: 0 });
   assert.deepEqual((await other.checkIntegrity([id])).failures, []);
   const history = await other.backend.getExecution(id);
   assert.equal(history?.status, 'aborted');
@@ -63,7 +63,7 @@ test('untrusted history never resumes, and says why', async (t) => {
   const file = JSON.parse(Buffer.from(bytes).toString('utf8'));
   file.executions[0].status = 'running'; // edited: the MAC no longer verifies
   const fx2 = await makeRuntime(t, { workflows: [wf] });
-  await importExecutions(fx2.engine.backend, fx2.engine.codec, Buffer.from(JSON.stringify(file)), { untrusted: true });
+  await importExecutions(fx2.engine, Buffer.from(JSON.stringify(file)), { untrusted: true });
   await assert.rejects(fx2.runtime.resume(id), (e: unknown) => isDurableError(e, 'invalid_state') && /imported as untrusted read-only history; it never resumes/.test((e as Error).message));
   assert.deepEqual(await fx2.runtime.plan(), [], 'recovery does not see it');
 });
@@ -75,11 +75,11 @@ test('every field of an exported execution is authenticated: a status edited fro
     const file = JSON.parse(Buffer.from(bytes).toString('utf8'));
     file.executions[0][field] = value;
     if (field === 'status') file.executions[0].status = 'running';
-    await assert.rejects(importExecutions(target.backend, target.codec, Buffer.from(JSON.stringify(file))), (e: unknown) => refused(e) && /record is not authenticated/.test((e as Error).message), field);
+    await assert.rejects(importExecutions(target, Buffer.from(JSON.stringify(file))), (e: unknown) => refused(e) && /record is not authenticated/.test((e as Error).message), field);
   }
   const row = JSON.parse(Buffer.from(bytes).toString('utf8'));
   row.executions[0].rows[1].createdAt += 1;
-  await assert.rejects(importExecutions(target.backend, target.codec, Buffer.from(JSON.stringify(row))), (e: unknown) => refused(e) && /not authenticated/.test((e as Error).message));
+  await assert.rejects(importExecutions(target, Buffer.from(JSON.stringify(row))), (e: unknown) => refused(e) && /not authenticated/.test((e as Error).message));
   assert.equal((await target.backend.listExecutions()).length, 0);
 });
 
@@ -95,7 +95,7 @@ test('600 single-bit flips, sealed and revealed: none is accepted with changed c
       const flipped = Buffer.from(bytes);
       flipped[Math.floor(random() * flipped.length)] ^= 1 << Math.floor(random() * 8);
       try {
-        parseImport(flipped, target.codec);
+        parseImport(flipped, target);
         accepted++;
         // Only a flip outside the executions (the file's own export time) may pass.
         assert.equal(contentOf(flipped), original, `flip ${i} was accepted with changed content`);
@@ -110,7 +110,7 @@ test('600 single-bit flips, sealed and revealed: none is accepted with changed c
 test('a sealed export from another key is refused as a whole', async (t) => {
   const { bytes } = await exported(t);
   const other = await freshEngine(t, OTHER_MASTER_KEY);
-  await assert.rejects(importExecutions(other.backend, other.codec, bytes), (e: unknown) => refused(e) && /seal does not verify/.test((e as Error).message));
+  await assert.rejects(importExecutions(other, bytes), (e: unknown) => refused(e) && /seal does not verify/.test((e as Error).message));
   assert.equal((await other.backend.listExecutions()).length, 0);
 });
 
@@ -120,26 +120,26 @@ test('a tampered export is rejected and nothing is applied', async (t) => {
   const row = file.executions[0].rows.find((r: { kind: string }) => r.kind === 'step_result');
   row.body = row.body.slice(0, -2) + (row.body.endsWith('00') ? '01' : '00');
   const target = await freshEngine(t);
-  await assert.rejects(importExecutions(target.backend, target.codec, Buffer.from(JSON.stringify(file))), (e: unknown) => refused(e) && /row \d+: its seal does not verify/.test((e as Error).message));
+  await assert.rejects(importExecutions(target, Buffer.from(JSON.stringify(file))), (e: unknown) => refused(e) && /row \d+: its seal does not verify/.test((e as Error).message));
   assert.equal((await target.backend.listExecutions()).length, 0);
   void fx;
 });
 
 test('wrong format, version, size, and an existing execution are refused with a precise message', async (t) => {
   const { bytes, fx } = await exported(t);
-  const codec = fx.engine.codec;
+  const codec = fx.engine;
   const file = JSON.parse(Buffer.from(bytes).toString('utf8'));
   const cases: Array<[unknown, RegExp]> = [
     [{ ...file, format: 'something else' }, /not a Durable Sessions export/],
-    [{ ...file, schemaVersion: 3 }, /schema version 3 is not supported/],
+    [{ ...file, schemaVersion: 4 }, /schema version 4 is not supported/],
     [{ ...file, executions: {} }, /"executions" must be a list/],
     [{ ...file, executions: [{ ...file.executions[0], id: 'x' }] }, /"id" is not an execution id/],
     [{ ...file, executions: [file.executions[0], file.executions[0]] }, /appears twice/],
   ];
   for (const [value, message] of cases) assert.throws(() => parseImport(Buffer.from(JSON.stringify(value)), codec), (e: unknown) => refused(e) && message.test((e as Error).message));
   assert.throws(() => parseImport(bytes, codec, { maxBytes: 100 }), (e: unknown) => refused(e) && /over the 100-byte limit/.test((e as Error).message));
-  await assert.rejects(importExecutions(fx.engine.backend, codec, bytes), (e: unknown) => refused(e) && /already exists/.test((e as Error).message));
-  await assert.rejects(exportExecutions(fx.engine.backend, codec, { maxBytes: 500 }), /would exceed 500 bytes/);
+  await assert.rejects(importExecutions(fx.engine, bytes), (e: unknown) => refused(e) && /already exists/.test((e as Error).message));
+  await assert.rejects(exportExecutions(fx.engine, { maxBytes: 500 }), /would exceed 500 bytes/);
 });
 
 test('fuzz: thousands of random and mutated files never crash the decoder; every rejection is clean', async (t) => {
@@ -164,7 +164,7 @@ test('fuzz: thousands of random and mutated files never crash the decoder; every
   for (let i = 0; i < 3_000; i++) {
     const input = mutate();
     try {
-      parseImport(input, target.codec);
+      parseImport(input, target);
       accepted++;
     } catch (error) {
       assert.ok(refused(error), `case ${i} (seed ${seed}) threw an unclean error: ${(error as Error)?.stack}`);

@@ -27,17 +27,18 @@ function sleeper(ms: number, calls: { after: number }): WorkflowDefinition<null,
 
 test('a short sleep waits in process; its replay returns at once', async (t) => {
   const calls = { after: 0 };
-  const short = sleeper(50, calls);
+  // Long enough that a replay which waited again could not pass for one that did not, even on a loaded machine.
+  const short = sleeper(1_000, calls);
   // Parked on a long sleep afterwards, so the short one can be replayed (a completed execution never is).
   const thenPark: WorkflowDefinition<null, string> = { kind: 'sleeper', version: 1, run: async (ctx, input) => (await short.run(ctx, input), await ctx.sleep(HOUR), 'done') };
   const fx = await makeRuntime(t, { workflows: [thenPark] });
   const t0 = Date.now();
   const h = await fx.runtime.start('sleeper', null);
   assert.equal((await h.done).status, 'suspended');
-  assert.ok(Date.now() - t0 >= 45);
+  assert.ok(Date.now() - t0 >= 990);
   const t1 = Date.now();
   assert.equal((await (await fx.runtime.resume(h.id)).done).status, 'suspended');
-  assert.ok(Date.now() - t1 < 45, 'the fired timer was not waited for again');
+  assert.ok(Date.now() - t1 < 900, 'the fired timer was not waited for again');
   assert.equal(calls.after, 1);
   const kinds = (await fx.engine.backend.readSegment(h.id, 1, 0, 100)).map((r) => r.kind);
   assert.equal(kinds.filter((k) => k === 'timer_armed').length, 2, 'the short and the parking sleep, each armed once');

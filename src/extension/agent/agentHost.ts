@@ -124,9 +124,13 @@ export class AgentHost {
     return this.runtime.applyPlan(items, shouldResume);
   }
 
-  /** A session that failed or was cancelled outside the workflow still gets a closing line in its transcript. */
+  /**
+   * A session that failed or was cancelled outside the workflow still gets a closing line in its
+   * transcript; a cancelled one also stops its commands that still run (started before a crash).
+   */
   private async closeTranscript(event: RuntimeEvent): Promise<void> {
     if (event.type !== 'execution' || (event.status !== 'failed' && event.status !== 'cancelled' && event.status !== 'aborted')) return;
+    if (event.status === 'cancelled') await this.stopCommands(event.executionId);
     try {
       const thread = await this.engine.sessions.thread(event.executionId);
       if (!thread || thread.outcome !== null) return;
@@ -135,6 +139,15 @@ export class AgentHost {
       await this.engine.sessions.append(event.executionId, [{ key: 'finished', event: { type: 'session_finished', outcome: event.status, summary } }]);
     } catch (error) {
       this.options.logger?.warn(`session ${event.executionId}: could not close the transcript: ${ensureError(error).message}`);
+    }
+  }
+
+  private async stopCommands(id: ExecutionId): Promise<void> {
+    try {
+      const stopped = await this.options.deps.runCommand.stopExecution(id);
+      if (stopped > 0) this.options.logger?.info(`session ${id}: stopped ${stopped} command${stopped === 1 ? '' : 's'} still running`);
+    } catch (error) {
+      this.options.logger?.warn(`session ${id}: could not stop its commands: ${ensureError(error).message}`);
     }
   }
 

@@ -1,10 +1,9 @@
 /**
- * Runs one shell command for the agent: in the workspace, with a timeout, a
- * cancellation signal that kills the whole process group, and output captured
- * up to a cap (the rest is counted, not kept).
+ * How the agent's tools run shell commands: through a runner that can say,
+ * after a crash, what became of a command it was asked to run. The real one
+ * (supervisedCommands.ts) keeps each command under a detached supervisor
+ * process; tests may substitute their own.
  */
-import { spawn } from 'node:child_process';
-import { CancelledError } from '../../durable';
 
 export interface CommandResult {
   readonly exitCode: number | null;
@@ -22,56 +21,30 @@ export interface CommandOptions {
   readonly maxOutputBytes: number;
 }
 
-export type CommandRunner = (command: string, options: CommandOptions) => Promise<CommandResult>;
+/** Names one command: the step that runs it and that step's idempotency key (hex). */
+export interface CommandKey {
+  readonly executionId: string;
+  readonly stepId: number;
+  readonly key: string;
+}
 
-export const runShellCommand: CommandRunner = (command, options) =>
-  new Promise((resolve, reject) => {
-    options.signal.throwIfAborted();
-    const started = Date.now();
-    const windows = process.platform === 'win32';
-    const child = spawn(command, { cwd: options.cwd, shell: true, detached: !windows, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let truncatedBytes = 0;
-    let timedOut = false;
-    const collect = (data: Buffer): void => {
-      const room = options.maxOutputBytes - kept;
-      if (room > 0) chunks.push(data.subarray(0, room));
-      kept += Math.min(room > 0 ? room : 0, data.length);
-      truncatedBytes += Math.max(0, data.length - Math.max(room, 0));
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    const kill = (): void => {
-      try {
-        if (!windows && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        else child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, options.timeoutMs);
-    const onAbort = (): void => kill();
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      options.signal.removeEventListener('abort', onAbort);
-      reject(error);
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      options.signal.removeEventListener('abort', onAbort);
-      if (options.signal.aborted) return reject(new CancelledError('the command was cancelled'));
-      resolve({
-        exitCode,
-        signal,
-        output: Buffer.concat(chunks).toString('utf8'),
-        truncatedBytes,
-        timedOut,
-        durationMs: Date.now() - started,
-      });
-    });
-  });
+/** What is known of a command after an interruption. */
+export type CommandProbe =
+  | { readonly state: 'not_started' }
+  | { readonly state: 'finished'; readonly result: CommandResult }
+  | { readonly state: 'unknown'; readonly detail: string };
+
+export interface CommandRunner {
+  /**
+   * Run the command named by `key` at most once: when it was already started
+   * under that key (by an earlier host), wait for that run instead. Aborting
+   * `signal` stops the command with its process group and rejects.
+   */
+  run(key: CommandKey, command: string, options: CommandOptions): Promise<CommandResult>;
+  /** After an interruption: finished (with its outcome), never started, or unknown; waits while it still runs. */
+  probe(key: CommandKey, options: CommandOptions): Promise<CommandProbe>;
+  /** The outcome is in the journal: drop what the runner kept for the command. */
+  forget(key: CommandKey): Promise<void>;
+  /** Stop every command of an execution that is still running (a cancelled session); returns how many. */
+  stopExecution(executionId: string): Promise<number>;
+}

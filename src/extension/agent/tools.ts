@@ -11,8 +11,10 @@
  *   write happened. A file changed by someone else in between is a conflict,
  *   reported to the model, never overwritten.
  * - run_command: destructive; asks the user first (a durable promise; the model
- *   can never approve) unless approval is switched off; its ambiguity policy
- *   (default `ask`) decides what happens when a window closed mid-command.
+ *   can never approve) unless approval is switched off; runs under a supervisor
+ *   that outlives the host (supervisedCommands.ts), so after a crash the `verify`
+ *   policy reads how the command ended; when even that record is lost, the
+ *   configured policy (default `ask`) decides.
  * - ask_user: a durable promise answered in the session panel.
  *
  * Tools return values, not exceptions, for everything the model should hear
@@ -20,8 +22,8 @@
  */
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { isSkipped, type AmbiguityPolicy, type DurableContext, type EffectClass, type ProbeOutcome } from '../../durable';
-import type { CommandRunner } from './commandRunner';
+import { isSkipped, type DurableContext, type EffectClass, type ProbeFallback, type ProbeOutcome, type StepHandle } from '../../durable';
+import type { CommandKey, CommandOptions, CommandResult, CommandRunner } from './commandRunner';
 import type { ToolSchema } from './model';
 import { workspaceRelative, type WorkspaceAccess } from './workspaceAccess';
 
@@ -38,7 +40,8 @@ export interface ApprovalDecision {
 
 export interface ToolPolicy {
   readonly requireCommandApproval: boolean;
-  readonly commandAmbiguity: AmbiguityPolicy;
+  /** When a command's outcome cannot be learned after a crash (its supervisor died too). */
+  readonly commandAmbiguity: ProbeFallback;
   readonly commandTimeoutMs: number;
   readonly maxOutputBytes: number;
   readonly maxReadBytes: number;
@@ -290,6 +293,21 @@ interface CommandOutcome {
   readonly output: string;
   readonly truncatedBytes: number;
   readonly timedOut: boolean;
+  /** The supervisor was asked to stop it (the session was cancelled). */
+  readonly stopped?: boolean;
+  /** It finished while the session was interrupted; the supervisor's record told us how. */
+  readonly finishedWhileInterrupted?: boolean;
+}
+
+function commandOutcome(r: CommandResult, finishedWhileInterrupted: boolean): CommandOutcome {
+  return {
+    exitCode: r.exitCode,
+    output: r.output,
+    truncatedBytes: r.truncatedBytes,
+    timedOut: r.timedOut,
+    ...(r.signal === 'stopped' ? { stopped: true } : {}),
+    ...(finishedWhileInterrupted ? { finishedWhileInterrupted: true } : {}),
+  };
 }
 
 const runCommandTool: AgentTool = {
@@ -307,18 +325,42 @@ const runCommandTool: AgentTool = {
       const decision = await env.requestApproval({ kind: 'command', prompt: command });
       if (!decision.approved) return fail(`not run: ${decision.decidedBy} denied it`, `the user denied running this command`);
     }
+    // The command runs under a supervisor keyed by the step, so after a crash the probe reads what
+    // really happened; only when that record was lost does the configured policy (default: ask) decide.
+    let key: CommandKey | undefined;
+    const keyOf = (h: StepHandle): CommandKey => (key = { executionId: env.ctx.executionId, stepId: h.stepId, key: bytesToHex(h.idempotencyKey) });
+    const options = (h: StepHandle): CommandOptions => ({ cwd: env.workspace.root, signal: h.signal, timeoutMs: env.policy.commandTimeoutMs, maxOutputBytes: env.policy.maxOutputBytes });
     const result = await env.ctx.step(
-      { name: 'tool.run_command', effect: 'exactly_once', intent: 'destructive', policy: env.policy.commandAmbiguity, fingerprint: command },
+      {
+        name: 'tool.run_command',
+        effect: 'exactly_once',
+        intent: 'destructive',
+        policy: 'verify',
+        fallback: env.policy.commandAmbiguity,
+        fingerprint: command,
+        probe: async (h): Promise<ProbeOutcome<CommandOutcome>> => {
+          const found = await env.runCommand.probe(keyOf(h), options(h));
+          if (found.state === 'finished') return { done: true, value: commandOutcome(found.result, true) };
+          if (found.state === 'unknown') return { done: 'unknown', detail: found.detail };
+          return { done: false };
+        },
+      },
       async (h): Promise<CommandOutcome> => {
         await h.ensureOwner();
-        const r = await env.runCommand(command, { cwd: env.workspace.root, signal: h.signal, timeoutMs: env.policy.commandTimeoutMs, maxOutputBytes: env.policy.maxOutputBytes });
-        return { exitCode: r.exitCode, output: r.output, truncatedBytes: r.truncatedBytes, timedOut: r.timedOut };
+        return commandOutcome(await env.runCommand.run(keyOf(h), command, options(h)), false);
       },
     );
-    if (isSkipped(result)) return fail('not run: it was interrupted and the decision was to skip it', 'the command was interrupted and skipped');
+    if (key) await env.runCommand.forget(key);
+    if (isSkipped(result)) {
+      return fail(
+        'skipped after an interruption: whether it ran is unknown',
+        'the command was interrupted and its outcome could not be learned; it was skipped (it may or may not have run)',
+      );
+    }
     const tail = result.truncatedBytes > 0 ? `\n… (${result.truncatedBytes} more bytes not captured)` : '';
-    const status = result.timedOut ? 'timed out' : `exit code ${result.exitCode ?? 'none'}`;
-    return { ok: result.exitCode === 0, content: `${status}\n${result.output}${tail}`, summary: status };
+    const status = result.stopped ? 'stopped' : result.timedOut ? 'timed out' : `exit code ${result.exitCode ?? 'none'}`;
+    const when = result.finishedWhileInterrupted ? ' (it finished while the session was interrupted)' : '';
+    return { ok: result.exitCode === 0, content: `${status}${when}\n${result.output}${tail}`, summary: `${status}${when}` };
   },
 };
 

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { DurableEngine } from '../../../src/durable/engine';
 import type { ExecutionId } from '../../../src/durable/ids';
 import { AgentHost, type SessionLimits } from '../../../src/extension/agent/agentHost';
-import { runShellCommand, type CommandRunner } from '../../../src/extension/agent/commandRunner';
+import type { CommandRunner } from '../../../src/extension/agent/commandRunner';
 import type { ModelClient, ModelSpec } from '../../../src/extension/agent/model';
 import { OpenAiCompatibleModel } from '../../../src/extension/agent/openAiModel';
 import { ScriptedModel } from '../../../src/extension/agent/scriptedModel';
+import { SupervisedCommands } from '../../../src/extension/agent/supervisedCommands';
 import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY, type ToolPolicy } from '../../../src/extension/agent/tools';
 import { NodeWorkspace } from '../../../src/extension/agent/workspaceAccess';
-import { MIGRATIONS_DIR, TEST_MASTER_KEY, tempDir, until } from '../../helpers';
+import { MIGRATIONS_DIR, SUPERVISOR_SCRIPT, TEST_MASTER_KEY, tempDir, until } from '../../helpers';
 
 export interface AgentFixture {
   readonly host: AgentHost;
@@ -33,7 +34,8 @@ export async function agentFixture(
   mkdirSync(workspace, { recursive: true });
   const scriptFile = join(dir, 'script.json');
   const warnings: string[] = [];
-  const engine = await DurableEngine.open({ file: options.file ?? join(dir, 'durable.db'), migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY, config: { ackTimeoutMs: 2_000 } });
+  const file = options.file ?? join(dir, 'durable.db');
+  const engine = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY, config: { ackTimeoutMs: 2_000 } });
   const host = new AgentHost({
     engine,
     ownerId: 'test-window',
@@ -47,7 +49,7 @@ export async function agentFixture(
           : new OpenAiCompatibleModel({ baseUrl: (spec as { baseUrl: string }).baseUrl, model: (spec as { model: string }).model, apiKey: async () => options.apiKey, timeoutMs: 1_000, maxRetryWaitMs: 50 }),
       workspace: () => new NodeWorkspace(workspace),
       tools: () => BUILTIN_TOOLS,
-      runCommand: options.runCommand ?? runShellCommand,
+      runCommand: options.runCommand ?? new SupervisedCommands({ root: `${file}-commands`, script: SUPERVISOR_SCRIPT, pollMs: 20 }),
       policy: () => ({ ...DEFAULT_TOOL_POLICY, ...options.policy }),
     },
   });

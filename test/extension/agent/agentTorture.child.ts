@@ -5,11 +5,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DurableEngine } from '../../../src/durable/engine';
 import type { ExecutionId } from '../../../src/durable/ids';
 import { AgentHost } from '../../../src/extension/agent/agentHost';
-import { runShellCommand } from '../../../src/extension/agent/commandRunner';
 import { ScriptedModel } from '../../../src/extension/agent/scriptedModel';
+import { SupervisedCommands } from '../../../src/extension/agent/supervisedCommands';
 import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY } from '../../../src/extension/agent/tools';
 import { NodeWorkspace } from '../../../src/extension/agent/workspaceAccess';
-import { MIGRATIONS_DIR, TEST_MASTER_KEY } from '../../helpers';
+import { join } from 'node:path';
+import { MIGRATIONS_DIR, SUPERVISOR_SCRIPT, TEST_MASTER_KEY } from '../../helpers';
 
 async function main(): Promise<void> {
   const [file, workspace, scriptFile] = process.argv.slice(2);
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
       createModel: async (spec) => new ScriptedModel((spec as { scriptFile: string }).scriptFile),
       workspace: () => new NodeWorkspace(workspace),
       tools: () => BUILTIN_TOOLS,
-      runCommand: runShellCommand,
+      runCommand: new SupervisedCommands({ root: join(file, '..', 'commands'), script: SUPERVISOR_SCRIPT, pollMs: 20 }),
       policy: () => DEFAULT_TOOL_POLICY,
     },
   });

@@ -1,0 +1,117 @@
+/**
+ * The command supervisor: a small Node process, started detached by the
+ * extension host for each shell command, that outlives a crash of that host.
+ * It claims the command's folder, runs the shell in a process group of its own,
+ * captures output up to the cap, enforces the timeout, and records how the
+ * command ended, so a restarted host can learn what really happened.
+ *
+ *   node supervisor.js <folder> <spec as base64url JSON>
+ *
+ * Bundled on its own (dist/commandSupervisor.js); no vscode, no journal access.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ALREADY_CLAIMED_EXIT,
+  CLAIM_FILE,
+  EXIT_FILE,
+  OUTPUT_FILE,
+  RUNNING_FILE,
+  STOP_FILE,
+  writeJsonAtomically,
+  type CommandClaim,
+  type CommandExit,
+  type CommandSpec,
+} from './commandRecord';
+
+const windows = process.platform === 'win32';
+
+/** Make the folder appear with its claim in one rename; false when someone claimed it first. */
+function claim(dir: string, spec: CommandSpec): boolean {
+  const temp = `${dir}.claiming-${process.pid}`;
+  mkdirSync(temp, { recursive: true, mode: 0o700 });
+  const record: CommandClaim = { supervisorPid: process.pid, claimedAt: Date.now(), timeoutMs: spec.timeoutMs };
+  writeFileSync(join(temp, CLAIM_FILE), JSON.stringify(record), { mode: 0o600 });
+  try {
+    renameSync(temp, dir);
+    return true;
+  } catch {
+    rmSync(temp, { recursive: true, force: true });
+    return false;
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    if (windows) spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+    else process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+function run(dir: string, spec: CommandSpec): void {
+  const startedAt = Date.now();
+  const out = openSync(join(dir, OUTPUT_FILE), 'w', 0o600);
+  let kept = 0;
+  let truncatedBytes = 0;
+  let timedOut = false;
+  let finished = false;
+  const finish = (result: Omit<CommandExit, 'startedAt' | 'finishedAt' | 'truncatedBytes' | 'stopped'>): void => {
+    if (finished) return;
+    finished = true;
+    try {
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    const exit: CommandExit = { ...result, truncatedBytes, stopped: existsSync(join(dir, STOP_FILE)), startedAt, finishedAt: Date.now() };
+    writeJsonAtomically(join(dir, EXIT_FILE), exit);
+    process.exit(0);
+  };
+  const child = spawn(spec.command, { cwd: spec.cwd, shell: true, detached: !windows, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  if (child.pid !== undefined) writeJsonAtomically(join(dir, RUNNING_FILE), { pid: child.pid, startedAt });
+  const collect = (data: Buffer): void => {
+    const room = Math.max(0, spec.maxOutputBytes - kept);
+    if (room > 0) writeSync(out, data, 0, Math.min(room, data.length));
+    kept += Math.min(room, data.length);
+    truncatedBytes += Math.max(0, data.length - room);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup(child.pid);
+  }, spec.timeoutMs);
+  child.on('error', (error) => {
+    clearTimeout(timer);
+    finish({ exitCode: null, signal: null, timedOut: false, spawnError: error.message });
+  });
+  child.on('close', (exitCode, signal) => {
+    clearTimeout(timer);
+    finish({ exitCode, signal, timedOut });
+  });
+}
+
+function main(): void {
+  const [dir, encoded] = process.argv.slice(2);
+  if (!dir || !encoded) {
+    process.stderr.write('usage: supervisor <folder> <spec>\n');
+    process.exit(2);
+  }
+  const spec = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as CommandSpec;
+  // Detached from the host: its terminal hang-up or interrupt must not end the record.
+  process.on('SIGHUP', () => undefined);
+  process.on('SIGINT', () => undefined);
+  if (!claim(dir, spec)) process.exit(ALREADY_CLAIMED_EXIT);
+  run(dir, spec);
+}
+
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`command supervisor failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
