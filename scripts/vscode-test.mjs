@@ -78,7 +78,7 @@ export async function runVsCodeSuites() {
     mochaPath: join(root, 'node_modules', 'mocha'),
     stateFile: join(runDir, 'harness-state'),
     timeoutMs: 30_000,
-    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['dispose.itest.js'])],
+    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['dispose.itest.js'])],
   };
   const configFile = join(runDir, 'harness.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -204,13 +204,14 @@ export async function runVsCodeSuites() {
       await waitForFile(config.phases[1].done, PHASE_TIMEOUT_MS, 'integration phase 2');
     });
     await check('after the reload the interrupted session is offered, resumed, approved in the panel and finished', async () => {
-      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first();
+      // Also phase 1's vscode.lm session may be listed ("2 agent sessions were interrupted").
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: /was interrupted|were interrupted/ }).first();
       await toast.waitFor({ state: 'visible', timeout: 30_000 });
       await toast.getByRole('button', { name: 'Resume' }).click();
       // The panel came back by itself (webview serializer) and follows the resumed session.
       const approve = webview().getByRole('button', { name: 'Approve' });
       await approve.waitFor({ state: 'visible', timeout: 60_000 });
-      await webview().locator('.msg.approval', { hasText: 'echo checked' }).first().waitFor({ timeout: 5_000 });
+      await webview().locator('.msg.approval', { hasText: 'sleep 3; echo checked >> checks.log' }).first().waitFor({ timeout: 5_000 });
       await approve.click();
       await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
       const hello = readFileSync(join(workspace, 'hello.txt'), 'utf8');
@@ -257,31 +258,81 @@ export async function runVsCodeSuites() {
       await reloadWindow();
       await waitForFile(config.phases[2].done, PHASE_TIMEOUT_MS, 'integration phase 3');
     });
-    await check('a crash of the extension host mid-model-call: nothing resumes by itself; the offer comes when the dead lease expires; Resume finishes it once', async () => {
+    const checksLog = () => (existsSync(join(workspace, 'checks.log')) ? readFileSync(join(workspace, 'checks.log'), 'utf8') : '');
+    const offer = () => page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first();
+    /** The session panel's own badge and buttons: the page the person looks at. */
+    const panelBadge = (text) => webview().locator('.badge', { hasText: text }).first();
+    const setResumeOnStartup = (value) => {
+      const file = join(workspace, '.vscode', 'settings.json');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), 'durableSessions.resumeOnStartup': value }, null, 2));
+    };
+    /** Approve the command, kill the host while it runs (3 s), and check the truth afterwards. */
+    const crashDuringCommand = async () => {
+      const approve = webview().getByRole('button', { name: 'Approve' });
+      await approve.waitFor({ state: 'visible', timeout: 60_000 });
+      await webview().locator('.msg.approval', { hasText: 'sleep 3; echo checked' }).first().waitFor({ timeout: 5_000 });
+      await approve.click();
+      await webview().locator('.msg.tool.state-running', { hasText: 'sleep 3' }).first().waitFor({ timeout: 10_000 });
+      await killExtensionHost();
+    };
+    await check('a crash of the extension host mid-model-call (ask): nothing resumes by itself, the tree and the open panel say Interrupted, the offer comes when the dead lease expires', async () => {
       // Phase 3 deactivated the extension in this host: a first crash brings up a fresh host.
       await killExtensionHost();
       await startScriptedSession('Add a greeting file and run the check, again.');
       // Turn 2 is a 10 s model call: kill the extension host in the middle of it.
       const crashedAt = Date.now();
       await killExtensionHost();
+      // The panel left by the dead host was replaced by a live one, in place: one tab, working buttons.
+      await panelBadge('interrupted').waitFor({ timeout: 60_000 });
+      await webview().getByRole('button', { name: 'Resume' }).waitFor({ timeout: 5_000 });
+      const tabs = await page.locator('.tabs-container .tab', { hasText: 'run the check,' }).count();
+      if (tabs !== 1) throw new Error(`${tabs} tabs show the crashed session`);
       // resumeOnStartup is "ask": the new host must not resume it, it must ask (once the dead run's lease expires).
-      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first();
-      await toast.waitFor({ state: 'visible', timeout: 60_000 });
-      const offeredAfter = (Date.now() - crashedAt) / 1000;
-      const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');
-      if (checks !== 'checked\n') throw new Error(`before any consent the command log is ${JSON.stringify(checks)}`);
-      log(`crash to offer: ${offeredAfter.toFixed(1)} s`);
+      await offer().waitFor({ state: 'visible', timeout: 60_000 });
+      log(`crash to offer (ask): ${((Date.now() - crashedAt) / 1000).toFixed(1)} s`);
+      if (checksLog() !== 'checked\n') throw new Error(`before any consent the command log is ${JSON.stringify(checksLog())}`);
       // The tree moved it to Interrupted by itself when the lease expired (no Refresh clicked).
       await page.locator('.part.sidebar .monaco-list-row', { hasText: /Interrupted\s*3/ }).first().waitFor({ state: 'visible', timeout: 5_000 });
-      await toast.getByRole('button', { name: 'Resume' }).click();
-      await palette('Open Session');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'again' }).first().click({ timeout: 10_000 });
+    });
+    await check('Resume from the offer continues in the same live panel; a crash while the approved command runs: it finishes under its supervisor and the transcript says so; it ran once', async () => {
+      await offer().getByRole('button', { name: 'Resume' }).click();
+      await crashDuringCommand();
+      await offer().waitFor({ state: 'visible', timeout: 60_000 });
+      await offer().getByRole('button', { name: 'Resume' }).click();
+      await webview().locator('.msg.tool', { hasText: 'it finished while the session was interrupted' }).first().waitFor({ timeout: 30_000 });
+      await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
+      if (checksLog() !== 'checked\nchecked\n') throw new Error(`the second session's command ran ${checksLog().split('\n').length - 2} times: ${JSON.stringify(checksLog())}`);
+    });
+    await check('resumeOnStartup "never": after a crash nothing is offered and nothing resumes; the panel offers Resume, which the person uses', async () => {
+      setResumeOnStartup('never');
+      await startScriptedSession('Never resume this one by itself.');
+      const crashedAt = Date.now();
+      await killExtensionHost();
+      await panelBadge('interrupted').waitFor({ timeout: 60_000 });
+      // Well past the dead lease's expiry (the ask offer came within ~15 s): still no offer, no progress.
+      await page.waitForTimeout(Math.max(0, 25_000 - (Date.now() - crashedAt)));
+      if (await offer().isVisible()) throw new Error('an offer appeared although resumeOnStartup is "never"');
+      if (await webview().getByRole('button', { name: 'Approve' }).isVisible()) throw new Error('the session moved on by itself');
+      await sidebarRow('Never resume this one').waitFor({ state: 'visible', timeout: 5_000 });
+      await webview().getByRole('button', { name: 'Resume' }).click();
       const approve = webview().getByRole('button', { name: 'Approve' });
       await approve.waitFor({ state: 'visible', timeout: 60_000 });
       await approve.click();
       await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
-      const after = readFileSync(join(workspace, 'checks.log'), 'utf8');
-      if (after !== 'checked\nchecked\n') throw new Error(`the second session's command ran ${after.split('\n').length - 2} times: ${JSON.stringify(after)}`);
+    });
+    await check('resumeOnStartup "automatic": after a crash the session resumes by itself once the dead lease expires', async () => {
+      setResumeOnStartup('automatic');
+      await startScriptedSession('Resume this one by itself.');
+      const crashedAt = Date.now();
+      await killExtensionHost();
+      const approve = webview().getByRole('button', { name: 'Approve' });
+      await approve.waitFor({ state: 'visible', timeout: 90_000 });
+      log(`crash to automatic resume: ${((Date.now() - crashedAt) / 1000).toFixed(1)} s`);
+      if (await offer().isVisible()) throw new Error('"automatic" asked anyway');
+      await approve.click();
+      await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
+      if (checksLog().split('\n').filter(Boolean).length !== 4) throw new Error(`the command log is ${JSON.stringify(checksLog())}`);
+      setResumeOnStartup('ask');
     });
   } finally {
     clearTimeout(watchdog);

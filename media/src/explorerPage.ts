@@ -154,7 +154,7 @@ function renderRow(index: number, row: RowView | undefined): HTMLElement {
     el('span', { className: 'c-status', text: STATUS_LABEL[row.status] ?? row.status }),
     el('span', { className: 'c-span' }, bar),
     el('span', { className: 'c-dur', text: duration(row.endedAt - row.startedAt) }),
-    el('span', { className: 'c-retries', text: row.retries ? `↻ ${row.retries}` : '', title: row.retries ? `${row.retries} retries or reruns` : '' }),
+    el('span', { className: 'c-retries', text: row.retries ? `+${row.retries}` : '', title: row.retries ? `${row.retries} retries or reruns` : '' }),
   );
   if (overview.execution.attempt > 1) node.querySelector('.c-id')!.textContent = `${row.attempt}/${row.stepId ?? '·'}`;
   return node;

@@ -41,14 +41,14 @@ function start(): void {
 }
 
 const ROLE_LABEL: Record<MessageView['role'], string> = { user: 'Task', assistant: 'Agent', tool: 'Tool', approval: 'Approval', error: 'Error', status: 'Session' };
-const STATE_ICON: Record<string, string> = { running: '⏳', done: '✔', failed: '✖', pending: '⏸', approved: '✔', denied: '✖' };
 
 function renderMessage(m: MessageView): HTMLElement {
   const row = el('article', { className: `msg ${m.role}${m.state ? ` state-${m.state}` : ''}` });
   row.dataset.index = String(m.index);
   const head = el('div', { className: 'msg-head' }, el('span', { className: 'role', text: ROLE_LABEL[m.role] }));
   if (m.kind) head.append(el('span', { className: 'kind', text: m.kind }));
-  if (m.state) head.append(el('span', { className: 'state', text: `${STATE_ICON[m.state] ?? ''} ${m.state}` }));
+  // The state's mark is drawn by CSS (a coloured dot), not a glyph: emoji fonts are not everywhere.
+  if (m.state) head.append(el('span', { className: 'state', text: m.state }));
   row.append(head);
   if (m.text) row.append(el(m.role === 'tool' || m.kind === 'command' ? 'pre' : 'div', { className: 'text', text: m.text }));
   if (m.detail) row.append(el('pre', { className: 'detail', text: m.detail }));

@@ -3,7 +3,9 @@
  * only when the host was started with DURABLE_SESSIONS_TEST_API=1 (the
  * integration harness), so no other extension can reach the journal through it.
  */
-import { openConnectionCount, type DurableConfig, type DurableEngine } from '../durable';
+import * as vscode from 'vscode';
+import { openConnectionCount, type DurableConfig, type DurableEngine, type ExecutionId } from '../durable';
+import { durableChatHandler, type DurableChatStream } from './chatParticipant';
 import type { Container } from './container';
 
 export interface DurableSessionsApi {
@@ -21,6 +23,15 @@ export interface DurableSessionsApi {
     openExplorers(): string[];
     /** The status bar item's text and tooltip as last shown. */
     statusBar(): { text: string; tooltip: string; visible: boolean };
+    /** Start an agent session with the model the settings name (as the panel's Start does). */
+    startSession(task: string): Promise<string>;
+    /** Resume a session as the panel's Resume does, without opening a panel. */
+    resumeSession(id: string): Promise<void>;
+    /**
+     * Send a prompt to the `@durable` chat handler with a model from vscode.lm (as the chat view
+     * does); returns what the response showed, as markdown and progress lines.
+     */
+    chat(prompt: string, selector: vscode.LanguageModelChatSelector): Promise<{ text: string; sessionId?: string }>;
     /** Dispose everything as deactivate does (the extension is unusable afterwards). */
     dispose(): Promise<void>;
   };
@@ -41,6 +52,25 @@ export function createApi(container: Container): DurableSessionsApi {
       openConnections: openConnectionCount,
       openExplorers: () => container.explorers.openExecutions,
       statusBar: () => container.statusBar.current,
+      startSession: (task) => container.sessions.start(task),
+      resumeSession: (id) => container.sessions.resume(id as ExecutionId),
+      chat: async (prompt, selector) => {
+        const [model] = await vscode.lm.selectChatModels(selector);
+        if (!model) throw new Error(`no chat model matches ${JSON.stringify(selector)}`);
+        const lines: string[] = [];
+        const stream: DurableChatStream = {
+          markdown: (value) => void lines.push(typeof value === 'string' ? value : value.value),
+          progress: (value) => void lines.push(`(progress) ${value}\n`),
+          button: (command) => void lines.push(`[button] ${command.title}\n`),
+        };
+        const cancel = new vscode.CancellationTokenSource();
+        try {
+          const result = await durableChatHandler(container.sessions, container.log)({ prompt, model }, stream, cancel.token);
+          return { text: lines.join(''), sessionId: (result.metadata as { sessionId?: string } | undefined)?.sessionId };
+        } finally {
+          cancel.dispose();
+        }
+      },
       dispose: () => container.dispose(),
     },
   };

@@ -11,10 +11,26 @@ import type { SessionService } from './sessionService';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'aborted']);
 
+/** What the handler reads of a chat request: the prompt and the model the person picked. */
+export type DurableChatRequest = Pick<vscode.ChatRequest, 'prompt'> & { readonly model: Pick<vscode.LanguageModelChat, 'vendor' | 'family' | 'id'> };
+/** What the handler writes to a chat response. */
+export type DurableChatStream = Pick<vscode.ChatResponseStream, 'markdown' | 'progress' | 'button'>;
+
 export function registerChatParticipant(service: SessionService, extensionUri: vscode.Uri, log: vscode.LogOutputChannel): vscode.Disposable {
   // Chat may be missing (older hosts, or disabled): the rest of the extension works without it.
   if (typeof vscode.chat?.createChatParticipant !== 'function') return new vscode.Disposable(() => undefined);
-  const participant = vscode.chat.createChatParticipant('durableSessions.agent', async (request, _context, stream, token) => {
+  const handler = durableChatHandler(service, log);
+  const participant = vscode.chat.createChatParticipant('durableSessions.agent', (request, _context, stream, token) => handler(request, stream, token));
+  participant.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'durable.svg');
+  return participant;
+}
+
+/** The `@durable` handler: start the session on the request's model, follow its transcript into the response. */
+export function durableChatHandler(
+  service: SessionService,
+  log: vscode.LogOutputChannel,
+): (request: DurableChatRequest, stream: DurableChatStream, token: vscode.CancellationToken) => Promise<vscode.ChatResult> {
+  return async (request, stream, token) => {
     let id: ExecutionId;
     try {
       id = await service.start(request.prompt, { provider: 'vscode-lm', vendor: request.model.vendor, family: request.model.family, id: request.model.id });
@@ -70,12 +86,10 @@ export function registerChatParticipant(service: SessionService, extensionUri: v
     }
     log.info(`@durable: session ${id} shown (${shown} transcript rows)`);
     return { metadata: { sessionId: id } };
-  });
-  participant.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'durable.svg');
-  return participant;
+  };
 }
 
-function renderMessage(stream: vscode.ChatResponseStream, m: TranscriptMessage, first: boolean): void {
+function renderMessage(stream: DurableChatStream, m: TranscriptMessage, first: boolean): void {
   switch (m.role) {
     case 'assistant':
       if (m.text) stream.markdown(`${m.text}\n\n`);

@@ -4,6 +4,7 @@
  * one instance and `deactivate` disposes it.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { ExecutionsTreeProvider } from '../views/executionsTree';
 import { JournalExplorers } from '../views/journalExplorer';
@@ -12,6 +13,7 @@ import { DurableStatusBar } from '../views/statusBar';
 import { registerChatParticipant } from './chatParticipant';
 import { DurableDatabase } from './database';
 import { JournalService } from './journalService';
+import { HostMarker } from './hostMarker';
 import { KeyStore } from './keyStore';
 import { RetentionScheduler } from './retentionScheduler';
 import { SessionService } from './sessionService';
@@ -28,11 +30,13 @@ export class Container implements vscode.Disposable {
   readonly journal: JournalService;
   readonly explorers: JournalExplorers;
   readonly statusBar: DurableStatusBar;
+  readonly hostMarker: HostMarker;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('Durable Sessions', { log: true });
+    this.hostMarker = new HostMarker(join((context.storageUri ?? context.globalStorageUri).fsPath, 'hosts'));
     this.keys = new KeyStore(context.secrets);
     this.database = new DurableDatabase(
       context.storageUri,
@@ -47,7 +51,7 @@ export class Container implements vscode.Disposable {
     this.executionsTree = new ExecutionsTreeProvider(this.journal);
     this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged(), () => this.config());
     this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
-    this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log);
+    this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log, context.workspaceState);
     this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || existsSync(this.database.file ?? ''), this.log);
     this.disposables.push(
       this.journal,
@@ -73,10 +77,22 @@ export class Container implements vscode.Disposable {
     return readDurableConfig((m) => this.log.warn(m));
   }
 
+  /**
+   * Activation after a crash of the previous extension host: the tabs it served are still on
+   * screen with dead buttons; replace them by live panels. Returns how many were replaced.
+   */
+  async replaceDeadTabs(): Promise<number> {
+    const crashed = this.hostMarker.start();
+    if (crashed === 0) return 0;
+    this.log.warn('the previous extension host of this window stopped without shutting down (a crash); reconnecting its panels');
+    return (await this.panels.replaceDeadTabs()) + (await this.explorers.replaceDeadTabs());
+  }
+
   /** Dispose in reverse order of construction. Idempotent. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    this.hostMarker.markClean();
     for (const d of this.disposables.splice(0).reverse()) d.dispose();
     // Sessions stop before the database closes: interrupted runs stay resumable and release their leases.
     await this.sessions.dispose();

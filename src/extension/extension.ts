@@ -17,6 +17,7 @@ export function activate(context: vscode.ExtensionContext): DurableSessionsApi {
   const current = container;
   current.sessions.scheduleRecovery((id) => current.panels.open(id));
   current.statusBar.schedule();
+  current.replaceDeadTabs().catch((error: unknown) => current.log.error(`could not reconnect the panels after a crash: ${error instanceof Error ? error.message : String(error)}`));
   container.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
   return createApi(container);
 }

@@ -214,7 +214,7 @@ export const journalCommands: CommandTable = {
         uri = picked[0];
       }
       const file = uri;
-      let report: { imported: number; rows: number; trusted: boolean };
+      let report: Awaited<ReturnType<typeof c.journal.importFrom>>;
       try {
         report = await withCancellation('Durable Sessions: importing…', () => c.journal.importFrom(file));
       } catch (error) {
@@ -230,7 +230,8 @@ export const journalCommands: CommandTable = {
         report = await withCancellation('Durable Sessions: importing…', () => c.journal.importFrom(file, true));
       }
       notify(
-        `Durable Sessions: imported ${report.imported} execution${report.imported === 1 ? '' : 's'} (${report.rows} journal entries)` +
+        `Durable Sessions: imported ${report.imported} execution${report.imported === 1 ? '' : 's'} (${report.rows} journal entries` +
+          `${report.events > 0 ? `, ${report.events} transcript events` : ''}${report.promises > 0 ? `, ${report.promises} approval${report.promises === 1 ? '' : 's'}` : ''})` +
           `${report.trusted ? '' : ' as untrusted read-only history'}.`,
       );
       c.journal.notifyChanged();

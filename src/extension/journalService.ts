@@ -174,7 +174,7 @@ export class JournalService implements vscode.Disposable {
   }
 
   /** Import a file; `untrusted` only after a person agreed to bring it in as read-only history. */
-  async importFrom(source: vscode.Uri, untrusted = false): Promise<{ imported: number; rows: number; trusted: boolean }> {
+  async importFrom(source: vscode.Uri, untrusted = false): Promise<{ imported: number; rows: number; trusted: boolean; events: number; promises: number }> {
     const engine = await this.database.get();
     let bytes: Uint8Array;
     try {
@@ -183,7 +183,10 @@ export class JournalService implements vscode.Disposable {
       throw new Error(`cannot read ${source.fsPath}: ${ensureError(error).message}`);
     }
     const report = await importExecutions(engine, bytes, { untrusted });
-    this.log.info(`imported ${report.imported} execution(s), ${report.rows} entries from ${source.fsPath}${report.trusted ? '' : ' as untrusted read-only history'}`);
+    this.log.info(
+      `imported ${report.imported} execution(s), ${report.rows} entries, ${report.events} transcript events and ${report.promises} approvals from ${source.fsPath}` +
+        (report.trusted ? '' : ' as untrusted read-only history'),
+    );
     this._onDidChange.fire(undefined);
     return report;
   }

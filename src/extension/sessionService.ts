@@ -269,6 +269,11 @@ export class SessionService implements vscode.Disposable {
     }
   }
 
+  /** A session's title, or undefined when it does not exist (any more). */
+  async titleOf(id: ExecutionId): Promise<string | undefined> {
+    return (await (await this.host()).runtime.get(id))?.title;
+  }
+
   /** Recent sessions for pickers and the panel's list. */
   async list(limit = 50): Promise<Array<{ id: ExecutionId; title: string; status: string; updatedAt: number }>> {
     const host = await this.host();

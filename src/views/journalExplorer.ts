@@ -23,6 +23,7 @@ import {
 } from './explorerProtocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { shortTitle } from './explorerTreeModel';
+import { replaceDeadTabs, takeOverTab, unbackedTabs } from './panelTabs';
 
 export const EXPLORER_VIEW_TYPE = 'durableSessions.journal';
 const REFRESH_DEBOUNCE_MS = 300;
@@ -138,7 +139,7 @@ class ExplorerPanel implements vscode.Disposable {
       listTimers(engine.backend, e.id),
       needsAttention(engine.backend, engine.codec, { now: live.now, isActive: live.isActive }),
     ]);
-    this.panel.title = `Journal: ${shortTitle(e.title || e.kind)}`;
+    this.panel.title = explorerTabLabel(e);
     const state = active || ownedElsewhere ? 'running' : e.status === 'running' ? 'interrupted' : e.status === 'suspended' ? 'waiting' : e.status;
     const attempts = new Map<number, number>();
     for (const r of timeline.rows) attempts.set(r.attempt, (attempts.get(r.attempt) ?? 0) + 1);
@@ -282,28 +283,63 @@ class ExplorerPanel implements vscode.Disposable {
   }
 }
 
+const OPEN_EXPLORERS_KEY = 'durableSessions.openExplorers';
+
+/** The tab label of an execution's explorer (what a restored tab is recognised by). */
+export function explorerTabLabel(e: { readonly title: string; readonly kind: string }): string {
+  return `Journal: ${shortTitle(e.title || e.kind)}`;
+}
+
 export class JournalExplorers implements vscode.Disposable, vscode.WebviewPanelSerializer<PanelState> {
   private readonly panels = new Set<ExplorerPanel>();
   private readonly registration: vscode.Disposable;
+  private disposing = false;
 
   constructor(
     private readonly journal: JournalService,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly memento: vscode.Memento,
   ) {
     this.registration = vscode.window.registerWebviewPanelSerializer(EXPLORER_VIEW_TYPE, this);
   }
 
   /** Show an execution's journal, revealing its panel if one is open. */
   open(id: ExecutionId): void {
+    this.show(id).catch((error) => this.log.error(`journal explorer: could not open ${id}: ${ensureError(error).message}`));
+  }
+
+  private async show(id: ExecutionId): Promise<void> {
     const existing = [...this.panels].find((p) => p.executionId === id);
     if (existing) {
       existing.panel.reveal();
       existing.scheduleRefresh();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(EXPLORER_VIEW_TYPE, 'Journal explorer', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    // A tab VS Code restored in the background (not yet handed to us) is replaced, not doubled.
+    const execution = await this.journal.execution(id).catch(() => undefined);
+    const restored = execution && unbackedTabs(EXPLORER_VIEW_TYPE, this.panels).find((tab) => tab.label === explorerTabLabel(execution));
+    if ([...this.panels].some((p) => p.executionId === id)) return; // restored meanwhile
+    this.create(id, restored ? await takeOverTab(restored) : vscode.ViewColumn.Active, false);
+  }
+
+  private create(id: ExecutionId, column: vscode.ViewColumn, preserveFocus: boolean): void {
+    const panel = vscode.window.createWebviewPanel(EXPLORER_VIEW_TYPE, 'Journal explorer', { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
     this.track(panel, id);
+  }
+
+  /** After the previous extension host crashed: replace the explorer tabs it left (dead) by live ones. */
+  async replaceDeadTabs(): Promise<number> {
+    const byLabel = new Map<string, ExecutionId>();
+    for (const id of this.remembered()) {
+      const execution = await this.journal.execution(id).catch(() => undefined);
+      if (execution) byLabel.set(explorerTabLabel(execution), id);
+    }
+    const isOpen = (id: ExecutionId): boolean => [...this.panels].some((p) => p.executionId === id);
+    // A dead tab of an execution that is gone is closed, not replaced by an empty explorer.
+    const replaced = await replaceDeadTabs(EXPLORER_VIEW_TYPE, this.panels, byLabel, isOpen, (id, column, preserveFocus) => id && this.create(id, column, preserveFocus));
+    if (replaced > 0) this.log.info(`replaced ${replaced} journal explorer tab${replaced === 1 ? '' : 's'} left by the crashed extension host`);
+    return replaced;
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
@@ -317,8 +353,24 @@ export class JournalExplorers implements vscode.Disposable, vscode.WebviewPanelS
     this.track(panel, id);
   }
 
+  private remembered(): ExecutionId[] {
+    const value = this.memento.get<unknown>(OPEN_EXPLORERS_KEY);
+    return Array.isArray(value) ? value.filter((v): v is ExecutionId => typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v)) : [];
+  }
+
+  /** Remember which executions have explorers, to recognise their tabs after a crash. */
+  private remember(): void {
+    void this.memento.update(OPEN_EXPLORERS_KEY, this.openExecutions).then(undefined, () => undefined);
+  }
+
   private track(panel: vscode.WebviewPanel, id: ExecutionId): void {
-    this.panels.add(new ExplorerPanel(panel, id, this.journal, this.extensionUri, this.log, (gone) => this.panels.delete(gone)));
+    this.panels.add(
+      new ExplorerPanel(panel, id, this.journal, this.extensionUri, this.log, (gone) => {
+        this.panels.delete(gone);
+        if (!this.disposing) this.remember();
+      }),
+    );
+    this.remember();
   }
 
   get openExecutions(): string[] {
@@ -326,6 +378,7 @@ export class JournalExplorers implements vscode.Disposable, vscode.WebviewPanelS
   }
 
   dispose(): void {
+    this.disposing = true;
     this.registration.dispose();
     for (const p of [...this.panels]) p.dispose();
   }

@@ -13,11 +13,18 @@ import type { SessionService } from '../extension/sessionService';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from './sessionProtocol';
 import { groupOf, shortTitle } from './explorerTreeModel';
+import { replaceDeadTabs, takeOverTab, unbackedTabs } from './panelTabs';
 
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
 const MAX_MESSAGES = 2_000;
 const PUSH_DEBOUNCE_MS = 40;
 const OPEN_PANELS_KEY = 'durableSessions.openSessionPanels';
+const BLANK_TITLE = 'New agent session';
+
+/** The tab label of a session's panel (what a restored tab is recognised by). */
+export function sessionTabLabel(title: string): string {
+  return `Session: ${shortTitle(title)}`;
+}
 
 interface PanelState {
   readonly threadId?: string;
@@ -26,6 +33,7 @@ interface PanelState {
 class SessionPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private pushTimer: ReturnType<typeof setTimeout> | undefined;
+  private leaseTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
 
   constructor(
@@ -91,7 +99,8 @@ class SessionPanel implements vscode.Disposable {
       host.pendingApprovals(id),
     ]);
     if (!execution) return { threadId: id, messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
-    this.panel.title = `Session: ${shortTitle(execution.title)}`;
+    this.panel.title = sessionTabLabel(execution.title);
+    this.pushAtLeaseExpiry(execution.status === 'running' && !host.runtime.isActive(id) ? execution.leaseExpiresAt : null);
     const actionable = new Set(pending.map((p) => p.ref));
     const messages: MessageView[] = all.map((m) => ({
       index: m.index,
@@ -136,6 +145,20 @@ class SessionPanel implements vscode.Disposable {
       modelLabel,
       modelProblem,
     };
+  }
+
+  /**
+   * A session another (possibly dead) host still leases reads "running" until the lease runs out;
+   * then it is interrupted. Nothing is committed at that moment, so the panel looks again itself.
+   */
+  private pushAtLeaseExpiry(expiresAt: number | null): void {
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
+    this.leaseTimer = undefined;
+    if (expiresAt === null || this.disposed) return;
+    this.leaseTimer = setTimeout(() => {
+      this.leaseTimer = undefined;
+      this.schedulePush();
+    }, Math.min(Math.max(0, expiresAt - Date.now()) + 100, 2 ** 31 - 1));
   }
 
   private async receive(raw: unknown): Promise<void> {
@@ -183,7 +206,7 @@ class SessionPanel implements vscode.Disposable {
   bind(threadId: ExecutionId | undefined): void {
     this.threadId = threadId;
     this.onBind();
-    if (!threadId) this.panel.title = 'New agent session';
+    if (!threadId) this.panel.title = BLANK_TITLE;
     this.schedulePush();
   }
 
@@ -191,6 +214,7 @@ class SessionPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     if (this.pushTimer) clearTimeout(this.pushTimer);
+    if (this.leaseTimer) clearTimeout(this.leaseTimer);
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
     this.onDispose(this);
@@ -222,14 +246,45 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
 
   /** Show a session (revealing its panel if one is open), or a blank panel to start one. */
   open(threadId?: ExecutionId): void {
+    this.show(threadId).catch((error) => this.log.error(`session panel: could not open ${threadId ?? 'a new session'}: ${ensureError(error).message}`));
+  }
+
+  private async show(threadId: ExecutionId | undefined): Promise<void> {
     const existing = [...this.panels].find((p) => p.threadId === threadId);
     if (existing) {
       existing.panel.reveal();
       existing.schedulePush();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(SESSION_VIEW_TYPE, threadId ? 'Agent session' : 'New agent session', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    // A tab VS Code restored in the background (not yet handed to us) is replaced, not doubled.
+    const title = threadId ? await this.service.titleOf(threadId).catch(() => undefined) : undefined;
+    const restored = title === undefined ? undefined : unbackedTabs(SESSION_VIEW_TYPE, this.panels).find((tab) => tab.label === sessionTabLabel(title));
+    if ([...this.panels].some((p) => p.threadId === threadId)) return; // restored meanwhile
+    const column = restored ? await takeOverTab(restored) : vscode.ViewColumn.Active;
+    this.create(threadId, column, false);
+  }
+
+  private create(threadId: ExecutionId | undefined, column: vscode.ViewColumn, preserveFocus: boolean): void {
+    const panel = vscode.window.createWebviewPanel(SESSION_VIEW_TYPE, threadId ? 'Agent session' : BLANK_TITLE, { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
     this.track(panel, threadId);
+  }
+
+  /**
+   * After the previous extension host crashed: its tabs are still on screen but dead. Each is
+   * replaced by a live panel of the session it showed (recognised by its label among the sessions
+   * this window had open), in the same editor group. Returns how many were replaced.
+   */
+  async replaceDeadTabs(): Promise<number> {
+    const byLabel = new Map<string, ExecutionId>();
+    for (const id of this.remembered()) {
+      const title = await this.service.titleOf(id).catch(() => undefined);
+      if (title !== undefined) byLabel.set(sessionTabLabel(title), id);
+    }
+    const replaced = await replaceDeadTabs(SESSION_VIEW_TYPE, this.panels, byLabel, (id) => [...this.panels].some((p) => p.threadId === id), (id, column, preserveFocus) =>
+      this.create(id, column, preserveFocus),
+    );
+    if (replaced > 0) this.log.info(`replaced ${replaced} session tab${replaced === 1 ? '' : 's'} left by the crashed extension host`);
+    return replaced;
   }
 
   /** Called by VS Code after a reload for each panel that was open. */

@@ -1,5 +1,8 @@
 // Runs one phase of integration tests per activation (a window reload starts the next phase).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type * as vscode from 'vscode';
+import { registerTestModels } from './testModels';
 
 interface Phase {
   readonly files: string[];
@@ -27,10 +30,11 @@ type MochaCtor = new (options: Record<string, unknown>) => {
   };
 };
 
-export function activate(): void {
+export function activate(context: vscode.ExtensionContext): void {
   const configPath = process.env.DAS_TEST_CONFIG;
   if (!configPath || !existsSync(configPath)) return;
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as HarnessConfig;
+  context.subscriptions.push(registerTestModels(join(dirname(config.stateFile), 'lm-calls.log')));
   const index = existsSync(config.stateFile) ? Number(readFileSync(config.stateFile, 'utf8')) : 0;
   writeFileSync(config.stateFile, String(index + 1));
   const phase = config.phases[index];

@@ -1,7 +1,8 @@
 // Phase 2, after the UI test reloaded the window: a new extension host activated.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { api, EXTENSION_ID, SURVIVOR_TITLE } from './support';
+import { existsSync, readFileSync } from 'node:fs';
+import { api, EXTENSION_ID, LM_SLOW_ID_FILE, lmCalls, SURVIVOR_TITLE, until } from './support';
 
 suite('after a window reload', () => {
   test('the extension activated again in the new host', async () => {
@@ -16,5 +17,19 @@ suite('after a window reload', () => {
     assert.equal(execution.status, 'suspended');
     const [started] = await engine.backend.readExecutionSegment(execution.id, 0, 1);
     assert.equal(new TextDecoder().decode(engine.codec.openPayload(started)), '{"v":"sealed input"}');
+  });
+
+  test('a vscode.lm session the reload cut off mid-model-call resumes on the re-registered provider: only the cut-off call is made again', async () => {
+    assert.ok(existsSync(LM_SLOW_ID_FILE()), 'phase 1 left a session mid-call');
+    const id = readFileSync(LM_SLOW_ID_FILE(), 'utf8');
+    const { testing } = await api();
+    const engine = await testing.engine();
+    const before = await engine.backend.getExecution(id as Parameters<typeof engine.backend.getExecution>[0]);
+    assert.equal(before?.status, 'running', 'interrupted: its row still says running and nobody runs it');
+    await testing.resumeSession(id);
+    await until(async () => (await engine.backend.getExecution(id as Parameters<typeof engine.backend.getExecution>[0]))?.status === 'completed', 30_000);
+    assert.deepEqual(lmCalls('[lm-slow] Think about the files'), ['turn 1', 'turn 2', 'turn 2'], 'turn 1 was replayed from the journal');
+    const messages = await engine.sessions.messages(id as Parameters<typeof engine.sessions.messages>[0]);
+    assert.deepEqual(messages.filter((m) => m.role === 'assistant').map((m) => m.text), ['I will list the files.', 'The workspace has a README and a src folder.']);
   });
 });

@@ -62,14 +62,14 @@ suite('journal explorer commands', () => {
     assert.equal(await vscode.commands.executeCommand('durableSessions.export', { executionId: long, target: file, reveal: false }), file);
     assert.ok(existsSync(file));
     const artifact = JSON.parse(readFileSync(file, 'utf8')) as { format: string; schemaVersion: number; executions: unknown[] };
-    assert.equal(artifact.schemaVersion, 2);
+    assert.equal(artifact.schemaVersion, 3);
     assert.equal(artifact.executions.length, 1);
     assert.doesNotMatch(readFileSync(file, 'utf8'), /"v":1234/, 'payloads stay sealed');
 
     assert.equal(await vscode.commands.executeCommand('durableSessions.import', { source: file }), undefined, 'already in this journal: refused');
     await engine.backend.deleteExecutions([long]);
     const report = await vscode.commands.executeCommand<{ imported: number; rows: number; trusted: boolean }>('durableSessions.import', { source: file });
-    assert.deepEqual(report, { imported: 1, rows: 3_000, trusted: true });
+    assert.deepEqual(report, { imported: 1, rows: 3_000, trusted: true, events: 0, promises: 0 });
     assert.equal((await engine.backend.getExecution(long))?.title, SEEDED_LONG);
 
     const bad = join(tmpdir(), `das-bad-${Date.now()}.json`);

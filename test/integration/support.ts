@@ -1,4 +1,6 @@
 // Shared by the integration tests that run inside the extension host.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../../src/durable';
 import type { DurableSessionsApi } from '../../src/extension/api';
@@ -54,4 +56,28 @@ export async function seedLong(engine: Engine, title: string, steps: number): Pr
   await engine.backend.appendRows(rows);
   await engine.backend.finalize(id, 'completed');
   return id;
+}
+
+/** The harness's state folder (next to its config), shared by the phases. */
+function harnessDir(): string {
+  const config = JSON.parse(readFileSync(process.env.DAS_TEST_CONFIG ?? '', 'utf8')) as { stateFile: string };
+  return dirname(config.stateFile);
+}
+
+/** Where phase 1 leaves the id of the session it interrupted mid-model-call. */
+export const LM_SLOW_ID_FILE = (): string => join(harnessDir(), 'lm-slow.id');
+
+/** The turns the harness's test model was asked for, for one task ("turn 1", "turn 2", …). */
+export function lmCalls(task: string): string[] {
+  const file = join(harnessDir(), 'lm-calls.log');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(`${task} turn `)).map((l) => l.slice(task.length + 1));
+}
+
+export async function until(predicate: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
