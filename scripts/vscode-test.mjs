@@ -112,6 +112,11 @@ export async function runVsCodeSuites() {
       await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     });
     await check('integration phase 1 ran in the extension host', () => waitForFile(config.phases[0].done, PHASE_TIMEOUT_MS, 'integration phase 1'));
+    await check('@durable in the chat view (asked by phase 1 through the chat command) shows the durable session\'s transcript as its response', async () => {
+      const chat = page.locator('.part.auxiliarybar, .part.sidebar, .part.panel').filter({ hasText: '@durable' }).first();
+      await chat.locator('.interactive-response', { hasText: 'The workspace has a README and a src folder.' }).first().waitFor({ timeout: 30_000 });
+      await chat.locator('.interactive-response', { hasText: 'I will list the files.' }).first().waitFor({ timeout: 5_000 });
+    });
     const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
     const palette = async (title, query = `>Durable Sessions: ${title}`) => {
       await page.keyboard.press('F1');
@@ -163,6 +168,14 @@ export async function runVsCodeSuites() {
       const text = await record.innerText();
       if (!/decided skip/.test(text) || !/user:/.test(text) || !/deploy/.test(text)) throw new Error(`audit row reads ${JSON.stringify(text)}`);
     });
+    /** The filtered timeline shows its rows' names (not placeholders), in step order. */
+    const filteredRowsPainted = async (w) => {
+      await w.locator('.list .row:not(.loading) .c-name', { hasText: /^chunk 1239$/ }).waitFor({ timeout: 10_000 });
+      const names = await w.locator('.list .row .c-name').allInnerTexts();
+      const expected = ['chunk 123', ...Array.from({ length: 10 }, (_, i) => `chunk 123${i}`)];
+      if (names.join(', ') !== expected.join(', ')) throw new Error(`the filtered rows read ${JSON.stringify(names)}`);
+      if ((await w.locator('.list .row.loading').count()) > 0) throw new Error('placeholder rows left in the filtered list');
+    };
     await check('a 3,000-step timeline is virtualized, keyboard-navigable, and reveals a payload on request', async () => {
       // From the tree: the Completed group starts collapsed; a non-session execution's row opens the explorer.
       await sidebarRow('Completed').click();
@@ -184,6 +197,7 @@ export async function runVsCodeSuites() {
       await w.locator('.row.selected', { hasText: 'chunk 0' }).waitFor({ timeout: 10_000 });
       await w.locator('input[type=search]').fill('chunk 123');
       await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
+      await filteredRowsPainted(w);
     });
     /** Start a scripted session from a new panel; resolves once turn 1's tools are journaled (turn 2 is a 10 s model call). */
     const startScriptedSession = async (text) => {
@@ -219,13 +233,19 @@ export async function runVsCodeSuites() {
       const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');
       if (checks !== 'checked\n') throw new Error(`the command ran ${checks.split('\n').length - 1} times: ${JSON.stringify(checks)}`);
     });
-    await check('a reload keeps the views: the explorer panel comes back with its execution and filter', async () => {
-      await page.locator('.tabs-container .tab', { hasText: 'Journal: seeded: nightly batch' }).first().click({ timeout: 20_000 });
+    await check('a reload keeps the views: opening the execution again from the tree shows its restored explorer tab (no second tab), with its filter', async () => {
+      // The explorer tab came back in the background; the tree opens the same tab, not a new one.
+      if (!(await sidebarRow('seeded: nightly batch').isVisible().catch(() => false))) await sidebarRow('Completed').click();
+      await sidebarRow('seeded: nightly batch').click({ timeout: 20_000 });
+      await page.locator('.tabs-container .tab.active', { hasText: 'Journal: seeded: nightly batch' }).first().waitFor({ timeout: 20_000 });
+      const tabs = await page.locator('.tabs-container .tab', { hasText: 'Journal: seeded: nightly batch' }).count();
+      if (tabs !== 1) throw new Error(`${tabs} tabs show the nightly batch journal`);
       const w = webview();
       await w.locator('h1', { hasText: 'seeded: nightly batch' }).waitFor({ timeout: 30_000 });
       const filter = await w.locator('input[type=search]').inputValue();
       if (filter !== 'chunk 123') throw new Error(`the filter came back as ${JSON.stringify(filter)}`);
       await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
+      await filteredRowsPainted(w);
       await sidebarRow('Completed').waitFor({ state: 'visible', timeout: 10_000 });
     });
     /** SIGKILL the extension host (what an out-of-memory kill does) and wait until code-server started a new one. */
@@ -250,6 +270,9 @@ export async function runVsCodeSuites() {
       const deadline = Date.now() + 30_000;
       while (!hostPids().some((pid) => pid !== victim)) {
         if (Date.now() > deadline) throw new Error('no new extension host within 30 s of the crash');
+        // After 3 crashes in 5 minutes VS Code stops restarting the host by itself and asks: do what a person does.
+        const restart = page.locator('.notifications-toasts .notification-toast', { hasText: /terminated unexpectedly/ }).getByRole('button', { name: /Restart/ });
+        if (await restart.first().isVisible().catch(() => false)) await restart.first().click().catch(() => undefined);
         await new Promise((r) => setTimeout(r, 200));
       }
       await sidebarRow('Check Journal Integrity').or(sidebarRow('Completed')).or(page.locator('.part.sidebar .welcome-view-content')).first().waitFor({ timeout: 30_000 }).catch(() => undefined);
@@ -258,6 +281,12 @@ export async function runVsCodeSuites() {
       await reloadWindow();
       await waitForFile(config.phases[2].done, PHASE_TIMEOUT_MS, 'integration phase 3');
     });
+    /** The number the tree shows next to its Interrupted group (0 when the group is absent). */
+    const interruptedCount = async () => {
+      const row = page.locator('.part.sidebar .monaco-list-row', { hasText: /^\s*Interrupted\s*\d+\s*$/ }).first();
+      if (!(await row.isVisible().catch(() => false))) return 0;
+      return Number(((await row.innerText()).match(/(\d+)\s*$/) ?? [])[1] ?? 0);
+    };
     const checksLog = () => (existsSync(join(workspace, 'checks.log')) ? readFileSync(join(workspace, 'checks.log'), 'utf8') : '');
     const offer = () => page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first();
     /** The session panel's own badge and buttons: the page the person looks at. */
@@ -278,6 +307,8 @@ export async function runVsCodeSuites() {
     await check('a crash of the extension host mid-model-call (ask): nothing resumes by itself, the tree and the open panel say Interrupted, the offer comes when the dead lease expires', async () => {
       // Phase 3 deactivated the extension in this host: a first crash brings up a fresh host.
       await killExtensionHost();
+      await sidebarRow('Completed').waitFor({ state: 'visible', timeout: 30_000 });
+      const interruptedBefore = await interruptedCount();
       await startScriptedSession('Add a greeting file and run the check, again.');
       // Turn 2 is a 10 s model call: kill the extension host in the middle of it.
       const crashedAt = Date.now();
@@ -292,7 +323,11 @@ export async function runVsCodeSuites() {
       log(`crash to offer (ask): ${((Date.now() - crashedAt) / 1000).toFixed(1)} s`);
       if (checksLog() !== 'checked\n') throw new Error(`before any consent the command log is ${JSON.stringify(checksLog())}`);
       // The tree moved it to Interrupted by itself when the lease expired (no Refresh clicked).
-      await page.locator('.part.sidebar .monaco-list-row', { hasText: /Interrupted\s*3/ }).first().waitFor({ state: 'visible', timeout: 5_000 });
+      const deadline = Date.now() + 5_000;
+      while ((await interruptedCount()) !== interruptedBefore + 1) {
+        if (Date.now() > deadline) throw new Error(`the tree's Interrupted group counts ${await interruptedCount()}, expected ${interruptedBefore + 1}`);
+        await page.waitForTimeout(200);
+      }
     });
     await check('Resume from the offer continues in the same live panel; a crash while the approved command runs: it finishes under its supervisor and the transcript says so; it ran once', async () => {
       await offer().getByRole('button', { name: 'Resume' }).click();

@@ -21,6 +21,15 @@ export function isTerminal(status: ExecutionStatus): status is TerminalStatus {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/**
+ * A `running` row that nobody runs was interrupted (a reload or a crash stopped it): it is not
+ * running here (`isActive`) and no live lease says another window runs it. Every view that shows a
+ * status uses this, so the tree, the panel and the pickers tell the same truth.
+ */
+export function isInterrupted(e: Pick<ExecutionRecord, 'id' | 'status' | 'leaseOwner' | 'leaseExpiresAt'>, now: number, isActive: (id: ExecutionId) => boolean): boolean {
+  return e.status === 'running' && !isActive(e.id) && !(e.leaseOwner !== null && (e.leaseExpiresAt ?? 0) > now);
+}
+
 export const PAYLOAD_KINDS = [
   'execution_started',
   'step_result',

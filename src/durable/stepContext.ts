@@ -25,8 +25,10 @@
  *    record: `fail` throws AmbiguousEffectError; `rerun` commits a fresh intent
  *    and runs `op` again with the same idempotency key (pass it to the remote
  *    side so it can deduplicate); `skip` returns a `Skipped` outcome the caller
- *    must handle; `verify` runs `probe` and records its value or reruns; `ask`
- *    suspends the execution until a person decides.
+ *    must handle; `verify` runs `probe` and records its value or reruns (a
+ *    probe that cannot tell answers `unknown`: the declared `fallback`
+ *    settles it, `ask` by default); `ask` suspends the execution until a
+ *    person decides.
  *      `const r = await ctx.step(modelCall, op); if (isSkipped(r)) { ... }`
  * 6. Unguarded steps buffer their result (group commit). If the journal drops
  *    it under back-pressure the step simply re-runs on resume.

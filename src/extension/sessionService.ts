@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import { ensureError, isDurableError, type ExecutionId, type RecoveryItem } from '../durable';
+import { ensureError, isDurableError, isInterrupted, type ExecutionId, type RecoveryItem } from '../durable';
 import { AgentHost } from './agent/agentHost';
 import { AGENT_SESSION_KIND } from './agent/agentWorkflow';
 import type { ModelClient, ModelSpec } from './agent/model';
@@ -278,7 +278,9 @@ export class SessionService implements vscode.Disposable {
   async list(limit = 50): Promise<Array<{ id: ExecutionId; title: string; status: string; updatedAt: number }>> {
     const host = await this.host();
     const executions = await host.runtime.list({ kind: AGENT_SESSION_KIND, limit });
-    return executions.map((e) => ({ id: e.id, title: e.title, status: e.status, updatedAt: e.updatedAt }));
+    const now = Date.now();
+    const status = (e: (typeof executions)[number]): string => (isInterrupted(e, now, (x) => host.runtime.isActive(x)) ? 'interrupted' : e.status);
+    return executions.map((e) => ({ id: e.id, title: e.title, status: status(e), updatedAt: e.updatedAt }));
   }
 
   /** Interrupt running sessions (they stay resumable); used before the database closes. */

@@ -4,7 +4,7 @@
  * a person can do with them, their steps and journal entries. The provider
  * (executionsTree.ts) only turns these nodes into TreeItems.
  */
-import type { AttentionItem, EntrySummary, ExecutionRecord, Timeline, TimelineRow } from '../durable';
+import { isInterrupted, type AttentionItem, type EntrySummary, type ExecutionRecord, type Timeline, type TimelineRow } from '../durable';
 
 export type GroupId = 'running' | 'interrupted' | 'suspended' | 'failed' | 'cancelled' | 'completed';
 
@@ -65,7 +65,7 @@ export function shortTitle(text: string, max = 40): string {
 export function groupOf(e: ExecutionRecord, live: Liveness): GroupId {
   switch (e.status) {
     case 'running':
-      return live.isActive(e.id) || (e.leaseOwner !== null && (e.leaseExpiresAt ?? 0) > live.now) ? 'running' : 'interrupted';
+      return isInterrupted(e, live.now, live.isActive) ? 'interrupted' : 'running';
     case 'suspended':
       return 'suspended';
     case 'failed':

@@ -23,7 +23,7 @@ import {
 } from './explorerProtocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { shortTitle } from './explorerTreeModel';
-import { replaceDeadTabs, takeOverTab, unbackedTabs } from './panelTabs';
+import { replaceDeadTabs, revealRestoredTab, takeOverTab, unbackedTabs } from './panelTabs';
 
 export const EXPLORER_VIEW_TYPE = 'durableSessions.journal';
 const REFRESH_DEBOUNCE_MS = 300;
@@ -316,10 +316,15 @@ export class JournalExplorers implements vscode.Disposable, vscode.WebviewPanelS
       existing.scheduleRefresh();
       return;
     }
-    // A tab VS Code restored in the background (not yet handed to us) is replaced, not doubled.
+    // A tab VS Code restored in the background (not yet handed to us) is shown, not doubled.
     const execution = await this.journal.execution(id).catch(() => undefined);
     const restored = execution && unbackedTabs(EXPLORER_VIEW_TYPE, this.panels).find((tab) => tab.label === explorerTabLabel(execution));
-    if ([...this.panels].some((p) => p.executionId === id)) return; // restored meanwhile
+    const live = (): ExplorerPanel | undefined => [...this.panels].find((p) => p.executionId === id);
+    if (restored && (await revealRestoredTab(restored, () => live() !== undefined))) {
+      live()?.scheduleRefresh();
+      return;
+    }
+    if (live()) return; // restored meanwhile
     this.create(id, restored ? await takeOverTab(restored) : vscode.ViewColumn.Active, false);
   }
 

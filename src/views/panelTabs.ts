@@ -8,7 +8,9 @@
  * - after a crash of the extension host, the tabs the dead host served stay
  *   on screen with dead buttons: they are replaced by live panels.
  *
- * A tab is taken over by closing it and opening the live panel in its group.
+ * A restored tab is revealed (VS Code then hands it to our serializer with the
+ * page's saved state); a dead one is taken over: closed, and the live panel
+ * opened in its group.
  */
 import * as vscode from 'vscode';
 
@@ -59,4 +61,26 @@ export async function replaceDeadTabs<K>(
     replaced++;
   }
   return replaced;
+}
+
+const FOCUS_GROUP = ['First', 'Second', 'Third', 'Fourth', 'Fifth', 'Sixth', 'Seventh', 'Eighth'].map((n) => `workbench.action.focus${n}EditorGroup`);
+
+/**
+ * Show a tab VS Code restored but has not handed to us yet: focus its group, open the editor at
+ * its index (VS Code then deserializes it). Resolves true once `restored()` says our serializer
+ * has it, false if that did not happen in time (the caller takes the tab over instead).
+ */
+export async function revealRestoredTab(tab: vscode.Tab, restored: () => boolean, timeoutMs = 3_000): Promise<boolean> {
+  const group = tab.group;
+  const index = group.tabs.indexOf(tab);
+  if (index < 0) return false;
+  const focus = FOCUS_GROUP[group.viewColumn - 1];
+  if (!group.isActive && focus) await vscode.commands.executeCommand(focus);
+  await vscode.commands.executeCommand('workbench.action.openEditorAtIndex', index);
+  const deadline = Date.now() + timeoutMs;
+  while (!restored()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
 }

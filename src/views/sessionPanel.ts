@@ -13,7 +13,7 @@ import type { SessionService } from '../extension/sessionService';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from './sessionProtocol';
 import { groupOf, shortTitle } from './explorerTreeModel';
-import { replaceDeadTabs, takeOverTab, unbackedTabs } from './panelTabs';
+import { replaceDeadTabs, revealRestoredTab, takeOverTab, unbackedTabs } from './panelTabs';
 
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
 const MAX_MESSAGES = 2_000;
@@ -256,10 +256,15 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
       existing.schedulePush();
       return;
     }
-    // A tab VS Code restored in the background (not yet handed to us) is replaced, not doubled.
+    // A tab VS Code restored in the background (not yet handed to us) is shown, not doubled.
     const title = threadId ? await this.service.titleOf(threadId).catch(() => undefined) : undefined;
     const restored = title === undefined ? undefined : unbackedTabs(SESSION_VIEW_TYPE, this.panels).find((tab) => tab.label === sessionTabLabel(title));
-    if ([...this.panels].some((p) => p.threadId === threadId)) return; // restored meanwhile
+    const live = (): SessionPanel | undefined => [...this.panels].find((p) => p.threadId === threadId);
+    if (restored && (await revealRestoredTab(restored, () => live() !== undefined))) {
+      live()?.schedulePush();
+      return;
+    }
+    if (live()) return; // restored meanwhile
     const column = restored ? await takeOverTab(restored) : vscode.ViewColumn.Active;
     this.create(threadId, column, false);
   }

@@ -52,7 +52,7 @@ export function registerTestModels(callLog: string): vscode.Disposable {
   const lm = vscode.lm as unknown as Partial<ProviderApi>;
   if (typeof lm.registerLanguageModelChatProvider !== 'function') return new vscode.Disposable(() => undefined);
   return lm.registerLanguageModelChatProvider(TEST_VENDOR, {
-    provideLanguageModelChatInformation: () => [{ ...MODEL, capabilities: { toolCalling: true } }],
+    provideLanguageModelChatInformation: () => [{ ...MODEL, capabilities: { toolCalling: true }, isUserSelectable: true }],
     async provideLanguageModelChatResponse(_model, messages, _options, progress, token) {
       const user = messages.filter((m) => m.role === vscode.LanguageModelChatMessageRole.User).map((m) => textOf(m.content));
       // The agent sends its instructions first, then the task.

@@ -24,8 +24,8 @@ suite('sessions on a model from vscode.lm', () => {
     await until(async () => (await engine.backend.getExecution(id))?.status === 'completed', 20_000);
     const messages = await engine.sessions.messages(id);
     assert.deepEqual(
-      messages.map((m) => `${m.role}${m.state ? `:${m.state}` : ''} ${m.text}`),
-      ['user List the files [lm]', 'assistant I will list the files.', 'tool:done list .', 'assistant The workspace has a README and a src folder.', 'status Finished after 2 turns.'],
+      messages.map((m) => `${m.role}${m.state ? `:${m.state}` : ''} ${m.text}`.replace(/, \d+ tokens\.$/, ', N tokens.')),
+      ['user List the files [lm]', 'assistant I will list the files.', 'tool:done list .', 'assistant The workspace has a README and a src folder.', 'status Finished after 2 turns, N tokens.'],
     );
     assert.deepEqual(lmCalls('List the files [lm]'), ['turn 1', 'turn 2'], 'one request per turn');
   });
@@ -40,6 +40,18 @@ suite('sessions on a model from vscode.lm', () => {
     const execution = await engine.backend.getExecution(reply.sessionId as Parameters<typeof engine.backend.getExecution>[0]);
     assert.equal(execution?.title, 'Show me the files [lm chat]');
     assert.equal(execution?.status, 'completed');
+  });
+
+  test('a request typed to @durable in the chat view (the chat command, in Ask mode) runs as a durable session on the model picked there', async () => {
+    const { testing } = await api();
+    const engine = await testing.engine();
+    await vscode.commands.executeCommand('workbench.action.chat.open', { query: '@durable Count the files [lm chat view]', mode: 'ask' });
+    let id: string | undefined;
+    await until(async () => {
+      id = (await engine.backend.listExecutions({ kind: 'agent_session' })).find((e) => e.title === 'Count the files [lm chat view]' && e.status === 'completed')?.id;
+      return id !== undefined;
+    }, 30_000);
+    assert.deepEqual(lmCalls('Count the files [lm chat view]'), ['turn 1', 'turn 2']);
   });
 
   test('a session is left in the middle of its second model call for the reload', async () => {

@@ -114,7 +114,14 @@ export class SupervisedCommands implements CommandRunner {
       renameSync(dir, `${dir}.superseded-${Date.now()}`);
       this.options.log?.(`command ${key.executionId} step ${key.stepId}: its earlier run's outcome was lost; running it again as decided`);
     }
-    const launch = existsSync(dir) ? undefined : this.launch(dir, { command, cwd: options.cwd, timeoutMs: options.timeoutMs, maxOutputBytes: options.maxOutputBytes });
+    const spec: CommandSpec = {
+      command,
+      cwd: options.cwd,
+      timeoutMs: options.timeoutMs,
+      maxOutputBytes: options.maxOutputBytes,
+      electronRunAsNode: process.env.ELECTRON_RUN_AS_NODE ?? null,
+    };
+    const launch = existsSync(dir) ? undefined : this.launch(dir, spec);
     return this.outcome(dir, options.signal, launch);
   }
 

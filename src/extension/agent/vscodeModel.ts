@@ -58,25 +58,17 @@ export class VsCodeLanguageModel implements ModelClient {
       };
     }
     const cancel = tokenFrom(request.signal);
+    // The request crosses to the provider's extension (through the window): when the window is
+    // closing, its cancellation may never come back. Aborting stops waiting here at once, so the
+    // session is interrupted cleanly (and its lease released) instead of hanging until shutdown ends.
+    let stopWaiting: (() => void) | undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      stopWaiting = () => reject(new CancelledError('the model call was cancelled'));
+      if (request.signal.aborted) stopWaiting();
+      else request.signal.addEventListener('abort', stopWaiting, { once: true });
+    });
     try {
-      const response = await model.sendRequest(
-        toLm(request.messages),
-        { tools: request.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.parameters })) },
-        cancel.token,
-      );
-      let content = '';
-      const toolCalls: ToolCall[] = [];
-      for await (const part of response.stream) {
-        if (part instanceof vscode.LanguageModelTextPart) {
-          content += part.value;
-          request.onText?.(part.value);
-        } else if (part instanceof vscode.LanguageModelToolCallPart) {
-          toolCalls.push({ id: part.callId, name: part.name, arguments: (part.input ?? {}) as Record<string, unknown> });
-        }
-      }
-      const prompt = request.messages.map((m) => m.content).join('\n');
-      const usage = { input: await model.countTokens(prompt, cancel.token), output: await model.countTokens(content || JSON.stringify(toolCalls), cancel.token) };
-      return { ok: true, content, toolCalls, usage, model: `${model.vendor}/${model.family}` };
+      return await Promise.race([this.exchange(model, request, cancel.token), abandoned]);
     } catch (error) {
       if (request.signal.aborted) throw new CancelledError('the model call was cancelled');
       if (error instanceof vscode.LanguageModelError) {
@@ -85,7 +77,29 @@ export class VsCodeLanguageModel implements ModelClient {
       }
       return { ok: false, error: { kind: 'unavailable', message: `${model.name}: ${(error as Error).message}` } };
     } finally {
+      if (stopWaiting) request.signal.removeEventListener('abort', stopWaiting);
       cancel.dispose();
     }
+  }
+
+  private async exchange(model: vscode.LanguageModelChat, request: ModelRequest, token: vscode.CancellationToken): Promise<ModelReply> {
+    const response = await model.sendRequest(
+      toLm(request.messages),
+      { tools: request.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.parameters })) },
+      token,
+    );
+    let content = '';
+    const toolCalls: ToolCall[] = [];
+    for await (const part of response.stream) {
+      if (part instanceof vscode.LanguageModelTextPart) {
+        content += part.value;
+        request.onText?.(part.value);
+      } else if (part instanceof vscode.LanguageModelToolCallPart) {
+        toolCalls.push({ id: part.callId, name: part.name, arguments: (part.input ?? {}) as Record<string, unknown> });
+      }
+    }
+    const prompt = request.messages.map((m) => m.content).join('\n');
+    const usage = { input: await model.countTokens(prompt, token), output: await model.countTokens(content || JSON.stringify(toolCalls), token) };
+    return { ok: true, content, toolCalls, usage, model: `${model.vendor}/${model.family}` };
   }
 }

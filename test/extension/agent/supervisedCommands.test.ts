@@ -143,3 +143,15 @@ test('a supervisor that cannot be started is a clear error', async (t) => {
   const broken = new SupervisedCommands({ root: join(dir, 'commands'), script: join(dir, 'missing.js'), pollMs: 20 });
   await assert.rejects(broken.run(KEY, 'true', options()), /the command supervisor exited \(code 1\) before starting the command: .*Cannot find module/s);
 });
+
+test('a background process that keeps the pipes open does not hold the record back; the command sees the host environment as it was', { skip: !posix }, async (t) => {
+  const { commands, options } = fixture(t);
+  const saved = process.env.ELECTRON_RUN_AS_NODE;
+  delete process.env.ELECTRON_RUN_AS_NODE;
+  t.after(() => (saved === undefined ? undefined : (process.env.ELECTRON_RUN_AS_NODE = saved)));
+  const started = Date.now();
+  const result = await commands.run(KEY, '(sleep 4 &); echo "[${ELECTRON_RUN_AS_NODE:-unset}]"', options());
+  assert.equal(result.output, '[unset]\n', 'the supervisor runs as Node, the command does not inherit that');
+  assert.equal(result.exitCode, 0);
+  assert.ok(Date.now() - started < 3_500, 'recorded soon after the shell exited, not when the background sleep ended');
+});

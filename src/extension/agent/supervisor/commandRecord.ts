@@ -21,6 +21,11 @@ export interface CommandSpec {
   readonly cwd: string;
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
+  /**
+   * The host's own ELECTRON_RUN_AS_NODE (null: unset). The supervisor needs it set to run as
+   * Node; the command gets the host's environment as it was, so `code` and other Electron apps work.
+   */
+  readonly electronRunAsNode?: string | null;
 }
 
 export interface CommandClaim {

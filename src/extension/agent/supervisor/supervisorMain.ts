@@ -26,6 +26,8 @@ import {
 } from './commandRecord';
 
 const windows = process.platform === 'win32';
+/** How long output may still arrive after the shell exited (see the 'exit' handler). */
+const EXIT_DRAIN_MS = 1_000;
 
 /** Make the folder appear with its claim in one rename; false when someone claimed it first. */
 function claim(dir: string, spec: CommandSpec): boolean {
@@ -71,7 +73,10 @@ function run(dir: string, spec: CommandSpec): void {
     writeJsonAtomically(join(dir, EXIT_FILE), exit);
     process.exit(0);
   };
-  const child = spawn(spec.command, { cwd: spec.cwd, shell: true, detached: !windows, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const env = { ...process.env };
+  if (spec.electronRunAsNode === null || spec.electronRunAsNode === undefined) delete env.ELECTRON_RUN_AS_NODE;
+  else env.ELECTRON_RUN_AS_NODE = spec.electronRunAsNode;
+  const child = spawn(spec.command, { cwd: spec.cwd, shell: true, detached: !windows, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true, env });
   if (child.pid !== undefined) writeJsonAtomically(join(dir, RUNNING_FILE), { pid: child.pid, startedAt });
   const collect = (data: Buffer): void => {
     const room = Math.max(0, spec.maxOutputBytes - kept);
@@ -92,6 +97,14 @@ function run(dir: string, spec: CommandSpec): void {
   child.on('close', (exitCode, signal) => {
     clearTimeout(timer);
     finish({ exitCode, signal, timedOut });
+  });
+  // A background process the command left behind can hold its pipes open for good: once the shell
+  // has exited, the output gets a moment to drain and the record is written anyway.
+  child.on('exit', (exitCode, signal) => {
+    setTimeout(() => {
+      clearTimeout(timer);
+      finish({ exitCode, signal, timedOut });
+    }, EXIT_DRAIN_MS).unref();
   });
 }
 
