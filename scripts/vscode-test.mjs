@@ -119,6 +119,24 @@ export async function runVsCodeSuites() {
       await chat.getByText('The workspace has a README and a src folder.').first().waitFor({ timeout: 30_000 });
       await chat.getByText(/Finished after 2 turns/).first().waitFor({ timeout: 5_000 });
     });
+    const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
+    const palette = async (title, query = `>Durable Sessions: ${title}`) => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(query);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
+      await page.keyboard.press('Enter');
+    };
+    // VS Code's own Reload Window runs the workbench's shutdown (which persists the editor layout and
+    // webview state) before the page reloads; a bare page.reload() can race that save.
+    const reloadWindow = async () => {
+      await page.keyboard.press('Escape');
+      const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+      await palette('Developer: Reload Window', '>Developer: Reload Window');
+      await navigated;
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    };
     await check('our view container and the executions view appear', async () => {
       await page.locator('.activitybar [aria-label^="Durable Sessions"]').first().click({ timeout: 20_000 });
       // A container with one view shows "Durable Sessions: Executions" as its title.
