@@ -1,18 +1,13 @@
-// Lint rules that keep the layers apart (STYLE.md 1): the durable core never
-// imports `vscode`, and has no `any`.
+// Lint rules. The layers of the house (which folder may import which, who
+// may import vscode or a database driver) live in eslint-rules/layers.mjs and
+// are described in docs/ARCHITECTURE.md; the core has no `any`.
+import { existsSync, statSync } from 'node:fs';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { layersPlugin } from './eslint-rules/layers.mjs';
 
-export const layeringRule = {
-  'no-restricted-imports': [
-    'error',
-    {
-      paths: [{ name: 'vscode', message: 'src/durable is the pure core: it must not import vscode (adapt it in src/extension).' }],
-      patterns: [{ group: ['**/extension/**', '**/views/**'], message: 'src/durable must not depend on the extension or view layers.' }],
-    },
-  ],
-};
+const isFile = (path) => existsSync(path) && statSync(path).isFile();
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '**/dist/**', 'out/**', '.cache/**', '.tools/**', '.vscode-test/**', 'test-results/**', 'bench/results/**'] },
@@ -25,11 +20,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/durable/**/*.ts'],
-    rules: { ...layeringRule, '@typescript-eslint/no-explicit-any': 'error' },
+    files: ['src/**/*.ts', 'media/src/**/*.ts', 'test/**/*.ts'],
+    plugins: { layers: layersPlugin(isFile) },
+    rules: { 'layers/imports': 'error' },
   },
   {
-    files: ['scripts/**/*.mjs', 'test/**/*.mjs', 'bench/**/*.mjs', '*.mjs'],
+    files: ['src/durable/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+  },
+  {
+    files: ['scripts/**/*.mjs', 'test/**/*.mjs', 'bench/**/*.mjs', 'eslint-rules/**/*.mjs', '*.mjs'],
     languageOptions: { globals: globals.node },
   },
   {

@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import * as sqlite3 from '@vscode/sqlite3';
 import Database from 'better-sqlite3';
-import { loadMigrations } from '../src/durable/migrations';
+import { loadMigrations } from '../src/durable/store/sqlite/migrations';
 import { root } from './harness';
 
 /** Our schema, so the floor pays for the same table and indexes as the journal. */
 function schemaSql(): string {
-  return loadMigrations(join(root, 'migrations'))
+  return loadMigrations(join(root, 'migrations', 'sqlite'))
     .map((m) => m.sql)
     .join('\n');
 }

@@ -2,9 +2,9 @@
 // of sealed 256-byte payloads, against the raw multi-row insert floor of the
 // same binding and against better-sqlite3, measured in the same run.
 import { join } from 'node:path';
-import { DurableEngine } from '../src/durable/engine';
-import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/ids';
-import type { NewEntry } from '../src/durable/journal';
+import { DurableEngine } from '../src/durable/runtime/engine';
+import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/model/ids';
+import type { NewEntry } from '../src/durable/model/journal';
 import { betterSqliteMultiRowInsert, rawMultiRowInsert } from './baselines';
 import { against, inTempDir, measure, report, root, type Figure } from './harness';
 
@@ -17,7 +17,7 @@ function entry(exec: ExecutionId, i: number): NewEntry {
 
 async function withEngine<T>(fn: (engine: DurableEngine, exec: ExecutionId) => Promise<T>): Promise<T> {
   return inTempDir('das-bench-', async (dir) => {
-    const engine = await DurableEngine.open({ file: join(dir, 'durable.db'), migrationsDir: join(root, 'migrations'), masterKey: new Uint8Array(32).fill(9) });
+    const engine = await DurableEngine.open({ file: join(dir, 'durable.db'), migrationsDir: join(root, 'migrations', 'sqlite'), masterKey: new Uint8Array(32).fill(9) });
     try {
       const exec = newExecutionId();
       await engine.backend.createExecution({ id: exec, kind: 'bench', version: 1, title: 'bench' });

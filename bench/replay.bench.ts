@@ -8,13 +8,13 @@
 // them costs a seal per entry instead of a workflow run.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DurableEngine } from '../src/durable/engine';
-import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/ids';
-import { buildTimeline, type Timeline } from '../src/durable/inspection';
-import type { StoredRow } from '../src/durable/journal';
-import { DurableRuntime } from '../src/durable/runtime';
-import { encodeValue } from '../src/durable/stepValue';
-import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/workflow';
+import { DurableEngine } from '../src/durable/runtime/engine';
+import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/model/ids';
+import { buildTimeline, type Timeline } from '../src/durable/inspection/inspection';
+import type { StoredRow } from '../src/durable/model/journal';
+import { DurableRuntime } from '../src/durable/runtime/runtime';
+import { encodeValue } from '../src/durable/execution/stepValue';
+import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/execution/workflow';
 import { against, fmt, inTempDir, measure, report, root, summarize, type Figure } from './harness';
 
 const KIND = 'bench.replay';
@@ -23,7 +23,7 @@ const STEP = 'chunk';
 const BUILD_CHUNK = 5_000;
 
 async function openEngine(file: string): Promise<DurableEngine> {
-  return DurableEngine.open({ file, migrationsDir: join(root, 'migrations'), masterKey: MASTER_KEY, config: { maxStepsPerExecution: 10_000_000 } });
+  return DurableEngine.open({ file, migrationsDir: join(root, 'migrations', 'sqlite'), masterKey: MASTER_KEY, config: { maxStepsPerExecution: 10_000_000 } });
 }
 
 /** An interrupted execution with `steps` committed idempotent steps (plus its start entry). */

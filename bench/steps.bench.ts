@@ -2,10 +2,10 @@
 // durable), serial p50/p99 and with 64 concurrent callers, against raw
 // single-row synchronous=FULL commits measured in the same run.
 import { join } from 'node:path';
-import { DurableEngine } from '../src/durable/engine';
-import { DurableRuntime } from '../src/durable/runtime';
-import type { DurableContext } from '../src/durable/stepContext';
-import { WorkflowRegistry } from '../src/durable/workflow';
+import { DurableEngine } from '../src/durable/runtime/engine';
+import { DurableRuntime } from '../src/durable/runtime/runtime';
+import type { DurableContext } from '../src/durable/execution/stepContext';
+import { WorkflowRegistry } from '../src/durable/execution/workflow';
 import { rawSingleRowCommits } from './baselines';
 import { against, inTempDir, measure, percentile, report, root, summarize, type Figure } from './harness';
 
@@ -14,7 +14,7 @@ type Body = (ctx: DurableContext, timings: number[]) => Promise<void>;
 /** Run one workflow on a fresh database; returns the timings its body recorded, sorted. */
 export async function runWorkflow(body: Body): Promise<number[]> {
   return inTempDir('das-bench-steps-', async (dir) => {
-    const engine = await DurableEngine.open({ file: join(dir, 'durable.db'), migrationsDir: join(root, 'migrations'), masterKey: new Uint8Array(32).fill(5), config: { maxStepsPerExecution: 10_000_000 } });
+    const engine = await DurableEngine.open({ file: join(dir, 'durable.db'), migrationsDir: join(root, 'migrations', 'sqlite'), masterKey: new Uint8Array(32).fill(5), config: { maxStepsPerExecution: 10_000_000 } });
     const registry = new WorkflowRegistry();
     const timings: number[] = [];
     registry.register({ kind: 'bench', version: 1, run: (ctx) => body(ctx, timings) });

@@ -16,7 +16,7 @@ function findFiles(dir, suffix) {
 }
 
 // The command supervisor runs as a process of its own, so it is a bundle of its own.
-const SUPERVISOR = { commandSupervisor: join(root, 'src/extension/agent/supervisor/supervisorMain.ts') };
+const SUPERVISOR = { commandSupervisor: join(root, 'src/agent/supervisor/supervisorMain.ts') };
 
 const common = {
   bundle: true,

@@ -2,11 +2,11 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Keyring } from '../src/durable/cipher';
-import { DEFAULT_CONFIG } from '../src/durable/config';
-import { JournalCodec } from '../src/durable/journalCodec';
-import { loadMigrations } from '../src/durable/migrations';
-import { SqliteBackend } from '../src/durable/sqliteBackend';
+import { Keyring } from '../src/durable/crypto/cipher';
+import { DEFAULT_CONFIG } from '../src/durable/model/config';
+import { JournalCodec } from '../src/durable/crypto/journalCodec';
+import { loadMigrations } from '../src/durable/store/sqlite/migrations';
+import { SqliteBackend } from '../src/durable/store/sqlite/sqliteBackend';
 
 /** The repository root, found from the bundled test file's location. */
 export function repoRoot(): string {
@@ -19,7 +19,7 @@ export function repoRoot(): string {
   return dir;
 }
 
-export const MIGRATIONS_DIR = join(repoRoot(), 'migrations');
+export const MIGRATIONS_DIR = join(repoRoot(), 'migrations', 'sqlite');
 /** The command supervisor, bundled next to the tests (scripts/build.mjs --tests). */
 export const SUPERVISOR_SCRIPT = join(repoRoot(), 'out', 'commandSupervisor.js');
 
@@ -67,10 +67,10 @@ export function text(data: Uint8Array): string {
   return new TextDecoder().decode(data);
 }
 
-import { DurableEngine } from '../src/durable/engine';
-import type { DurableConfig } from '../src/durable/config';
-import { DurableRuntime, type RuntimeEvent } from '../src/durable/runtime';
-import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/workflow';
+import { DurableEngine } from '../src/durable/runtime/engine';
+import type { DurableConfig } from '../src/durable/model/config';
+import { DurableRuntime, type RuntimeEvent } from '../src/durable/runtime/runtime';
+import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/execution/workflow';
 
 export interface RuntimeFixture {
   readonly file: string;

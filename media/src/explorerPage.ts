@@ -3,7 +3,7 @@
 // DOM, and rows are fetched from the host in windows as the user scrolls.
 // Filter, selection, tab and scroll position live in the webview state, so
 // hiding, showing or reloading the panel comes back to the same place.
-import type { EntryView, ExplorerFilter, ExplorerOverview, HostMessage, PageMessage, RowView } from '../../src/views/explorerProtocol';
+import type { EntryView, ExplorerFilter, ExplorerOverview, HostMessage, PageMessage, RowView } from '../../src/shared/explorerProtocol';
 import { button, el } from './dom';
 
 interface PageState {

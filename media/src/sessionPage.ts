@@ -1,6 +1,6 @@
 // The session panel's page. Renders the host's state with DOM APIs only
 // (text is never parsed as HTML) and sends typed messages back.
-import type { HostMessage, MessageView, PageMessage, SessionState } from '../../src/views/sessionProtocol';
+import type { HostMessage, MessageView, PageMessage, SessionState } from '../../src/shared/sessionProtocol';
 import { button, el } from './dom';
 
 interface VsCodeApi {

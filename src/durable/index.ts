@@ -2,20 +2,20 @@
  * The public surface of the durable core. Code outside `src/durable` imports
  * from here, never from a module file directly.
  */
-export * from './errors';
-export * from './ids';
-export * from './effect';
-export * from './config';
-export * from './journal';
-export { Keyring, generateMasterKey, keyIdOf, MASTER_KEY_BYTES } from './cipher';
-export { JournalCodec } from './journalCodec';
-export { JournalWriter, type WriterStats, type WriterLogger } from './journalWriter';
-export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './sqliteBackend';
-export { loadMigrations, type Migration } from './migrations';
-export { openConnectionCount } from './sqliteConnection';
-export { DurableEngine, type EngineOptions, type IntegrityReport } from './engine';
-export { RolledBackError, type JournalAnchor } from './journalAnchor';
-export { ReplayCursor, type StepRecord } from './replayCursor';
+export * from './model/errors';
+export * from './model/ids';
+export * from './model/effect';
+export * from './model/config';
+export * from './model/journal';
+export { Keyring, generateMasterKey, keyIdOf, MASTER_KEY_BYTES } from './crypto/cipher';
+export { JournalCodec } from './crypto/journalCodec';
+export { JournalWriter, type WriterStats, type WriterLogger } from './journal/journalWriter';
+export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './store/sqlite/sqliteBackend';
+export { loadMigrations, type Migration } from './store/sqlite/migrations';
+export { openConnectionCount } from './store/sqlite/sqliteConnection';
+export { DurableEngine, type EngineOptions, type IntegrityReport } from './runtime/engine';
+export { RolledBackError, type JournalAnchor } from './journal/journalAnchor';
+export { ReplayCursor, type StepRecord } from './execution/replayCursor';
 export {
   StepContext,
   SuspendExecution,
@@ -27,18 +27,18 @@ export {
   type ProbeOutcome,
   type ProbeFallback,
   type RetryOptions,
-} from './stepContext';
-export { isSkipped, type Skipped } from './stepValue';
-export { WorkflowRegistry, type WorkflowDefinition } from './workflow';
-export { LeaseKeeper } from './lease';
-export { planRecovery, planExecution, describeDecision, type RecoveryItem, type RecoveryDecision, type AmbiguousWindow } from './recovery';
-export { DurableRuntime, type ExecutionHandle, type ExecutionOutcome, type RuntimeEvent, type RuntimeOptions, type RuntimeLogger, type HumanDecision } from './runtime';
-export { prune, type RetentionReport, type PruneOptions, type RetentionConfig } from './retention';
-export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './waits';
-export type { PromiseRecord } from './sqliteBackend';
-export type { PromiseHandle, WakeCondition } from './stepContext';
-export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, UNTRUSTED_IMPORT_DETAIL, type ExportOptions, type ImportOptions } from './exportArtifact';
-export { foldExecution, type FoldReport, type FoldOptions } from './checkpoint';
+} from './execution/stepContext';
+export { isSkipped, type Skipped } from './execution/stepValue';
+export { WorkflowRegistry, type WorkflowDefinition } from './execution/workflow';
+export { LeaseKeeper } from './runtime/lease';
+export { planRecovery, planExecution, describeDecision, type RecoveryItem, type RecoveryDecision, type AmbiguousWindow } from './runtime/recovery';
+export { DurableRuntime, type ExecutionHandle, type ExecutionOutcome, type RuntimeEvent, type RuntimeOptions, type RuntimeLogger, type HumanDecision } from './runtime/runtime';
+export { prune, type RetentionReport, type PruneOptions, type RetentionConfig } from './journal/retention';
+export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './execution/waits';
+export type { PromiseRecord } from './store/sqlite/sqliteBackend';
+export type { PromiseHandle, WakeCondition } from './execution/stepContext';
+export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, UNTRUSTED_IMPORT_DETAIL, type ExportOptions, type ImportOptions } from './journal/exportArtifact';
+export { foldExecution, type FoldReport, type FoldOptions } from './journal/checkpoint';
 export {
   SessionEventStore,
   SESSION_EVENT_TYPES,
@@ -54,8 +54,8 @@ export {
   type CheckpointSummary,
   type ApprovalKind,
   type MessageRole,
-} from './sessionEvents';
-export { abortableDelay } from './abortable';
+} from './sessions/sessionEvents';
+export { abortableDelay } from './model/abortable';
 export {
   buildTimeline,
   entrySummaries,
@@ -72,5 +72,5 @@ export {
   type StepStatus,
   type AttentionItem,
   type TimerRecord,
-} from './inspection';
-export { toHex } from './bytes';
+} from './inspection/inspection';
+export { toHex } from './model/bytes';

@@ -12,16 +12,7 @@ import type { ExecutionId } from '../durable';
 import { executionIdOf, formatAge, formatBytes } from '../views/explorerTreeModel';
 import { journalCommands } from './journalCommands';
 import { API_KEY_SECRET } from './sessionService';
-
-export interface CommandOptions {
-  /** Skip the modal confirmation (automation). */
-  readonly confirmed?: boolean;
-}
-
-type CommandHandler = (container: Container, options: CommandOptions, arg: unknown) => Promise<unknown>;
-
-/** Commands by id: what the error report calls the action, and the handler. */
-export type CommandTable = Record<string, { readonly action: string; readonly run: CommandHandler }>;
+import type { CommandOptions, CommandTable } from './commandTable';
 
 /** A session id from a tree node or an id argument, else a quick pick of agent sessions. */
 async function sessionFrom(c: Container, arg: unknown, placeHolder: string): Promise<ExecutionId | undefined> {

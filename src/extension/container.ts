@@ -12,7 +12,7 @@ import { SessionPanels } from '../views/sessionPanel';
 import { DurableStatusBar } from '../views/statusBar';
 import { registerChatParticipant } from './chatParticipant';
 import { DurableDatabase } from './database';
-import { JournalService } from './journalService';
+import { JournalService } from '../views/journalService';
 import { HostMarker } from './hostMarker';
 import { KeyStore } from './keyStore';
 import { RetentionScheduler } from './retentionScheduler';
@@ -40,7 +40,7 @@ export class Container implements vscode.Disposable {
     this.keys = new KeyStore(context.secrets);
     this.database = new DurableDatabase(
       context.storageUri,
-      context.asAbsolutePath('migrations'),
+      context.asAbsolutePath('migrations/sqlite'),
       this.keys,
       () => this.config(),
       this.log,

@@ -10,18 +10,14 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { NoWorkspaceError } from '../views/journalService';
+
+export { NoWorkspaceError };
 import { DurableEngine, RolledBackError, type DurableConfig, type JournalAnchor } from '../durable';
 import type { KeyStore } from './keyStore';
 
 export const DATABASE_FILE = 'durable.db';
 const ANCHOR_KEY = 'durableSessions.journalHighWater';
-
-export class NoWorkspaceError extends Error {
-  constructor() {
-    super('Durable Sessions keeps one journal per workspace: open a folder or workspace first.');
-    this.name = 'NoWorkspaceError';
-  }
-}
 
 export class DurableDatabase implements vscode.Disposable {
   private opening: Promise<DurableEngine> | undefined;

@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { ImportError, isTerminal, type AttentionItem, type ExecutionId, type ExecutionRecord } from '../durable';
 import { executionIdOf, formatAge, groupOf, type GroupId } from '../views/explorerTreeModel';
-import type { CommandTable } from './commands';
+import type { CommandTable } from './commandTable';
 import type { Container } from './container';
 import { NoWorkspaceError } from './database';
 import { notify } from './userErrors';

@@ -8,8 +8,8 @@
  */
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
-import { NoWorkspaceError } from '../extension/database';
-import type { JournalService, Snapshot } from '../extension/journalService';
+import { NoWorkspaceError } from './journalService';
+import type { JournalService, Snapshot } from './journalService';
 import { attentionNodes, entryNodes, executionNode, rootNodes, stepNodes, type NodeModel } from './explorerTreeModel';
 
 const REFRESH_DEBOUNCE_MS = 200;

@@ -9,7 +9,7 @@
  */
 import * as vscode from 'vscode';
 import { ensureError, isTerminal, listTimers, needsAttention, toHex, type ExecutionId, type Timeline, type TimelineRow } from '../durable';
-import type { JournalService } from '../extension/journalService';
+import type { JournalService } from './journalService';
 import {
   EMPTY_FILTER,
   parseExplorerMessage,
@@ -20,7 +20,7 @@ import {
   type HostMessage,
   type PageMessage,
   type RowView,
-} from './explorerProtocol';
+} from '../shared/explorerProtocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { shortTitle } from './explorerTreeModel';
 import { replaceDeadTabs, revealRestoredTab, takeOverTab, unbackedTabs } from './panelTabs';

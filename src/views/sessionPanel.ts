@@ -9,9 +9,27 @@
  */
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
-import type { SessionService } from '../extension/sessionService';
+import type { AgentHost } from '../agent/agentHost';
+import type { ModelSpec } from '../agent/model';
+import type { ApprovalDecision } from '../agent/tools';
+import type { SessionActivity } from './journalService';
+
+/** What the session panel needs of the extension's session service. */
+export interface SessionPanelService extends SessionActivity {
+  readonly onDidStream: vscode.Event<{ threadId: string; text: string }>;
+  readonly isDisposed: boolean;
+  host(): Promise<AgentHost>;
+  settings(): { readonly tokenBudget: number };
+  modelFromSettings(): ModelSpec;
+  start(task: string): Promise<ExecutionId>;
+  decide(promiseId: string, decision: ApprovalDecision): Promise<void>;
+  resume(id: ExecutionId): Promise<void>;
+  cancel(id: ExecutionId): Promise<boolean>;
+  titleOf(id: ExecutionId): Promise<string | undefined>;
+  list(limit: number): Promise<ReadonlyArray<{ id: ExecutionId; title: string; status: string }>>;
+}
 import { webviewHtml, webviewOptions } from './webviewHtml';
-import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from './sessionProtocol';
+import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from '../shared/sessionProtocol';
 import { groupOf, shortTitle } from './explorerTreeModel';
 import { replaceDeadTabs, revealRestoredTab, takeOverTab, unbackedTabs } from './panelTabs';
 
@@ -39,7 +57,7 @@ class SessionPanel implements vscode.Disposable {
   constructor(
     readonly panel: vscode.WebviewPanel,
     public threadId: ExecutionId | undefined,
-    private readonly service: SessionService,
+    private readonly service: SessionPanelService,
     extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     private readonly onDispose: (panel: SessionPanel) => void,
@@ -226,7 +244,7 @@ export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSeri
   private readonly registration: vscode.Disposable;
 
   constructor(
-    private readonly service: SessionService,
+    private readonly service: SessionPanelService,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     private readonly memento: vscode.Memento,

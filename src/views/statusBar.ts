@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { ensureError } from '../durable';
-import type { JournalService, Snapshot } from '../extension/journalService';
+import type { JournalService, Snapshot } from './journalService';
 import { groupOf } from './explorerTreeModel';
 
 const REFRESH_DEBOUNCE_MS = 500;

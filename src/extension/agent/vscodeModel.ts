@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { CancelledError } from '../../durable';
-import type { ChatMessage, ModelClient, ModelReply, ModelRequest, ToolCall } from './model';
+import type { ChatMessage, ModelClient, ModelReply, ModelRequest, ToolCall } from '../../agent/model';
 
 function toLm(messages: readonly ChatMessage[]): vscode.LanguageModelChatMessage[] {
   return messages.map((m) => {

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { EffectClass } from '../../durable';
-import { externalTool, type AgentTool } from './tools';
+import { externalTool, type AgentTool } from '../../agent/tools';
 
 export type ExternalEffect = EffectClass | 'exclude';
 

@@ -4,7 +4,7 @@
  * `WorkspaceEdit` (open editors see the change, and it is saved).
  */
 import * as vscode from 'vscode';
-import { workspaceRelative, type DirectoryEntry, type SearchHit, type WorkspaceAccess } from './workspaceAccess';
+import { workspaceRelative, type DirectoryEntry, type SearchHit, type WorkspaceAccess } from '../../agent/workspaceAccess';
 
 const MAX_SEARCH_FILES = 2_000;
 const MAX_SEARCH_FILE_BYTES = 1024 * 1024;

@@ -5,12 +5,12 @@
 // intent, damage always detected. Reports what it did.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isDurableError, StorageError } from '../../../src/durable/errors';
-import type { ExecutionId } from '../../../src/durable/ids';
-import type { DurableRuntime } from '../../../src/durable/runtime';
-import type { SqliteBackend } from '../../../src/durable/sqliteBackend';
-import type { PromiseHandle } from '../../../src/durable/stepContext';
-import type { WorkflowDefinition } from '../../../src/durable/workflow';
+import { isDurableError, StorageError } from '../../../src/durable/model/errors';
+import type { ExecutionId } from '../../../src/durable/model/ids';
+import type { DurableRuntime } from '../../../src/durable/runtime/runtime';
+import type { SqliteBackend } from '../../../src/durable/store/sqlite/sqliteBackend';
+import type { PromiseHandle } from '../../../src/durable/execution/stepContext';
+import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
 import { makeRuntime, rawSql, type RuntimeFixture } from '../../helpers';
 import { prng } from './tortureHarness';
 

@@ -1,10 +1,10 @@
 // One life of the crash-torture workload: open the journal, recover (resume
 // what was interrupted, or start the workflow), print DONE with the output.
 // The parent kills this process with SIGKILL at random moments.
-import { DurableEngine } from '../../../src/durable/engine';
-import { isDurableError, type StorageError } from '../../../src/durable/errors';
-import { DurableRuntime, type ExecutionOutcome } from '../../../src/durable/runtime';
-import { WorkflowRegistry } from '../../../src/durable/workflow';
+import { DurableEngine } from '../../../src/durable/runtime/engine';
+import { isDurableError, type StorageError } from '../../../src/durable/model/errors';
+import { DurableRuntime, type ExecutionOutcome } from '../../../src/durable/runtime/runtime';
+import { WorkflowRegistry } from '../../../src/durable/execution/workflow';
 import { MIGRATIONS_DIR, TEST_MASTER_KEY } from '../../helpers';
 import { tortureWorkflow } from './tortureWorkflow';
 

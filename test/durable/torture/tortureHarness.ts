@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toHex } from '../../../src/durable/bytes';
-import { DurableEngine } from '../../../src/durable/engine';
-import type { ExecutionId } from '../../../src/durable/ids';
+import { toHex } from '../../../src/durable/model/bytes';
+import { DurableEngine } from '../../../src/durable/runtime/engine';
+import type { ExecutionId } from '../../../src/durable/model/ids';
 import { MIGRATIONS_DIR, TEST_MASTER_KEY, repoRoot } from '../../helpers';
 
 export const CHILD = join(repoRoot(), 'out', 'test', 'durable', 'torture', 'torture.child.js');

@@ -2,8 +2,8 @@
 // append to an external ledger file (the "outside world"); the ledger must
 // never hold the same idempotency key twice.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import type { StepHandle } from '../../../src/durable/stepContext';
-import type { WorkflowDefinition } from '../../../src/durable/workflow';
+import type { StepHandle } from '../../../src/durable/execution/stepContext';
+import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
 
 export interface TortureInput {
   readonly n: number;

@@ -1,0 +1,151 @@
+/**
+ * Reads one execution attempt's journal forward in segments and hands each
+ * step its recorded entries when the step asks for them.
+ *
+ * Steps can commit out of call order (parallel steps), so entries for steps
+ * that have not asked yet are held until they do, then released. Memory is
+ * bounded by the segment size plus the steps in flight, never by the journal's
+ * length. Payloads stay sealed here: a step opens only its own result.
+ */
+import type { ExecutionId } from '../model/ids';
+import type { JournalReader, JournalRecord } from '../model/journal';
+
+import type { EffectClass } from '../model/effect';
+
+/** A committed step folded into a checkpoint (journal/checkpoint.ts writes them; replay reads them). */
+export interface FoldedStep {
+  readonly stepId: number;
+  readonly name: string;
+  readonly effect: EffectClass;
+  readonly key: Uint8Array;
+  /** The result payload exactly as the step recorded it (the value envelope). */
+  readonly payload: Uint8Array;
+}
+
+/** What the journal holds for one step of the attempt being replayed. */
+export interface StepRecord {
+  readonly stepId: number;
+  /** The latest intent of the step (a rerun appends a fresh one). */
+  latestIntent?: JournalRecord;
+  /** Audit records written after the latest intent (at most one in a healthy journal). */
+  auditsAfterIntent: JournalRecord[];
+  result?: JournalRecord;
+  /** The failure that ended the step after its retries (only final failures are journaled). */
+  finalFailure?: JournalRecord;
+  /** Promise and timer entries of the step, in order. */
+  others: JournalRecord[];
+  /** The step's result, folded into a checkpoint (see checkpoint.ts). */
+  folded?: FoldedStep;
+}
+
+function isComplete(record: StepRecord): boolean {
+  // A fired timer ends a sleep step (it has no result entry).
+  return record.result !== undefined || record.folded !== undefined || record.finalFailure !== undefined || record.others.some((r) => r.kind === 'timer_fired');
+}
+
+export class ReplayCursor {
+  private readonly held = new Map<number, StepRecord>();
+  private afterSeq = 0;
+  private exhausted = false;
+  private reading: Promise<void> = Promise.resolve();
+  private executionRows: JournalRecord[] = [];
+  private maxHeld = 0;
+
+  constructor(
+    private readonly reader: JournalReader,
+    readonly executionId: ExecutionId,
+    readonly attempt: number,
+    private readonly segmentSize: number,
+    /** Opens a checkpoint entry into the steps it folded. */
+    private readonly unfold?: (row: JournalRecord) => FoldedStep[],
+  ) {}
+
+  /** True until the whole journal was read and every recorded step was handed out. */
+  get replaying(): boolean {
+    return !this.exhausted || this.held.size > 0;
+  }
+
+  /** Most step records held at once (for tests and benchmarks of bounded memory). */
+  get peakHeld(): number {
+    return this.maxHeld;
+  }
+
+  /**
+   * The recorded entries of `stepId`, read as far as needed: until the step's
+   * result or final failure, or the end of the journal. Undefined when the
+   * journal holds nothing for it (the step runs live).
+   */
+  async take(stepId: number): Promise<StepRecord | undefined> {
+    for (;;) {
+      const record = this.held.get(stepId);
+      if ((record && isComplete(record)) || this.exhausted) {
+        this.held.delete(stepId);
+        return record;
+      }
+      await this.readMore();
+    }
+  }
+
+  /** Execution-level entries (started, finished) seen so far, reading the first segment if needed. */
+  async executionEntries(): Promise<readonly JournalRecord[]> {
+    if (this.afterSeq === 0 && !this.exhausted) await this.readMore();
+    return this.executionRows;
+  }
+
+  /** Read to the end (recovery planning needs the whole picture). */
+  async drain(): Promise<void> {
+    while (!this.exhausted) await this.readMore();
+  }
+
+  /** Records still held after draining: steps the journal has but code has not asked for. */
+  heldRecords(): StepRecord[] {
+    return [...this.held.values()];
+  }
+
+  private readMore(): Promise<void> {
+    // One reader at a time: concurrent steps share the same forward scan.
+    const next = this.reading.then(async () => {
+      if (this.exhausted) return;
+      const segment = await this.reader.readSegment(this.executionId, this.attempt, this.afterSeq, this.segmentSize);
+      for (const row of segment) this.hold(row);
+      if (segment.length > 0) this.afterSeq = segment[segment.length - 1].seq;
+      if (segment.length < this.segmentSize) this.exhausted = true;
+      this.maxHeld = Math.max(this.maxHeld, this.held.size);
+    });
+    this.reading = next.catch(() => undefined);
+    return next;
+  }
+
+  private hold(row: JournalRecord): void {
+    if (row.kind === 'checkpoint' && this.unfold) {
+      for (const step of this.unfold(row)) this.held.set(step.stepId, { stepId: step.stepId, auditsAfterIntent: [], others: [], folded: step });
+      return;
+    }
+    if (row.stepId === null) {
+      this.executionRows.push(row);
+      return;
+    }
+    let record = this.held.get(row.stepId);
+    if (!record) {
+      record = { stepId: row.stepId, auditsAfterIntent: [], others: [] };
+      this.held.set(row.stepId, record);
+    }
+    switch (row.kind) {
+      case 'step_intent':
+        record.latestIntent = row;
+        record.auditsAfterIntent = [];
+        break;
+      case 'ambiguity_resolved':
+        record.auditsAfterIntent.push(row);
+        break;
+      case 'step_result':
+        record.result = row;
+        break;
+      case 'step_failed':
+        record.finalFailure = row;
+        break;
+      default:
+        record.others.push(row);
+    }
+  }
+}

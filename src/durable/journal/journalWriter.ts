@@ -1,0 +1,322 @@
+/**
+ * The journal writer: one per database, decoupled from
+ * callers.
+ *
+ * - Buffered appends join a FIFO queue and are group-committed in one
+ *   transaction every flush interval, or as soon as a batch is full. They never
+ *   block: past `maxQueuedAppends` they are dropped with a warning (an unjournaled
+ *   idempotent or at-least-once result simply re-runs on resume).
+ * - Acknowledged appends join the same queue, so committing one commits every
+ *   causally earlier buffered entry first; the promise resolves with its seq once
+ *   the transaction committed, or rejects with JournalUnavailableError after the
+ *   ack timeout: never a hang.
+ * - A locked database is retried with backoff; any other failure is isolated row
+ *   by row so one bad row cannot take a batch of good ones down with it.
+ * - Sequence numbers come from the database, so a restarted writer resumes after
+ *   the highest committed seq with no gap handling and no duplicates.
+ */
+import type { DurableConfig } from '../model/config';
+import { CancelledError, JournalUnavailableError, isDurableError, StorageError, ensureError } from '../model/errors';
+import type { JournalSeq } from '../model/ids';
+import type { JournalAppender, NewEntry, StoredRow } from '../model/journal';
+import type { JournalCodec } from '../crypto/journalCodec';
+import { describeRow } from '../crypto/journalCodec';
+
+export interface RowSink {
+  appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]>;
+}
+
+export interface WriterLogger {
+  warn(message: string): void;
+}
+
+export interface WriterStats {
+  /** Entries waiting to be committed. */
+  readonly queueDepth: number;
+  readonly committed: number;
+  readonly flushes: number;
+  /** Buffered appends dropped under back-pressure or after a permanent failure. */
+  readonly droppedBuffered: number;
+  /** Acknowledged appends that timed out (the caller degraded to non-durable). */
+  readonly ackTimeouts: number;
+  readonly flushFailures: number;
+}
+
+interface Ack {
+  resolve(seq: JournalSeq): void;
+  reject(error: Error): void;
+}
+
+interface Pending {
+  readonly row: StoredRow;
+  readonly ack?: Ack;
+}
+
+const MAX_BACKOFF_MS = 1_000;
+/** Most batches one transaction takes when the queue is deep. */
+const TRANSACTION_BATCHES = 16;
+
+export class JournalWriter implements JournalAppender {
+  private queue: Pending[] = [];
+  private acksQueued = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private soon: ReturnType<typeof setImmediate> | undefined;
+  /** Entries at the head of the queue whose flush interval has elapsed. */
+  private dueCount = 0;
+  private flushing: Promise<void> | undefined;
+  private backoffMs = 0;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+  private stats = { committed: 0, flushes: 0, droppedBuffered: 0, ackTimeouts: 0, flushFailures: 0 };
+  private warnedBackPressure = false;
+  private readonly commitListeners = new Set<(executionIds: ReadonlySet<string>) => void>();
+
+  constructor(
+    private readonly sink: RowSink,
+    private readonly codec: JournalCodec,
+    private readonly config: Pick<DurableConfig, 'flushIntervalMs' | 'batchSize' | 'ackTimeoutMs' | 'maxQueuedAppends'>,
+    private readonly logger: WriterLogger = { warn: () => undefined },
+  ) {}
+
+  get statistics(): WriterStats {
+    return { queueDepth: this.queue.length, ...this.stats };
+  }
+
+  /** Seals synchronously (so a too-large payload throws here), then queues. */
+  /**
+   * Be told which executions just got entries committed (views refresh from
+   * this instead of polling). Listeners run after the commit; their errors are
+   * ignored. Returns an unsubscribe function.
+   */
+  onCommit(listener: (executionIds: ReadonlySet<string>) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  appendBuffered(entry: NewEntry): void {
+    this.assertOpen();
+    const row = this.codec.encode(entry);
+    if (this.queue.length - this.acksQueued >= this.config.maxQueuedAppends) {
+      this.stats.droppedBuffered++;
+      if (!this.warnedBackPressure) {
+        this.warnedBackPressure = true;
+        this.logger.warn(
+          `journal writer: ${this.queue.length} entries queued; buffered appends are being dropped (they re-run on resume). ` +
+            'The database is slower than the workload or unavailable.',
+        );
+      }
+      return;
+    }
+    this.queue.push({ row });
+    this.schedule();
+  }
+
+  appendAcked(entry: NewEntry, signal?: AbortSignal): Promise<JournalSeq> {
+    try {
+      this.assertOpen();
+      if (signal?.aborted) throw new CancelledError('append cancelled before it was queued');
+      const row = this.codec.encode(entry);
+      return new Promise<JournalSeq>((resolve, reject) => {
+        let settled = false;
+        const settle = (fn: () => void): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timeout);
+          signal?.removeEventListener('abort', onAbort);
+          fn();
+        };
+        const timeout = setTimeout(() => {
+          this.stats.ackTimeouts++;
+          // Still queued means no transaction has it: withdraw it, so it can never commit after the
+          // caller was told it did not (an intent that commits late would look like a crash window).
+          const withdrawn = this.withdraw(pending);
+          settle(() =>
+            reject(
+              new JournalUnavailableError(
+                `${describeRow(row)}: the journal did not confirm the write within ${this.config.ackTimeoutMs} ms ` +
+                  `(database busy or unavailable); ${withdrawn ? 'it was not written' : 'it may still be written'}`,
+              ),
+            ),
+          );
+        }, this.config.ackTimeoutMs);
+        // Abort stops the waiting, not the write: the entry may still commit, which replay handles.
+        const onAbort = (): void => settle(() => reject(new CancelledError('stopped waiting for the journal')));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const pending: Pending = { row, ack: { resolve: (seq) => settle(() => resolve(seq)), reject: (e) => settle(() => reject(e)) } };
+        this.queue.push(pending);
+        this.acksQueued++;
+        this.kickSoon();
+      });
+    } catch (error) {
+      return Promise.reject(ensureError(error));
+    }
+  }
+
+  /** Resolves when everything queued before the call is committed (or failed). */
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.flushing) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  /**
+   * Commit what is queued (waiting at most the ack timeout), then refuse further
+   * appends. What could not be committed in time is dropped with a warning: it is
+   * re-run on resume. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.closed) {
+      await this.flushing;
+      return;
+    }
+    this.backoffMs = 0;
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timeout = setTimeout(resolve, this.config.ackTimeoutMs)))]);
+    clearTimeout(timeout);
+    this.closed = true;
+    if (this.soon) clearImmediate(this.soon);
+    this.soon = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // A commit still in flight (a stuck database) is not awaited: it settles its own entries if it ever returns.
+    const left = this.queue;
+    this.queue = [];
+    for (const pending of left) {
+      if (pending.ack) this.settleAck(pending, () => pending.ack?.reject(new JournalUnavailableError('the journal writer closed before this entry was committed')));
+      else this.stats.droppedBuffered++;
+    }
+    if (left.length > 0) this.logger.warn(`journal writer: closed with ${left.length} uncommitted entries (they re-run on resume)`);
+    this.idleWaiters.splice(0).forEach((w) => w());
+  }
+
+  /** Take an acknowledged entry out of the queue if no flush has taken it yet. */
+  private withdraw(pending: Pending): boolean {
+    const index = this.queue.indexOf(pending);
+    if (index < 0) return false;
+    this.queue.splice(index, 1);
+    this.acksQueued--;
+    return true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new JournalUnavailableError('the journal writer is closed (the extension is shutting down)');
+  }
+
+  private schedule(): void {
+    if (this.queue.length >= this.config.batchSize) this.kick();
+    else if (!this.timer && !this.flushing) this.timer = setTimeout(() => this.onInterval(), this.config.flushIntervalMs);
+  }
+
+  private onInterval(): void {
+    this.timer = undefined;
+    this.dueCount = this.queue.length;
+    this.kick();
+  }
+
+  /**
+   * Flush at the end of this turn of the event loop rather than now: concurrent
+   * callers (a parallel batch of guarded steps) append in the same turn and
+   * share one transaction instead of the first committing alone.
+   */
+  private kickSoon(): void {
+    if (this.soon || this.flushing) return;
+    this.soon = setImmediate(() => {
+      this.soon = undefined;
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.soon) {
+      clearImmediate(this.soon);
+      this.soon = undefined;
+    }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.flushing) return; // the running loop picks up what was queued meanwhile
+    this.flushing = this.flushLoop().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) {
+        if (this.backoffMs > 0) this.timer = setTimeout(() => this.onInterval(), this.backoffMs);
+        else this.schedule();
+      } else {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        waiters.forEach((w) => w());
+      }
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    // Keep committing while entries are due, a batch is full, or an ack or flush() waiter waits;
+    // otherwise let the interval gather more into the next transaction.
+    while (
+      this.queue.length > 0 &&
+      (this.dueCount > 0 || this.queue.length >= this.config.batchSize || this.acksQueued > 0 || this.idleWaiters.length > 0)
+    ) {
+      // A deep queue (a burst) commits in fewer, larger transactions: each commit is an fsync.
+      const batch = this.queue.splice(0, this.config.batchSize * TRANSACTION_BATCHES);
+      this.dueCount = Math.max(0, this.dueCount - batch.length);
+      const ok = await this.commit(batch);
+      if (!ok) return; // transient failure: batch was put back, retry after backoff
+    }
+    this.dueCount = 0;
+  }
+
+  /** Commit one batch. Returns false when it was requeued for a retry. */
+  private async commit(batch: Pending[]): Promise<boolean> {
+    try {
+      const seqs = await this.sink.appendRows(batch.map((p) => p.row));
+      this.stats.flushes++;
+      this.stats.committed += batch.length;
+      this.backoffMs = 0;
+      this.warnedBackPressure = false;
+      batch.forEach((p, i) => this.settleAck(p, () => p.ack?.resolve(seqs[i])));
+      if (this.commitListeners.size > 0) {
+        const ids = new Set(batch.map((p) => p.row.executionId));
+        for (const listener of this.commitListeners) {
+          try {
+            listener(ids);
+          } catch {
+            // A view's listener must not break the journal.
+          }
+        }
+      }
+      return true;
+    } catch (raw) {
+      this.stats.flushFailures++;
+      const error = ensureError(raw);
+      if (error instanceof StorageError && error.reason === 'locked' && !this.closed) {
+        this.queue = batch.concat(this.queue);
+        this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.config.flushIntervalMs, this.backoffMs * 2 || 25));
+        this.logger.warn(`journal writer: database locked, retrying ${batch.length} entries in ${this.backoffMs} ms`);
+        return false;
+      }
+      if (batch.length > 1) {
+        // Isolate the offending row(s): commit the rest one by one.
+        for (const pending of batch) await this.commit([pending]);
+        return true;
+      }
+      const [only] = batch;
+      const wrapped = isDurableError(error)
+        ? new JournalUnavailableError(`${describeRow(only.row)}: ${error.message}`, { cause: error })
+        : new JournalUnavailableError(`${describeRow(only.row)}: the journal rejected the entry: ${error.message}`, { cause: error });
+      if (only.ack) this.settleAck(only, () => only.ack?.reject(wrapped));
+      else {
+        this.stats.droppedBuffered++;
+        this.logger.warn(`journal writer: dropped a buffered entry: ${wrapped.message}`);
+      }
+      return true;
+    }
+  }
+
+  private settleAck(pending: Pending, fn: () => void): void {
+    if (!pending.ack) return;
+    this.acksQueued--;
+    fn();
+  }
+}

@@ -1,0 +1,749 @@
+/**
+ * The durable runtime: starts, resumes, cancels and recovers executions of
+ * registered workflow kinds on one engine.
+ *
+ * - One launch gate per execution: every path that runs an execution (start,
+ *   resume, recovery, a timer or promise wake, a person's decision) claims it
+ *   synchronously first; a second claim while one is launching or running gets
+ *   AlreadyRunningError and changes nothing.
+ * - One owner per execution: each run takes a lease of its own (not the
+ *   window's) before anything runs and keeps it by a heartbeat; a run whose
+ *   lease is lost stops at once without writing.
+ * - Fail closed: a journal that cannot confirm a guarded write, or a journal
+ *   that fails to authenticate on replay, suspends the execution with a reason
+ *   ("journal unavailable: …", "damaged: …"); it stays resumable and nothing
+ *   guarded runs without its committed intent.
+ * - A divergence aborts the attempt, waits for its in-flight steps, and starts a
+ *   new attempt with replay off; committed guarded effects are found by key.
+ * - Cancellation reaches every running op through its AbortSignal; a cancelled
+ *   execution is terminal and never resumed.
+ * - Shutting down (dispose) interrupts runs without finalizing them: they stay
+ *   `running` and the recovery plan resumes them next time.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { utf8 } from '../model/bytes';
+import type { AmbiguityPolicy } from '../model/effect';
+import type { DurableEngine } from './engine';
+import {
+  AlreadyCompletedError,
+  AlreadyRunningError,
+  CancelledError,
+  DivergenceError,
+  DurableError,
+  InvalidStateError,
+  LeaseHeldError,
+  NotFoundError,
+  ensureError,
+  fromErrorData,
+  isDurableError,
+  toErrorData,
+  type StorageError,
+} from '../model/errors';
+import { newExecutionId, type ExecutionId } from '../model/ids';
+import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from '../model/journal';
+import { decodeCheckpoint } from '../journal/checkpoint';
+import { LaunchGate } from './launchGate';
+import { LeaseKeeper } from './lease';
+import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
+import { ReplayCursor } from '../execution/replayCursor';
+import type { ExecutionFilter } from '../store/journalStore';
+import { StepContext, SuspendExecution } from '../execution/stepContext';
+import { decodeFinish, decodeValue, encodeFinish, encodeValue, type FinishRecord } from '../execution/stepValue';
+import type { WorkflowDefinition, WorkflowRegistry } from '../execution/workflow';
+import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from '../execution/waits';
+import { withTimeout } from '../model/abortable';
+import { cutTitle } from '../execution/workflow';
+import { verifyJournalMark, writeJournalMark, type VerifiedJournals } from '../journal/journalMark';
+import { UNTRUSTED_IMPORT_DETAIL } from '../journal/exportArtifact';
+
+export interface RuntimeLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface RuntimeOptions {
+  readonly engine: DurableEngine;
+  readonly registry: WorkflowRegistry;
+  /** Identity of this process (window) in leases. */
+  readonly ownerId: string;
+  readonly clock?: () => number;
+  readonly logger?: RuntimeLogger;
+  /** How long shutdown and restarts wait for in-flight steps, ms. */
+  readonly drainTimeoutMs?: number;
+}
+
+export type ExecutionOutcome =
+  | { readonly status: 'completed'; readonly output: unknown }
+  | { readonly status: 'failed'; readonly error: DurableError | Error }
+  | { readonly status: 'cancelled' }
+  | { readonly status: 'suspended'; readonly reason: string }
+  /** Stopped without an outcome (shutdown, lost lease, journal gone): recovery resumes it. */
+  | { readonly status: 'interrupted'; readonly reason: string };
+
+export interface ExecutionHandle {
+  readonly id: ExecutionId;
+  readonly done: Promise<ExecutionOutcome>;
+}
+
+export type RuntimeEvent =
+  | { readonly type: 'execution'; readonly executionId: ExecutionId; readonly status: ExecutionStatus | 'interrupted' }
+  | { readonly type: 'step'; readonly executionId: ExecutionId; readonly stepId: number; readonly kind: string; readonly name: string }
+  | {
+      readonly type: 'ambiguity';
+      readonly executionId: ExecutionId;
+      readonly stepId: number;
+      readonly name: string;
+      readonly policy: AmbiguityPolicy;
+      readonly decision: AmbiguityDecision;
+    }
+  | { readonly type: 'degraded'; readonly executionId: ExecutionId; readonly stepId: number; readonly message: string }
+  | { readonly type: 'divergence'; readonly executionId: ExecutionId; readonly attempt: number; readonly message: string }
+  | { readonly type: 'promise'; readonly executionId: ExecutionId; readonly promiseId: string; readonly status: 'resolved' | 'rejected' };
+
+type StopReason = 'cancel' | 'shutdown' | 'lease_lost';
+
+interface ActiveRun {
+  readonly controller: AbortController;
+  stopReason?: StopReason;
+  done: Promise<ExecutionOutcome>;
+}
+
+export type HumanDecision = 'rerun' | 'skip' | 'fail';
+const DECISIONS: Record<HumanDecision, AmbiguityDecision> = { rerun: 'decided_rerun', skip: 'decided_skip', fail: 'decided_fail' };
+
+const WAKE_RETRY_MS = [250, 1_000, 5_000, 30_000];
+
+export class DurableRuntime {
+  private readonly active = new Map<ExecutionId, ActiveRun>();
+  private readonly gate = new LaunchGate();
+  private readonly verifiedJournals: VerifiedJournals = new Map();
+  private wakeFailures = 0;
+  private readonly listeners = new Set<(event: RuntimeEvent) => void>();
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeScheduling: Promise<void> = Promise.resolve();
+  private readonly clock: () => number;
+  private readonly logger: RuntimeLogger;
+  private readonly drainTimeoutMs: number;
+  private disposed = false;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? { info: () => undefined, warn: () => undefined };
+    this.drainTimeoutMs = options.drainTimeoutMs ?? 5_000;
+  }
+
+  private get engine(): DurableEngine {
+    return this.options.engine;
+  }
+
+  /** Subscribe to runtime events; returns the unsubscribe function. */
+  onEvent(listener: (event: RuntimeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Launching or running in this runtime (Resume buttons are disabled meanwhile). */
+  isActive(id: ExecutionId): boolean {
+    return this.gate.has(id);
+  }
+
+  get(id: ExecutionId): Promise<ExecutionRecord | undefined> {
+    return this.engine.backend.getExecution(id);
+  }
+
+  list(filter?: ExecutionFilter): Promise<ExecutionRecord[]> {
+    return this.engine.backend.listExecutions(filter);
+  }
+
+  /** Start a new execution of a registered kind; its input is journaled with its creation. */
+  async start<I>(kind: string, input: I, options: { title?: string } = {}): Promise<ExecutionHandle> {
+    this.assertLive();
+    const definition = this.options.registry.get(kind) as WorkflowDefinition<I> | undefined;
+    if (!definition) throw new NotFoundError(`no workflow of kind "${kind}" is registered`);
+    const id = newExecutionId();
+    const title = cutTitle(options.title ?? definition.title?.(input) ?? kind);
+    this.gate.claim(id);
+    return this.gate.launching(id, async () => {
+      const started = this.engine.codec.encode({
+        executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+        kind: 'execution_started', payload: encodeValue(input, `execution ${id} input`),
+      });
+      await this.engine.backend.createExecution({ id, kind, version: definition.version, title }, [started]);
+      return this.launch(id, definition as WorkflowDefinition, input, 1, false);
+    });
+  }
+
+  /**
+   * Resume a non-cancelled, unfinished execution from its journal (replay, then
+   * live). Claims the execution in the same tick as the call: a second resume
+   * (or wake, or decision) before this one ends gets AlreadyRunningError.
+   */
+  async resume(id: ExecutionId): Promise<ExecutionHandle> {
+    this.assertLive();
+    this.gate.claim(id);
+    return this.gate.launching(id, () => this.resumeClaimed(id));
+  }
+
+  /** Cancel: running ops are aborted; the execution becomes terminal. Returns false if it was already terminal. */
+  async cancel(id: ExecutionId): Promise<boolean> {
+    // A launch in flight either becomes a run (cancelled below) or fails (nothing to cancel there).
+    await this.gate.settled(id);
+    const running = this.active.get(id);
+    if (running) {
+      running.stopReason = 'cancel';
+      running.controller.abort(new CancelledError(`execution ${id} was cancelled`));
+      return (await running.done).status === 'cancelled';
+    }
+    // Not running here: hold the gate (nothing launches here meanwhile) and the lease (nor elsewhere).
+    this.gate.claim(id);
+    const owner = `${this.options.ownerId}#cancel-${randomUUID().slice(0, 8)}`;
+    let leased = false;
+    try {
+      const execution = await this.engine.backend.getExecution(id);
+      if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+      if (execution.status !== 'running' && execution.status !== 'suspended') return false;
+      leased = await this.engine.backend.acquireLease(id, owner, this.engine.config.leaseMs);
+      if (!leased) {
+        const held = await this.engine.backend.getExecution(id);
+        throw new LeaseHeldError(id, held?.leaseOwner ?? 'another window', held?.leaseExpiresAt ?? 0);
+      }
+      // Read again under the lease: a run elsewhere may have finished between the first read and now.
+      const current = await this.engine.backend.getExecution(id);
+      if (!current || (current.status !== 'running' && current.status !== 'suspended')) return false;
+      await this.finish(current.id, current.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+      leased = false; // finalizing cleared the lease
+      this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
+      return true;
+    } finally {
+      if (leased) await this.engine.backend.releaseLease(id, owner).catch((e) => this.logger.warn(`execution ${id}: ${ensureError(e).message}`));
+      this.gate.release(id);
+    }
+  }
+
+  /** The recovery plan for every running or suspended execution (nothing is changed). */
+  plan(ids?: readonly ExecutionId[]): Promise<RecoveryItem[]> {
+    return planRecovery(this.planDeps(), ids);
+  }
+
+  /**
+   * Act on a plan: finalize what has a recorded outcome, resume what
+   * `shouldResume` accepts (the caller says whose consent that is: no default), retry executions
+   * owned elsewhere once their lease expires.
+   */
+  async applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean): Promise<ExecutionHandle[]> {
+    const handles: ExecutionHandle[] = [];
+    // Timers that came due while nothing ran fire now; later ones at their time.
+    this.scheduleWake();
+    for (const item of items) {
+      const { decision, execution } = item;
+      this.logger.info(`recovery: ${describeDecision(item)}`);
+      try {
+        switch (decision.action) {
+          case 'reuse':
+          case 'preserve': {
+            const status = decision.outcome.status;
+            await this.engine.backend.finalize(execution.id, status, status === 'completed' ? null : detailOf(decision.outcome));
+            this.emit({ type: 'execution', executionId: execution.id, status });
+            break;
+          }
+          case 'resume':
+          case 're_execute':
+            if (this.gate.has(execution.id)) this.logger.info(`recovery: ${execution.id} is already running here`);
+            else if (shouldResume(item)) handles.push(await this.resume(execution.id));
+            break;
+          case 'owned_elsewhere':
+            this.retryAfter(execution.id, decision.until - this.clock() + 250, shouldResume);
+            break;
+          case 'damaged':
+            // Record it, so the tree's Needs attention shows it and nothing wakes it.
+            if (!this.gate.has(execution.id) && !execution.statusDetail?.startsWith(DAMAGED_DETAIL)) {
+              await this.engine.backend.markDamaged(execution.id, `${DAMAGED_DETAIL}${decision.reason}`.slice(0, 500));
+              this.emit({ type: 'execution', executionId: execution.id, status: 'suspended' });
+            }
+            break;
+          default:
+            break;
+        }
+      } catch (error) {
+        if (error instanceof AlreadyRunningError) this.logger.info(`recovery: ${execution.id} is already running here`);
+        else this.logger.warn(`recovery of ${execution.id} failed: ${ensureError(error).message}`);
+      }
+    }
+    return handles;
+  }
+
+  /** Record a person's decision on an ambiguous window, then resume the execution. */
+  async resolveAmbiguity(id: ExecutionId, stepId: number, decision: HumanDecision, decidedBy: string): Promise<ExecutionHandle | undefined> {
+    this.assertLive();
+    if (!(decision in DECISIONS)) throw new InvalidStateError(`unknown decision ${JSON.stringify(decision)}`);
+    // Claimed before anything is read: a decision and a resume of the same execution never interleave.
+    this.gate.claim(id);
+    let resuming = false;
+    try {
+      const execution = await this.engine.backend.getExecution(id);
+      if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+      await this.recordDecision(execution, stepId, decision, decidedBy);
+      if (execution.status === 'cancelled' || this.options.registry.incompatibility(execution.kind, execution.version)) return undefined;
+      resuming = true;
+      return await this.gate.launching(id, () => this.resumeClaimed(id));
+    } finally {
+      if (!resuming) this.gate.release(id);
+    }
+  }
+
+  /** Write the audit record of a person's decision on an open window (refused when there is none, or it was decided). */
+  private async recordDecision(execution: ExecutionRecord, stepId: number, decision: HumanDecision, decidedBy: string): Promise<void> {
+    const id = execution.id;
+    const window = await this.openWindow(execution, stepId);
+    if (!window) throw new InvalidStateError(`execution ${id} has no open ambiguous window at step ${stepId}`);
+    if (window.audit) throw new InvalidStateError(`step ${stepId} of execution ${id} was already decided`);
+    const intentMeta = this.engine.codec.readMeta(window.intent as JournalRecord & { kind: 'step_intent' });
+    const header = window.intent;
+    const entry: NewEntry = {
+      executionId: id, attempt: header.attempt, stepId: header.stepId as never, stepName: header.stepName, effect: header.effect,
+      idempotencyKey: header.idempotencyKey as never, kind: 'ambiguity_resolved',
+      meta: { intent: intentMeta.intent, policy: intentMeta.policy, decision: DECISIONS[decision], decidedBy: `user:${decidedBy}`, decidedAt: this.clock() },
+    };
+    await this.engine.writer.appendAcked(entry);
+    this.emit({ type: 'ambiguity', executionId: id, stepId, name: header.stepName ?? '', policy: intentMeta.policy, decision: DECISIONS[decision] });
+  }
+
+  /**
+   * Settle a durable promise from outside (a person's approval, a command). The
+   * token's hash is compared in constant time before anything else is looked at;
+   * a wrong token changes nothing. A promise settles once: later calls report
+   * `already_settled`. The waiting execution wakes at once.
+   */
+  async resolvePromise(promiseId: string, token: Uint8Array, settlement: PromiseSettlement): Promise<'settled' | 'already_settled'> {
+    this.assertLive();
+    const row = await this.engine.backend.getPromise(promiseId);
+    const presented = tokenHash(token instanceof Uint8Array ? token : new Uint8Array(0));
+    // Compare against a dummy hash when the promise does not exist, so timing reveals nothing.
+    const expected = row?.tokenHash ?? new Uint8Array(32);
+    if (!(token instanceof Uint8Array) || token.length !== 32 || !timingSafeEqual(presented, expected) || !row) {
+      throw new InvalidStateError(`promise ${String(promiseId).slice(0, 40)}: the resolver token is not valid for it`);
+    }
+    if (row.status !== 'pending') return 'already_settled';
+    const sealed = this.engine.codec.sealDetached(PROMISE_VALUE_LABEL, row.id, utf8(JSON.stringify(settlement)));
+    if (!(await this.engine.backend.settlePromise(row.id, settlement.status, sealed))) return 'already_settled';
+    this.emit({ type: 'promise', executionId: row.executionId, promiseId: row.id, status: settlement.status });
+    // The settlement is committed: that is the answer, whatever happens to the wake (it retries itself).
+    await this.wake(row.executionId);
+    return 'settled';
+  }
+
+  /**
+   * The resolver token of a pending promise, read from its sealed creation step:
+   * for the extension's own approval UI after a reload. Never hand it to a model.
+   */
+  async promiseToken(promiseId: string): Promise<Uint8Array> {
+    const row = await this.engine.backend.getPromise(promiseId);
+    if (!row) throw new NotFoundError(`promise ${promiseId} does not exist`);
+    for await (const r of this.engine.backend.journalRows(row.executionId, { segmentSize: this.engine.config.replaySegmentSize })) {
+      if (r.stepId === row.stepId && r.kind === 'step_result' && r.stepName === 'ctx.promise') {
+        const recorded = decodeValue(this.engine.codec.openPayload(r), `promise ${promiseId}`) as { promiseId: string; token: string };
+        if (recorded.promiseId === promiseId) return new Uint8Array(Buffer.from(recorded.token, 'base64'));
+      }
+    }
+    throw new NotFoundError(`the token of promise ${promiseId} is not in the journal of execution ${row.executionId}`);
+  }
+
+  /**
+   * The recorded outcome of an execution (its last `execution_finished` entry,
+   * authenticated), without replaying anything; undefined while it has none.
+   */
+  async outcome(id: ExecutionId): Promise<FinishRecord | undefined> {
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    let finished: JournalRecord | undefined;
+    for await (const row of this.engine.backend.journalRows(id, { attempt: execution.attempt, segmentSize: this.engine.config.replaySegmentSize })) {
+      if (row.kind === 'execution_finished') finished = row;
+    }
+    return finished ? decodeFinish(this.engine.codec.openPayload(finished), `execution ${id} outcome`) : undefined;
+  }
+
+  /** Start waking executions whose timers come due (call once the runtime is set up). */
+  startTimers(): void {
+    this.scheduleWake();
+  }
+
+  /**
+   * Resume a parked execution now (its wait may be over), unless it runs here
+   * already. Never throws: a storage error is logged and the wake retried.
+   */
+  private async wake(id: ExecutionId): Promise<void> {
+    if (this.disposed || this.gate.has(id)) return;
+    try {
+      const execution = await this.engine.backend.getExecution(id);
+      if (!execution || execution.status !== 'suspended' || execution.statusDetail?.startsWith(DAMAGED_DETAIL)) return;
+      if (this.options.registry.incompatibility(execution.kind, execution.version)) return;
+      await this.resume(id);
+    } catch (error) {
+      if (error instanceof AlreadyRunningError || this.disposed) return;
+      this.logger.warn(`could not wake execution ${id}: ${ensureError(error).message}; retrying`);
+      this.retryLater(() => this.wake(id));
+    }
+  }
+
+  /**
+   * One timer for the whole runtime, set to the earliest due time: no polling.
+   * A storage error while reading the next due time re-arms with backoff
+   * instead of leaving timers unserviced.
+   */
+  private scheduleWake(): void {
+    this.wakeScheduling = this.wakeScheduling.then(async () => {
+      if (this.disposed) return;
+      if (this.wakeTimer) clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+      let next: number | undefined;
+      try {
+        next = await this.engine.backend.nextTimerDue();
+      } catch (error) {
+        this.logger.warn(`timer service: could not read the next due timer (${ensureError(error).message}); retrying`);
+        this.retryLater(() => this.scheduleWake());
+        return;
+      }
+      if (next === undefined || this.disposed) return;
+      const delay = Math.min(Math.max(0, next - this.clock()), 2 ** 31 - 1);
+      this.wakeTimer = setTimeout(() => void this.wakeDue(), delay);
+    });
+  }
+
+  private async wakeDue(): Promise<void> {
+    this.wakeTimer = undefined;
+    let due: ExecutionId[];
+    try {
+      due = await this.engine.backend.executionsWithDueTimers(this.clock());
+      this.wakeFailures = 0;
+    } catch (error) {
+      this.logger.warn(`timer service: could not read due timers (${ensureError(error).message}); retrying`);
+      this.retryLater(() => this.wakeDue());
+      return;
+    }
+    for (const id of due) await this.wake(id);
+    this.scheduleWake();
+  }
+
+  /** Run `fn` again after a growing delay (storage errors are usually brief: a lock, a full disk freed). */
+  private retryLater(fn: () => unknown): void {
+    if (this.disposed) return;
+    const delay = WAKE_RETRY_MS[Math.min(this.wakeFailures, WAKE_RETRY_MS.length - 1)];
+    this.wakeFailures++;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (!this.disposed) void Promise.resolve().then(fn).catch((e) => this.logger.warn(`timer service: ${ensureError(e).message}`));
+    }, delay);
+    timer.unref?.();
+    this.retryTimers.add(timer);
+  }
+
+  /** Interrupt every run (they stay resumable), stop retries. Does not close the engine. Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    const runs = [...this.active.values()];
+    for (const run of runs) {
+      run.stopReason ??= 'shutdown';
+      run.controller.abort(new CancelledError('shutting down', { stopping: true }));
+    }
+    await Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((r) => setTimeout(r, this.drainTimeoutMs).unref?.())]);
+    this.listeners.clear();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private planDeps(): PlanDeps {
+    return {
+      backend: this.engine.backend,
+      codec: this.engine.codec,
+      registry: this.options.registry,
+      ownerId: this.options.ownerId,
+      clock: this.clock,
+      segmentSize: this.engine.config.replaySegmentSize,
+      verified: this.verifiedJournals,
+    };
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new InvalidStateError('the durable runtime is shutting down');
+  }
+
+  private emit(event: RuntimeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.warn(`runtime event listener failed: ${ensureError(error).message}`);
+      }
+    }
+  }
+
+  private retryAfter(id: ExecutionId, delayMs: number, shouldResume: (item: RecoveryItem) => boolean): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (this.disposed || this.gate.has(id)) return;
+      void (async () => {
+        const execution = await this.engine.backend.getExecution(id);
+        if (execution) await this.applyPlan([await planExecution(this.planDeps(), execution)], shouldResume);
+      })().catch((error) => this.logger.warn(`recovery of ${id} after its lease expired failed: ${ensureError(error).message}`));
+    }, Math.max(0, delayMs));
+    timer.unref?.();
+    this.retryTimers.add(timer);
+  }
+
+  private async readInput(execution: ExecutionRecord): Promise<unknown> {
+    const [first] = await this.engine.backend.readExecutionSegment(execution.id, 0, 1);
+    if (!first || first.kind !== 'execution_started') {
+      throw new InvalidStateError(`execution ${execution.id} has no recorded input; it cannot be resumed`);
+    }
+    return decodeValue(this.engine.codec.openPayload(first), `execution ${execution.id} input`);
+  }
+
+  private async openWindow(execution: ExecutionRecord, stepId: number): Promise<{ intent: JournalRecord; audit?: JournalRecord } | undefined> {
+    let intent: JournalRecord | undefined;
+    let audit: JournalRecord | undefined;
+    for await (const row of this.engine.backend.journalRows(execution.id, { attempt: execution.attempt, segmentSize: this.engine.config.replaySegmentSize })) {
+      if (row.stepId !== stepId) continue;
+      if (row.kind === 'step_intent') {
+        intent = row;
+        audit = undefined;
+      } else if (row.kind === 'ambiguity_resolved') audit = row;
+      else if (row.kind === 'step_result' || row.kind === 'step_failed') intent = undefined;
+    }
+    return intent ? { intent, audit } : undefined;
+  }
+
+  private async resumeClaimed(id: ExecutionId): Promise<ExecutionHandle> {
+    this.assertLive();
+    const execution = await this.engine.backend.getExecution(id);
+    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
+    if (execution.status === 'cancelled') throw new InvalidStateError(`execution ${id} was cancelled; cancelled executions are never resumed`);
+    if (execution.status === 'completed') throw new AlreadyCompletedError(id);
+    if (execution.statusDetail === UNTRUSTED_IMPORT_DETAIL) throw new InvalidStateError(`execution ${id} was imported as untrusted read-only history; it never resumes`);
+    const reason = this.options.registry.incompatibility(execution.kind, execution.version);
+    if (reason) throw new InvalidStateError(`execution ${id} cannot be resumed: ${reason}`);
+    const definition = this.options.registry.get(execution.kind) as WorkflowDefinition;
+    await this.checkJournal(execution);
+    const input = await this.readInput(execution);
+    return this.launch(id, definition, input, execution.attempt, true);
+  }
+
+  /** Authenticate the journal's completeness before replaying it (see journalMark.ts). */
+  private async checkJournal(execution: ExecutionRecord): Promise<void> {
+    await verifyJournalMark(this.engine.backend, this.engine.codec, execution, { journals: this.verifiedJournals, mode: 'take' });
+  }
+
+  private async launch(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean): Promise<ExecutionHandle> {
+    const controller = new AbortController();
+    const run: ActiveRun = { controller, done: Promise.resolve({ status: 'interrupted', reason: 'not started' }) };
+    // The lease belongs to this run, not to the window: a second run of the same window is a stranger to it.
+    const runOwner = `${this.options.ownerId}#${randomUUID().slice(0, 8)}`;
+    const lease = await LeaseKeeper.acquire(this.engine.backend, id, runOwner, this.engine.config.leaseMs, this.clock, () => {
+      run.stopReason = 'lease_lost';
+      controller.abort(new CancelledError('the lease was lost', { stopping: true }));
+      this.logger.warn(`execution ${id}: lease lost to another owner; stopped without writing`);
+    });
+    if (!lease) {
+      const execution = await this.engine.backend.getExecution(id);
+      throw new LeaseHeldError(id, execution?.leaseOwner ?? 'another window', execution?.leaseExpiresAt ?? 0);
+    }
+    try {
+      // Under the lease: an execution cancelled or finished since it was read (another window) stays so.
+      if (!(await this.engine.backend.reopen(id))) {
+        const now = await this.engine.backend.getExecution(id);
+        throw now?.status === 'completed' ? new AlreadyCompletedError(id) : new InvalidStateError(`execution ${id} is ${now?.status ?? 'gone'}; it was not resumed`);
+      }
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+    this.active.set(id, run);
+    this.emit({ type: 'execution', executionId: id, status: 'running' });
+    run.done = this.drive(id, definition, input, attempt, replay, run, () => lease.check())
+      .catch((error): ExecutionOutcome => ({ status: 'interrupted', reason: ensureError(error).message }))
+      .then(async (outcome) => {
+        if (run.stopReason !== 'lease_lost') {
+          // Still the owner: seal what this run wrote into the completeness mark, unless the
+          // journal failed to authenticate (a mark must never bless damage).
+          if (!(outcome.status === 'suspended' && outcome.reason.startsWith(DAMAGED_DETAIL))) await this.mark(id);
+          await lease.release();
+        }
+        this.active.delete(id);
+        this.gate.release(id);
+        this.emit({ type: 'execution', executionId: id, status: outcome.status });
+        return outcome;
+      });
+    return { id, done: run.done };
+  }
+
+  /** Run attempts until an outcome; a divergence starts a fresh attempt with replay off. */
+  private async drive(
+    id: ExecutionId,
+    definition: WorkflowDefinition,
+    input: unknown,
+    attempt: number,
+    replay: boolean,
+    run: ActiveRun,
+    fence: () => Promise<void>,
+  ): Promise<ExecutionOutcome> {
+    for (;;) {
+      const attemptController = new AbortController();
+      // Every concurrent step and acknowledged append listens for abort; many at once is normal here.
+      setMaxListeners(0, attemptController.signal);
+      const onStop = (): void => attemptController.abort(run.controller.signal.reason);
+      run.controller.signal.addEventListener('abort', onStop, { once: true });
+      const ctx = new StepContext({
+        executionId: id,
+        attempt,
+        journal: this.engine.writer,
+        reader: this.engine.backend,
+        codec: this.engine.codec,
+        cursor: replay
+          ? new ReplayCursor(this.engine.backend, id, attempt, this.engine.config.replaySegmentSize, (row) => decodeCheckpoint(this.engine.codec.openPayload(row)))
+          : undefined,
+        config: this.engine.config,
+        signal: attemptController.signal,
+        clock: this.clock,
+        warn: (m) => this.logger.warn(m),
+        fence,
+        waits: this.engine.backend,
+        events: {
+          onCommitted: (stepId, kind, name) => this.emit({ type: 'step', executionId: id, stepId, kind, name }),
+          onAmbiguity: (stepId, name, policy, decision) => this.emit({ type: 'ambiguity', executionId: id, stepId, name, policy, decision }),
+          onDegraded: (stepId, _name, message) => this.emit({ type: 'degraded', executionId: id, stepId, message }),
+        },
+      });
+      let result: { ok: true; output: unknown } | { ok: false; error: unknown };
+      try {
+        result = { ok: true, output: await definition.run(ctx, input) };
+      } catch (error) {
+        result = { ok: false, error };
+      } finally {
+        run.controller.signal.removeEventListener('abort', onStop);
+      }
+      // Nothing of this attempt may still be running when we decide what comes next.
+      if (!result.ok) attemptController.abort(new CancelledError('attempt ended'));
+      if (!(await ctx.drain(this.drainTimeoutMs))) this.logger.warn(`execution ${id}: steps still running ${this.drainTimeoutMs} ms after the attempt ended`);
+
+      // The outcome is written only by the owner: a run that was frozen past its lease stops here,
+      // and so does one that cannot verify its ownership (a storage error): it stays resumable.
+      if (run.stopReason === undefined || run.stopReason === 'cancel') {
+        try {
+          await fence();
+        } catch (fenceError) {
+          if ((run.stopReason as StopReason | undefined) !== 'lease_lost') {
+            const reason = `ownership could not be verified before writing the outcome (${ensureError(fenceError).message}); left resumable`;
+            this.logger.warn(`execution ${id}: ${reason}`);
+            return { status: 'interrupted', reason };
+          }
+        }
+      }
+      if (run.stopReason === 'lease_lost' || run.stopReason === 'shutdown') {
+        return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : 'another window took over' };
+      }
+      // A journal that failed to authenticate, or could not confirm a guarded write, decides the
+      // outcome whatever the workflow did with the error: suspend, never fail and never finish.
+      if (ctx.readFailure) return this.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
+      if (ctx.journalFailure) return this.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
+      if (result.ok) {
+        return this.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output });
+      }
+      const error = result.error;
+      if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
+        return this.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' });
+      }
+      if (error instanceof SuspendExecution) {
+        await withTimeout(this.engine.writer.flush(), this.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
+          this.logger.warn(`execution ${id}: ${ensureError(e).message}`),
+        );
+        await this.engine.backend.suspend(id, error.reason);
+        this.emit({ type: 'execution', executionId: id, status: 'suspended' });
+        if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) this.scheduleWake();
+        return { status: 'suspended', reason: error.reason };
+      }
+      if (error instanceof DivergenceError) {
+        const detail = `attempt ${attempt} aborted: ${error.message}`;
+        this.logger.warn(detail);
+        attempt = await this.engine.backend.beginAttempt(id, detail);
+        replay = false;
+        this.emit({ type: 'divergence', executionId: id, attempt, message: error.message });
+        continue;
+      }
+      if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
+        return this.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
+      }
+      const data = toErrorData(error);
+      return this.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) });
+    }
+  }
+
+  /** Write the outcome; a journal that cannot take it leaves the execution suspended and resumable (its replay writes it). */
+  private async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+    try {
+      await this.finish(id, attempt, record);
+      return outcome;
+    } catch (error) {
+      if (!isDurableError(error, 'journal_unavailable') && !isDurableError(error, 'storage')) throw error;
+      return this.park(id, `${UNAVAILABLE_DETAIL}the outcome could not be recorded: ${error.message}`);
+    }
+  }
+
+  /**
+   * Suspend with a reason a person can read (damaged journal, journal
+   * unavailable). If even that cannot be written the execution stays `running`
+   * with no live lease: the tree shows it interrupted, and it is resumable.
+   */
+  private async park(id: ExecutionId, reason: string): Promise<ExecutionOutcome> {
+    const detail = reason.slice(0, 500);
+    this.logger.warn(`execution ${id}: suspended: ${detail}`);
+    // A locked database is usually brief: keep trying for as long as one acknowledged write may wait.
+    const deadline = this.clock() + this.engine.config.ackTimeoutMs;
+    for (;;) {
+      try {
+        await withTimeout(this.engine.backend.suspend(id, detail), this.engine.config.ackTimeoutMs, 'suspending the execution');
+        return { status: 'suspended', reason: detail };
+      } catch (error) {
+        if (isDurableError(error, 'storage') && (error as StorageError).reason === 'locked' && this.clock() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        this.logger.warn(`execution ${id}: could not record the suspension (${ensureError(error).message}); it stays resumable`);
+        return { status: 'interrupted', reason: detail };
+      }
+    }
+  }
+
+  private async mark(id: ExecutionId): Promise<void> {
+    try {
+      const marking = this.engine.writer.flush().then(() => writeJournalMark(this.engine.backend, this.engine.codec, id));
+      await withTimeout(marking, this.engine.config.ackTimeoutMs, 'marking the journal');
+    } catch (error) {
+      // Without a fresh mark the rows since the last one are verified one by one on resume.
+      this.logger.warn(`execution ${id}: could not mark the journal (${ensureError(error).message})`);
+    }
+  }
+
+  /**
+   * Journal the outcome (acknowledged, after every earlier entry), then the
+   * guarded status transition. No status without its journaled outcome: a
+   * journal error propagates and nothing is finalized.
+   */
+  private async finish(id: ExecutionId, attempt: number, outcome: FinishRecord): Promise<void> {
+    await this.engine.writer.appendAcked({
+      executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
+      kind: 'execution_finished', payload: encodeFinish(outcome),
+    });
+    await this.engine.backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
+  }
+}
+
+function detailOf(outcome: FinishRecord): string | null {
+  return outcome.status === 'completed' ? null : `${outcome.error.code}: ${outcome.error.message}`.slice(0, 500);
+}
+

@@ -1,0 +1,213 @@
+/**
+ * The storage port: everything the durable core needs from a database, as
+ * interfaces and plain records. The core depends on these types only; an
+ * adapter (store/sqlite/, next store/postgres/) implements them, and the
+ * conformance suite (test/durable/store/conformance.ts) holds every adapter to
+ * the same behaviour. See docs/ARCHITECTURE.md.
+ */
+import type { ExecutionId, IdempotencyKey, JournalSeq } from '../model/ids';
+import type { ExecutionRecord, ExecutionStatus, JournalReader, JournalRecord, StoredRow, TerminalStatus } from '../model/journal';
+
+export interface NewExecution {
+  readonly id: ExecutionId;
+  readonly kind: string;
+  readonly version: number;
+  readonly title: string;
+}
+export interface ExecutionFilter {
+  readonly statuses?: readonly ExecutionStatus[];
+  readonly kind?: string;
+  readonly limit?: number;
+}
+export interface AuditRecord {
+  readonly seq: number;
+  readonly executionId: string;
+  readonly stepId: number;
+  readonly stepName: string | null;
+  readonly effect: string;
+  readonly idempotencyKey: Uint8Array;
+  readonly policy: string;
+  readonly decision: string;
+  readonly decidedBy: string;
+  readonly decidedAt: number;
+}
+export interface PromiseRecord {
+  readonly id: string;
+  readonly executionId: ExecutionId;
+  readonly stepId: number;
+  readonly name: string;
+  readonly tokenHash: Uint8Array;
+  readonly status: 'pending' | 'resolved' | 'rejected';
+  readonly createdAt: number;
+  readonly resolvedAt: number | null;
+  /** Sealed value (see promises.ts), null while pending. */
+  readonly value: Uint8Array | null;
+}
+export interface TimerRecord {
+  readonly id: string;
+  readonly executionId: string;
+  readonly stepId: number;
+  readonly dueAt: number;
+  readonly status: 'armed' | 'fired' | 'cancelled';
+  readonly firedAt: number | null;
+}
+/** An execution as an import brings it: its record, journal rows, promises and timers. */
+export interface ImportedExecution {
+  readonly execution: ExecutionRecord;
+  readonly rows: readonly StoredRow[];
+  readonly promises?: readonly PromiseRecord[];
+  readonly timers?: readonly TimerRecord[];
+}
+/** What the completeness check of an execution's journal reads (see journalMark.ts). */
+export interface MarkState {
+  /** Rows the database counted as they were inserted (a trigger, in the same statement). */
+  readonly rowCount: number;
+  readonly markedCount: number;
+  readonly markedSeq: number;
+  readonly mark: Uint8Array | null;
+}
+/** One row's header and authentication tag (the MAC, or the seal's last 16 bytes): what the mark digests. */
+export interface MarkRow {
+  readonly seq: number;
+  readonly attempt: number;
+  readonly stepId: number | null;
+  readonly kind: string;
+  readonly stepName: string | null;
+  readonly effect: string | null;
+  readonly idempotencyKey: Uint8Array | null;
+  readonly tag: Uint8Array;
+}
+/** What a prune removes (or would remove) with a set of executions. */
+export interface ChildRowCounts {
+  readonly journal: number;
+  readonly audit: number;
+  readonly promises: number;
+  readonly timers: number;
+  readonly bytes: number;
+}
+
+/** The journal's database: executions, journal rows, leases, timers, promises, audit, marks, maintenance. */
+export interface JournalStore extends JournalReader {
+  /** Where the journal lives (a file path, a server), for messages. */
+  readonly file: string;
+  close(): Promise<void>;
+  /** `PRAGMA quick_check`: 'ok' or the problems SQLite found. Costs a full scan: on demand only. */
+  quickCheck(): Promise<string[]>;
+  /**
+   * Create an execution, with its first journal rows (its recorded input) in the
+   * same transaction: an execution never exists without its input.
+   */
+  createExecution(exec: NewExecution, firstRows?: readonly StoredRow[]): Promise<ExecutionRecord>;
+  getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined>;
+  listExecutions(filter?: ExecutionFilter): Promise<ExecutionRecord[]>;
+  /**
+   * Move an active execution to a terminal status. The first terminal status
+   * wins: returns false (and changes nothing) if it was already terminal.
+   */
+  finalize(id: ExecutionId, status: TerminalStatus, detail?: string | null): Promise<boolean>;
+  /** running → suspended (waiting for a person or an event). */
+  suspend(id: ExecutionId, detail?: string | null): Promise<boolean>;
+  /** An unfinished execution whose journal is damaged: suspended with the reason, whatever it was waiting for. */
+  markDamaged(id: ExecutionId, detail: string): Promise<boolean>;
+  /** Reopen for resume: suspended, failed or aborted goes back to running (never completed or cancelled). */
+  reopen(id: ExecutionId): Promise<boolean>;
+  /** Start a new attempt (after a divergence): replay of the old attempt stops, its rows stay for lookups. */
+  beginAttempt(id: ExecutionId, detail: string): Promise<number>;
+  /**
+   * Take or renew the lease atomically: succeeds when nobody holds it, we hold
+   * it, or the holder's lease expired. Returns whether we now own it.
+   */
+  acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean>;
+  /** Renew only if still ours (a renewal never steals). */
+  renewLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean>;
+  releaseLease(id: ExecutionId, owner: string): Promise<void>;
+  /** Arm a timer once (a replay arming it again changes nothing). */
+  armTimer(timer: {
+    id: string;
+    executionId: ExecutionId;
+    stepId: number;
+    dueAt: number;
+  }): Promise<void>;
+  fireTimer(id: string): Promise<void>;
+  /** The earliest due time of an armed timer of a suspended or running execution. */
+  nextTimerDue(): Promise<number | undefined>;
+  /** Executions with an armed timer due by `now`. */
+  executionsWithDueTimers(now: number): Promise<ExecutionId[]>;
+  createPromise(p: {
+    id: string;
+    executionId: ExecutionId;
+    stepId: number;
+    name: string;
+    tokenHash: Uint8Array;
+  }): Promise<void>;
+  getPromise(id: string): Promise<PromiseRecord | undefined>;
+  listPromises(filter?: {
+    executionId?: ExecutionId;
+    status?: PromiseRecord['status'];
+  }): Promise<PromiseRecord[]>;
+  /** Settle a pending promise with its sealed value; false if it was not pending (it settles once). */
+  settlePromise(id: string, status: 'resolved' | 'rejected', sealedValue: Uint8Array): Promise<boolean>;
+  /**
+   * Replace journal rows by one checkpoint row that takes the first row's
+   * sequence number, in one transaction (see checkpoint.ts).
+   */
+  replaceWithCheckpoint(seqs: readonly number[], checkpoint: StoredRow, leaseOwner: string): Promise<void>;
+  /** Insert whole executions (record and journal rows) in one transaction: all or nothing. */
+  /** Insert imported executions in one transaction; `within` adds what other stores keep (session events) to it. */
+  importExecutions(items: readonly ImportedExecution[], within?: () => Promise<void>): Promise<void>;
+  timersOf(executionId: ExecutionId): Promise<TimerRecord[]>;
+  /** Finished executions, oldest first (the order retention removes them in). */
+  terminalByAge(): Promise<Array<{
+    id: ExecutionId;
+    finishedAt: number;
+    completed: boolean;
+    bytes: number;
+  }>>;
+  /** Running executions that nobody owns (or whose lease expired) and that have not moved since `before`. */
+  staleRunning(before: number): Promise<ExecutionId[]>;
+  totals(): Promise<{
+    executions: number;
+    journalBytes: number;
+  }>;
+  countChildRows(ids: readonly string[]): Promise<ChildRowCounts>;
+  /** Delete executions with every child row (foreign keys cascade), in one transaction; returns what went. */
+  deleteExecutions(ids: readonly string[]): Promise<ChildRowCounts>;
+  /** VACUUM when at least a quarter of the file is free pages, so the file actually shrinks. */
+  vacuumIfWorthIt(): Promise<boolean>;
+  /**
+   * Insert rows in order in one transaction; returns their sequence numbers.
+   * AUTOINCREMENT under the write lock makes the seqs of one multi-row INSERT
+   * contiguous, so they are derived from the last inserted id.
+   */
+  appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]>;
+  markState(id: ExecutionId): Promise<MarkState | undefined>;
+  /** Rows present for an execution, whatever the counters say, and the last one's seq. */
+  countRows(id: ExecutionId): Promise<{
+    count: number;
+    lastSeq: number;
+  }>;
+  /** Headers and tags of an execution's rows after `afterSeq`, every attempt, in sequence order (no payloads). */
+  readMarkRows(id: ExecutionId, afterSeq: number, limit: number): Promise<MarkRow[]>;
+  /** Record a completeness mark (see journalMark.ts). */
+  setMark(id: ExecutionId, markedCount: number, markedSeq: number, mark: Uint8Array): Promise<void>;
+  getMeta(name: string): Promise<Uint8Array | undefined>;
+  setMeta(name: string, value: Uint8Array): Promise<void>;
+  /** Any payload row, to tell which key sealed a journal that predates the key check. */
+  anySealedRow(): Promise<JournalRecord | undefined>;
+  readSegment(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<JournalRecord[]>;
+  /** Every attempt of an execution, in segments: for views and export. */
+  readExecutionSegment(executionId: ExecutionId, afterSeq: number, limit: number): Promise<JournalRecord[]>;
+  /**
+   * Every journal row of an execution (one attempt, or all), in sequence order,
+   * read in keyset segments: memory holds one segment whatever the journal length.
+   */
+  journalRows(executionId: ExecutionId, options?: {
+    attempt?: number;
+    segmentSize?: number;
+  }): AsyncGenerator<JournalRecord>;
+  findResultByKey(executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined>;
+  /** SQLite's AUTOINCREMENT counter of the journal: it only grows, whatever is deleted (see journalAnchor.ts). */
+  sequenceHighWater(): Promise<number>;
+  maxSeq(): Promise<number>;
+  listAudit(executionId?: ExecutionId): Promise<AuditRecord[]>;
+}

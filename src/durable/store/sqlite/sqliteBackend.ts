@@ -1,0 +1,672 @@
+/**
+ * The durable store on `durable.db`: executions, journal rows, audit records,
+ * leases. Rows arrive already sealed (see journalCodec.ts); this class never
+ * sees a key or a plaintext payload.
+ *
+ * Opened with WAL, `foreign_keys=ON`, `synchronous=FULL` and a busy timeout;
+ * migrations run at open. Journal appends use multi-row INSERTs inside one
+ * transaction (the measured lever for throughput on this binding), and reads
+ * come in keyset segments so memory stays bounded whatever the journal length.
+ */
+import type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord } from '../journalStore';
+export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
+import { ownBytes } from '../../model/bytes';
+import { InvalidStateError } from '../../model/errors';
+import type { ExecutionId, IdempotencyKey, JournalSeq } from '../../model/ids';
+import {
+  EXECUTION_STATUSES,
+  TERMINAL_STATUSES,
+  type AuditMeta,
+  type EntryKind,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type JournalRecord,
+  type StoredRow,
+  type TerminalStatus,
+} from '../../model/journal';
+import type { EffectClass } from '../../model/effect';
+import { migrate, type Migration } from './migrations';
+import { SqliteConnection, type SqlRow } from './sqliteConnection';
+
+export interface BackendOptions {
+  readonly file: string;
+  readonly migrations: readonly Migration[];
+  readonly busyTimeoutMs: number;
+  readonly readOnly?: boolean;
+  readonly clock?: () => number;
+}
+
+const ROW_COLUMNS = 'execution_id, attempt, step_id, kind, step_name, effect, idem_key, body, mac, size, created_at';
+const SELECT_ROW = `SELECT seq, ${ROW_COLUMNS} FROM journal`;
+/** Chunk sizes for multi-row inserts: few distinct statements to prepare, few statements per flush. */
+const INSERT_CHUNKS = [256, 64, 16, 4, 1];
+const PLACEHOLDERS = `(${Array(11).fill('?').join(',')})`;
+const ACTIVE = `('running','suspended')`;
+
+function rowToRecord(row: SqlRow): JournalRecord {
+  return {
+    seq: row.seq as JournalSeq,
+    executionId: row.execution_id as string,
+    attempt: row.attempt as number,
+    stepId: row.step_id as number | null,
+    kind: row.kind as EntryKind,
+    stepName: row.step_name as string | null,
+    effect: row.effect as EffectClass | null,
+    idempotencyKey: row.idem_key === null ? null : ownBytes(row.idem_key as Buffer),
+    body: ownBytes(row.body as Buffer),
+    mac: row.mac === null ? null : ownBytes(row.mac as Buffer),
+    size: row.size as number,
+    createdAt: row.created_at as number,
+  };
+}
+
+function rowToExecution(row: SqlRow): ExecutionRecord {
+  const status = row.status as ExecutionStatus;
+  if (!EXECUTION_STATUSES.includes(status)) throw new InvalidStateError(`execution ${String(row.id)} has unknown status ${String(status)}`);
+  return {
+    id: row.id as ExecutionId,
+    kind: row.kind as string,
+    version: row.version as number,
+    title: row.title as string,
+    status,
+    attempt: row.attempt as number,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+    finishedAt: row.finished_at as number | null,
+    stepCount: row.step_count as number,
+    statusDetail: row.status_detail as string | null,
+    leaseOwner: row.lease_owner as string | null,
+    leaseExpiresAt: row.lease_expires_at as number | null,
+  };
+}
+
+function toPromiseRecord(row: SqlRow): PromiseRecord {
+  return {
+    id: row.id as string,
+    executionId: row.execution_id as ExecutionId,
+    stepId: row.step_id as number,
+    name: row.name as string,
+    tokenHash: ownBytes(row.token_hash as Buffer),
+    status: row.status as PromiseRecord['status'],
+    createdAt: row.created_at as number,
+    resolvedAt: row.resolved_at as number | null,
+    value: row.value === null ? null : ownBytes(row.value as Buffer),
+  };
+}
+
+function flatten(row: StoredRow): unknown[] {
+  return [row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt];
+}
+
+export class SqliteBackend implements JournalStore {
+  private readonly clock: () => number;
+
+  private constructor(
+    private readonly conn: SqliteConnection,
+    clock: () => number,
+  ) {
+    this.clock = clock;
+  }
+
+  /** Open (creating if needed), configure and migrate. Throws StorageError / MigrationError with advice. */
+  static async open(options: BackendOptions): Promise<SqliteBackend> {
+    const clock = options.clock ?? Date.now;
+    const conn = await SqliteConnection.open(options.file, { readOnly: options.readOnly, busyTimeoutMs: options.busyTimeoutMs });
+    try {
+      await conn.exclusive('configure', async () => {
+        // The first read of the file: a damaged header fails here with SQLITE_NOTADB.
+        await conn.rawAll('PRAGMA schema_version');
+        if (!options.readOnly) await conn.rawAll('PRAGMA journal_mode=WAL');
+        await conn.execScript('PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;');
+      });
+      if (!options.readOnly) await migrate(conn, options.migrations, clock);
+      return new SqliteBackend(conn, clock);
+    } catch (error) {
+      await conn.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  get file(): string {
+    return this.conn.file;
+  }
+
+  /** The connection, for sibling stores of the same file (session events); they queue on it like we do. */
+  get connection(): SqliteConnection {
+    return this.conn;
+  }
+
+  async close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  /** `PRAGMA quick_check`: 'ok' or the problems SQLite found. Costs a full scan: on demand only. */
+  async quickCheck(): Promise<string[]> {
+    const rows = await this.conn.exclusive('integrity check', () => this.conn.rawAll<{ quick_check: string }>('PRAGMA quick_check'));
+    return rows.map((r) => String(r.quick_check));
+  }
+
+  // ---- executions -------------------------------------------------------------------------
+
+  /**
+   * Create an execution, with its first journal rows (its recorded input) in the
+   * same transaction: an execution never exists without its input.
+   */
+  async createExecution(exec: NewExecution, firstRows: readonly StoredRow[] = []): Promise<ExecutionRecord> {
+    const now = this.clock();
+    await this.conn.transaction('create execution', async () => {
+      await this.conn.run(
+        `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', 1, ?, ?)`,
+        [exec.id, exec.kind, exec.version, exec.title, now, now],
+      );
+      if (firstRows.length > 0) await this.insertRows(firstRows);
+    });
+    const created = await this.getExecution(exec.id);
+    if (!created) throw new InvalidStateError(`execution ${exec.id} vanished after insert`);
+    return created;
+  }
+
+  async getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
+    const row = await this.conn.exclusive('read execution', () => this.conn.get('SELECT * FROM executions WHERE id = ?', [id]));
+    return row ? rowToExecution(row) : undefined;
+  }
+
+  async listExecutions(filter: ExecutionFilter = {}): Promise<ExecutionRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.statuses && filter.statuses.length > 0) {
+      where.push(`status IN (${filter.statuses.map(() => '?').join(',')})`);
+      params.push(...filter.statuses);
+    }
+    if (filter.kind !== undefined) {
+      where.push('kind = ?');
+      params.push(filter.kind);
+    }
+    params.push(filter.limit ?? -1);
+    const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = await this.conn.exclusive('list executions', () => this.conn.all(sql, params));
+    return rows.map(rowToExecution);
+  }
+
+  /**
+   * Move an active execution to a terminal status. The first terminal status
+   * wins: returns false (and changes nothing) if it was already terminal.
+   */
+  async finalize(id: ExecutionId, status: TerminalStatus, detail: string | null = null): Promise<boolean> {
+    if (!TERMINAL_STATUSES.includes(status)) throw new InvalidStateError(`finalize needs a terminal status, got ${status}`);
+    const now = this.clock();
+    const outcome = await this.conn.exclusive('finalize execution', () =>
+      this.conn.run(
+        `UPDATE executions SET status = ?, status_detail = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = ? AND status IN ${ACTIVE}`,
+        [status, detail, now, now, id],
+      ),
+    );
+    return outcome.changes === 1;
+  }
+
+  /** running → suspended (waiting for a person or an event). */
+  async suspend(id: ExecutionId, detail: string | null = null): Promise<boolean> {
+    const outcome = await this.conn.exclusive('suspend execution', () =>
+      this.conn.run(
+        `UPDATE executions SET status = 'suspended', status_detail = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
+        [detail, this.clock(), id],
+      ),
+    );
+    return outcome.changes === 1;
+  }
+
+  /** An unfinished execution whose journal is damaged: suspended with the reason, whatever it was waiting for. */
+  async markDamaged(id: ExecutionId, detail: string): Promise<boolean> {
+    const outcome = await this.conn.exclusive('mark execution damaged', () =>
+      this.conn.run(`UPDATE executions SET status = 'suspended', status_detail = ?, updated_at = ? WHERE id = ? AND status IN ${ACTIVE}`, [detail, this.clock(), id]),
+    );
+    return outcome.changes === 1;
+  }
+
+  /** Reopen for resume: suspended, failed or aborted goes back to running (never completed or cancelled). */
+  async reopen(id: ExecutionId): Promise<boolean> {
+    const outcome = await this.conn.exclusive('reopen execution', () =>
+      this.conn.run(
+        `UPDATE executions SET status = 'running', status_detail = NULL, finished_at = NULL, updated_at = ?
+         WHERE id = ? AND status IN ('running','suspended','failed','aborted')`,
+        [this.clock(), id],
+      ),
+    );
+    return outcome.changes === 1;
+  }
+
+  /** Start a new attempt (after a divergence): replay of the old attempt stops, its rows stay for lookups. */
+  async beginAttempt(id: ExecutionId, detail: string): Promise<number> {
+    return this.conn.transaction('begin attempt', async () => {
+      await this.conn.run(`UPDATE executions SET attempt = attempt + 1, step_count = 0, status_detail = ?, updated_at = ? WHERE id = ?`, [
+        detail,
+        this.clock(),
+        id,
+      ]);
+      const row = await this.conn.get('SELECT attempt FROM executions WHERE id = ?', [id]);
+      if (!row) throw new InvalidStateError(`execution ${id} not found`);
+      return row.attempt as number;
+    });
+  }
+
+  // ---- leases ------------------------------------------------------------------------------
+
+  /**
+   * Take or renew the lease atomically: succeeds when nobody holds it, we hold
+   * it, or the holder's lease expired. Returns whether we now own it.
+   */
+  async acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
+    const now = this.clock();
+    const outcome = await this.conn.exclusive('acquire lease', () =>
+      this.conn.run(
+        `UPDATE executions SET lease_owner = ?, lease_expires_at = ?
+         WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)`,
+        [owner, now + leaseMs, id, owner, now],
+      ),
+    );
+    return outcome.changes === 1;
+  }
+
+  /** Renew only if still ours (a renewal never steals). */
+  async renewLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
+    const outcome = await this.conn.exclusive('renew lease', () =>
+      this.conn.run(`UPDATE executions SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?`, [this.clock() + leaseMs, id, owner]),
+    );
+    return outcome.changes === 1;
+  }
+
+  async releaseLease(id: ExecutionId, owner: string): Promise<void> {
+    await this.conn.exclusive('release lease', () =>
+      this.conn.run(`UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`, [id, owner]),
+    );
+  }
+
+  // ---- timers and promises ------------------------------------------------------------------
+
+  /** Arm a timer once (a replay arming it again changes nothing). */
+  async armTimer(timer: { id: string; executionId: ExecutionId; stepId: number; dueAt: number }): Promise<void> {
+    await this.conn.exclusive('arm timer', () =>
+      this.conn.run(`INSERT OR IGNORE INTO timers (id, execution_id, step_id, due_at, status) VALUES (?, ?, ?, ?, 'armed')`, [
+        timer.id, timer.executionId, timer.stepId, timer.dueAt,
+      ]),
+    );
+  }
+
+  async fireTimer(id: string): Promise<void> {
+    await this.conn.exclusive('fire timer', () =>
+      this.conn.run(`UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'armed'`, [this.clock(), id]),
+    );
+  }
+
+  /** The earliest due time of an armed timer of a suspended or running execution. */
+  async nextTimerDue(): Promise<number | undefined> {
+    const row = await this.conn.exclusive('read next timer', () =>
+      this.conn.get(
+        `SELECT min(t.due_at) AS due FROM timers t JOIN executions e ON e.id = t.execution_id
+         WHERE t.status = 'armed' AND e.status IN ${ACTIVE}`,
+      ),
+    );
+    return (row?.due as number | null | undefined) ?? undefined;
+  }
+
+  /** Executions with an armed timer due by `now`. */
+  async executionsWithDueTimers(now: number): Promise<ExecutionId[]> {
+    const rows = await this.conn.exclusive('read due timers', () =>
+      this.conn.all(
+        `SELECT DISTINCT t.execution_id AS id FROM timers t JOIN executions e ON e.id = t.execution_id
+         WHERE t.status = 'armed' AND t.due_at <= ? AND e.status IN ${ACTIVE}`,
+        [now],
+      ),
+    );
+    return rows.map((r) => r.id as ExecutionId);
+  }
+
+  async createPromise(p: { id: string; executionId: ExecutionId; stepId: number; name: string; tokenHash: Uint8Array }): Promise<void> {
+    await this.conn.exclusive('create promise', () =>
+      this.conn.run(
+        `INSERT OR IGNORE INTO promises (id, execution_id, step_id, name, token_hash, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
+        [p.id, p.executionId, p.stepId, p.name, p.tokenHash, this.clock()],
+      ),
+    );
+  }
+
+  async getPromise(id: string): Promise<PromiseRecord | undefined> {
+    const row = await this.conn.exclusive('read promise', () => this.conn.get('SELECT * FROM promises WHERE id = ?', [id]));
+    return row ? toPromiseRecord(row) : undefined;
+  }
+
+  async listPromises(filter: { executionId?: ExecutionId; status?: PromiseRecord['status'] } = {}): Promise<PromiseRecord[]> {
+    const rows = await this.conn.exclusive('list promises', () =>
+      this.conn.all(
+        `SELECT * FROM promises WHERE (? IS NULL OR execution_id = ?) AND (? IS NULL OR status = ?) ORDER BY created_at`,
+        [filter.executionId ?? null, filter.executionId ?? null, filter.status ?? null, filter.status ?? null],
+      ),
+    );
+    return rows.map(toPromiseRecord);
+  }
+
+  /** Settle a pending promise with its sealed value; false if it was not pending (it settles once). */
+  async settlePromise(id: string, status: 'resolved' | 'rejected', sealedValue: Uint8Array): Promise<boolean> {
+    const outcome = await this.conn.exclusive('settle promise', () =>
+      this.conn.run(`UPDATE promises SET status = ?, value = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, [status, sealedValue, this.clock(), id]),
+    );
+    return outcome.changes === 1;
+  }
+
+  // ---- retention ---------------------------------------------------------------------------
+
+  /**
+   * Replace journal rows by one checkpoint row that takes the first row's
+   * sequence number, in one transaction (see checkpoint.ts).
+   */
+  async replaceWithCheckpoint(seqs: readonly number[], checkpoint: StoredRow, leaseOwner: string): Promise<void> {
+    const first = Math.min(...seqs);
+    await this.conn.transaction(`fold ${seqs.length} rows`, async () => {
+      // Folding rewrites rows: only the lease holder may, checked inside the transaction.
+      const held = await this.conn.get(`SELECT 1 AS ok FROM executions WHERE id = ? AND lease_owner = ? AND lease_expires_at > ?`, [
+        checkpoint.executionId, leaseOwner, this.clock(),
+      ]);
+      if (!held) throw new InvalidStateError(`execution ${checkpoint.executionId}: folding needs its lease; nothing was folded`);
+      const marks = seqs.map(() => '?').join(',');
+      const removed = ((await this.conn.get(`SELECT coalesce(sum(length(body)), 0) AS b FROM journal WHERE seq IN (${marks})`, seqs))?.b as number) ?? 0;
+      const deleted = await this.conn.run(`DELETE FROM journal WHERE seq IN (${marks}) AND kind = 'step_result'`, seqs);
+      if (deleted.changes !== seqs.length) throw new InvalidStateError('the rows to fold changed while folding; nothing was folded');
+      await this.conn.run(`INSERT INTO journal (seq, ${ROW_COLUMNS}) VALUES (?, ${PLACEHOLDERS.slice(1)}`, [first, ...flatten(checkpoint)]);
+      // The insert trigger counted the checkpoint row; take the folded rows off.
+      await this.conn.run(`UPDATE executions SET journal_bytes = journal_bytes - ?, row_count = row_count - ? WHERE id = ?`, [
+        removed, seqs.length, checkpoint.executionId,
+      ]);
+    });
+  }
+
+  /** Insert whole executions (record and journal rows) in one transaction: all or nothing. */
+  /** Insert imported executions in one transaction; `within` adds what other stores keep (session events) to it. */
+  async importExecutions(items: readonly ImportedExecution[], within?: () => Promise<void>): Promise<void> {
+    await this.conn.transaction(`import ${items.length} executions`, async () => {
+      for (const { execution: e, rows, promises = [], timers = [] } of items) {
+        await this.conn.run(
+          `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at, finished_at, status_detail)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [e.id, e.kind, e.version, e.title, e.status === 'running' ? 'suspended' : e.status, e.attempt, e.createdAt, e.updatedAt, e.finishedAt, e.statusDetail],
+        );
+        if (rows.length > 0) await this.insertRows(rows);
+        for (const p of promises) {
+          await this.conn.run(
+            'INSERT INTO promises (id, execution_id, step_id, name, token_hash, status, created_at, resolved_at, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [p.id, e.id, p.stepId, p.name, p.tokenHash, p.status, p.createdAt, p.resolvedAt, p.value],
+          );
+        }
+        for (const t of timers) {
+          await this.conn.run('INSERT INTO timers (id, execution_id, step_id, due_at, status, fired_at) VALUES (?, ?, ?, ?, ?, ?)', [t.id, e.id, t.stepId, t.dueAt, t.status, t.firedAt]);
+        }
+      }
+      await within?.();
+    });
+  }
+
+  async timersOf(executionId: ExecutionId): Promise<TimerRecord[]> {
+    const rows = await this.conn.exclusive('list timers', () => this.conn.all('SELECT * FROM timers WHERE execution_id = ? ORDER BY due_at, id', [executionId]));
+    return rows.map((r) => ({
+      id: r.id as string,
+      executionId: r.execution_id as string,
+      stepId: r.step_id as number,
+      dueAt: r.due_at as number,
+      status: r.status as TimerRecord['status'],
+      firedAt: r.fired_at as number | null,
+    }));
+  }
+
+  /** Finished executions, oldest first (the order retention removes them in). */
+  async terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
+    const rows = await this.conn.exclusive('list finished executions', () =>
+      this.conn.all(
+        `SELECT id, coalesce(finished_at, updated_at) AS finished, status, journal_bytes FROM executions
+         WHERE status IN ('completed','failed','cancelled','aborted') ORDER BY finished, id`,
+      ),
+    );
+    return rows.map((r) => ({ id: r.id as ExecutionId, finishedAt: r.finished as number, completed: r.status === 'completed', bytes: r.journal_bytes as number }));
+  }
+
+  /** Running executions that nobody owns (or whose lease expired) and that have not moved since `before`. */
+  async staleRunning(before: number): Promise<ExecutionId[]> {
+    const now = this.clock();
+    const rows = await this.conn.exclusive('list stale executions', () =>
+      this.conn.all(
+        `SELECT id FROM executions WHERE status = 'running' AND updated_at < ? AND (lease_owner IS NULL OR lease_expires_at < ?)`,
+        [before, now],
+      ),
+    );
+    return rows.map((r) => r.id as ExecutionId);
+  }
+
+  async totals(): Promise<{ executions: number; journalBytes: number }> {
+    const row = await this.conn.exclusive('read totals', () => this.conn.get('SELECT count(*) AS n, coalesce(sum(journal_bytes), 0) AS bytes FROM executions'));
+    return { executions: (row?.n as number) ?? 0, journalBytes: (row?.bytes as number) ?? 0 };
+  }
+
+  private async childRows(ids: readonly string[]): Promise<{ journal: number; audit: number; promises: number; timers: number; bytes: number }> {
+    const marks = ids.map(() => '?').join(',');
+    const count = async (table: string): Promise<number> =>
+      ((await this.conn.get(`SELECT count(*) AS n FROM ${table} WHERE execution_id IN (${marks})`, ids))?.n as number) ?? 0;
+    const bytes = ((await this.conn.get(`SELECT coalesce(sum(journal_bytes), 0) AS b FROM executions WHERE id IN (${marks})`, ids))?.b as number) ?? 0;
+    return { journal: await count('journal'), audit: await count('audit'), promises: await count('promises'), timers: await count('timers'), bytes };
+  }
+
+  countChildRows(ids: readonly string[]): Promise<ChildRowCounts> {
+    return this.conn.exclusive('count rows to prune', () => this.childRows(ids));
+  }
+
+  /** Delete executions with every child row (foreign keys cascade), in one transaction; returns what went. */
+  deleteExecutions(ids: readonly string[]): Promise<ChildRowCounts> {
+    return this.conn.transaction(`prune ${ids.length} executions`, async () => {
+      const counted = await this.childRows(ids);
+      await this.conn.run(`DELETE FROM executions WHERE id IN (${ids.map(() => '?').join(',')})`, ids);
+      return counted;
+    });
+  }
+
+  /** VACUUM when at least a quarter of the file is free pages, so the file actually shrinks. */
+  async vacuumIfWorthIt(): Promise<boolean> {
+    return this.conn.exclusive('vacuum', async () => {
+      const [pages] = await this.conn.rawAll<{ page_count: number }>('PRAGMA page_count');
+      const [free] = await this.conn.rawAll<{ freelist_count: number }>('PRAGMA freelist_count');
+      if (!pages || !free || free.freelist_count * 4 < pages.page_count) return false;
+      await this.conn.execScript('VACUUM');
+      // In WAL mode the rewritten database sits in the WAL until a checkpoint truncates the file.
+      await this.conn.rawAll('PRAGMA wal_checkpoint(TRUNCATE)');
+      return true;
+    });
+  }
+
+  // ---- journal -----------------------------------------------------------------------------
+
+  /**
+   * Insert rows in order in one transaction; returns their sequence numbers.
+   * AUTOINCREMENT under the write lock makes the seqs of one multi-row INSERT
+   * contiguous, so they are derived from the last inserted id.
+   */
+  appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
+    if (rows.length === 0) return Promise.resolve([]);
+    // One row (an acknowledged append on its own) commits as a single autocommit statement; the
+    // insert trigger updates its execution's counters in that same statement. An audit record
+    // needs its projection in the same transaction.
+    if (rows.length === 1 && rows[0].kind !== 'ambiguity_resolved') return this.appendOne(rows[0]);
+    return this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows));
+  }
+
+  private async appendOne(row: StoredRow): Promise<JournalSeq[]> {
+    const { lastId } = await this.conn.exclusive('append a journal row', () => this.conn.run(`INSERT INTO journal (${ROW_COLUMNS}) VALUES ${PLACEHOLDERS}`, flatten(row)));
+    return [lastId as JournalSeq];
+  }
+
+  /** Inside a transaction: multi-row inserts (counters follow by trigger), audit projection. */
+  private async insertRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
+    const seqs: JournalSeq[] = [];
+    let offset = 0;
+    while (offset < rows.length) {
+      const remaining = rows.length - offset;
+      const chunk = INSERT_CHUNKS.find((n) => n <= remaining) ?? 1;
+      const slice = rows.slice(offset, offset + chunk);
+      const sql = `INSERT INTO journal (${ROW_COLUMNS}) VALUES ${Array(chunk).fill(PLACEHOLDERS).join(',')}`;
+      const { lastId } = await this.conn.run(sql, slice.flatMap(flatten));
+      for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
+      offset += chunk;
+    }
+    await this.projectAudit(rows, seqs);
+    return seqs;
+  }
+
+  // ---- completeness marks and file facts -----------------------------------------------------
+
+  async markState(id: ExecutionId): Promise<MarkState | undefined> {
+    const row = await this.conn.exclusive('read journal mark', () =>
+      this.conn.get('SELECT row_count, marked_count, marked_seq, mark FROM executions WHERE id = ?', [id]),
+    );
+    if (!row) return undefined;
+    return {
+      rowCount: row.row_count as number,
+      markedCount: row.marked_count as number,
+      markedSeq: row.marked_seq as number,
+      mark: row.mark === null ? null : ownBytes(row.mark as Buffer),
+    };
+  }
+
+  /** Rows present for an execution, whatever the counters say, and the last one's seq. */
+  async countRows(id: ExecutionId): Promise<{ count: number; lastSeq: number }> {
+    const row = await this.conn.exclusive('count journal rows', () =>
+      this.conn.get('SELECT count(*) AS n, coalesce(max(seq), 0) AS s FROM journal WHERE execution_id = ?', [id]),
+    );
+    return { count: (row?.n as number | undefined) ?? 0, lastSeq: (row?.s as number | undefined) ?? 0 };
+  }
+
+  /** Headers and tags of an execution's rows after `afterSeq`, every attempt, in sequence order (no payloads). */
+  async readMarkRows(id: ExecutionId, afterSeq: number, limit: number): Promise<MarkRow[]> {
+    const rows = await this.conn.exclusive('read journal headers', () =>
+      this.conn.all(
+        `SELECT seq, attempt, step_id, kind, step_name, effect, idem_key, coalesce(mac, substr(body, -16)) AS tag
+         FROM journal WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+        [id, afterSeq, limit],
+      ),
+    );
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      attempt: r.attempt as number,
+      stepId: r.step_id as number | null,
+      kind: r.kind as string,
+      stepName: r.step_name as string | null,
+      effect: r.effect as string | null,
+      idempotencyKey: r.idem_key === null ? null : ownBytes(r.idem_key as Buffer),
+      tag: ownBytes(r.tag as Buffer),
+    }));
+  }
+
+  /** Record a completeness mark (see journalMark.ts). */
+  async setMark(id: ExecutionId, markedCount: number, markedSeq: number, mark: Uint8Array): Promise<void> {
+    await this.conn.exclusive('write journal mark', () =>
+      this.conn.run('UPDATE executions SET marked_count = ?, marked_seq = ?, mark = ? WHERE id = ?', [markedCount, markedSeq, mark, id]),
+    );
+  }
+
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    const row = await this.conn.exclusive('read file facts', () => this.conn.get('SELECT value FROM durable_meta WHERE name = ?', [name]));
+    return row ? ownBytes(row.value as Buffer) : undefined;
+  }
+
+  async setMeta(name: string, value: Uint8Array): Promise<void> {
+    await this.conn.exclusive('write file facts', () =>
+      this.conn.run('INSERT INTO durable_meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value', [name, value]),
+    );
+  }
+
+  /** Any payload row, to tell which key sealed a journal that predates the key check. */
+  async anySealedRow(): Promise<JournalRecord | undefined> {
+    const row = await this.conn.exclusive('read a sealed row', () => this.conn.get(`${SELECT_ROW} WHERE mac IS NULL ORDER BY seq DESC LIMIT 1`));
+    return row ? rowToRecord(row) : undefined;
+  }
+
+  private async projectAudit(rows: readonly StoredRow[], seqs: readonly JournalSeq[]): Promise<void> {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (row.kind !== 'ambiguity_resolved' || row.stepId === null || row.idempotencyKey === null || row.effect === null) continue;
+      // The body is our own JSON (authenticated by its MAC on read); the projection is only an index.
+      const meta = JSON.parse(Buffer.from(row.body).toString('utf8')) as AuditMeta;
+      await this.conn.run(
+        `INSERT INTO audit (seq, execution_id, step_id, step_name, effect, idem_key, policy, decision, decided_by, decided_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [seqs[i], row.executionId, row.stepId, row.stepName, row.effect, row.idempotencyKey, meta.policy, meta.decision, meta.decidedBy, meta.decidedAt],
+      );
+    }
+  }
+
+  async readSegment(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<JournalRecord[]> {
+    const rows = await this.conn.exclusive('read journal segment', () =>
+      this.conn.all(`${SELECT_ROW} WHERE execution_id = ? AND attempt = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, attempt, afterSeq, limit]),
+    );
+    return rows.map(rowToRecord);
+  }
+
+  /** Every attempt of an execution, in segments: for views and export. */
+  async readExecutionSegment(executionId: ExecutionId, afterSeq: number, limit: number): Promise<JournalRecord[]> {
+    const rows = await this.conn.exclusive('read journal segment', () =>
+      this.conn.all(`${SELECT_ROW} WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, afterSeq, limit]),
+    );
+    return rows.map(rowToRecord);
+  }
+
+  /**
+   * Every journal row of an execution (one attempt, or all), in sequence order,
+   * read in keyset segments: memory holds one segment whatever the journal length.
+   */
+  async *journalRows(executionId: ExecutionId, options: { attempt?: number; segmentSize?: number } = {}): AsyncGenerator<JournalRecord> {
+    const size = options.segmentSize ?? 512;
+    let after = 0;
+    for (;;) {
+      const segment =
+        options.attempt === undefined
+          ? await this.readExecutionSegment(executionId, after, size)
+          : await this.readSegment(executionId, options.attempt, after, size);
+      yield* segment;
+      if (segment.length < size) return;
+      after = segment[segment.length - 1].seq;
+    }
+  }
+
+  async findResultByKey(executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined> {
+    const row = await this.conn.exclusive('look up idempotency key', () =>
+      this.conn.get(`${SELECT_ROW} WHERE idem_key = ? AND kind = 'step_result' AND execution_id = ? ORDER BY seq DESC LIMIT 1`, [key, executionId]),
+    );
+    return row ? rowToRecord(row) : undefined;
+  }
+
+  /** SQLite's AUTOINCREMENT counter of the journal: it only grows, whatever is deleted (see journalAnchor.ts). */
+  async sequenceHighWater(): Promise<number> {
+    const row = await this.conn.exclusive('read journal high water', () => this.conn.get(`SELECT coalesce(max(seq), 0) AS seq FROM sqlite_sequence WHERE name = 'journal'`));
+    return (row?.seq as number | undefined) ?? 0;
+  }
+
+  async maxSeq(): Promise<number> {
+    const row = await this.conn.exclusive('read max seq', () => this.conn.get('SELECT coalesce(max(seq), 0) AS seq FROM journal'));
+    return (row?.seq as number | undefined) ?? 0;
+  }
+
+  async listAudit(executionId?: ExecutionId): Promise<AuditRecord[]> {
+    const rows = await this.conn.exclusive('list audit records', () =>
+      executionId === undefined
+        ? this.conn.all('SELECT * FROM audit ORDER BY seq')
+        : this.conn.all('SELECT * FROM audit WHERE execution_id = ? ORDER BY seq', [executionId]),
+    );
+    return rows.map((r) => ({
+      seq: r.seq as number,
+      executionId: r.execution_id as string,
+      stepId: r.step_id as number,
+      stepName: r.step_name as string | null,
+      effect: r.effect as string,
+      idempotencyKey: ownBytes(r.idem_key as Buffer),
+      policy: r.policy as string,
+      decision: r.decision as string,
+      decidedBy: r.decided_by as string,
+      decidedAt: r.decided_at as number,
+    }));
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * One owner of one `@vscode/sqlite3` connection.
+ *
+ * - Callbacks are wrapped once, here, into promises.
+ * - Statements are prepared once, cached by SQL text, and finalized on close.
+ * - Every operation runs through one FIFO queue, so a multi-statement
+ *   transaction is never interleaved with another caller's statements on the
+ *   shared connection.
+ * - SQLite result codes become StorageError reasons the UI can explain.
+ */
+import * as sqlite3 from '@vscode/sqlite3';
+import { StorageError, ensureError, type StorageFailure } from '../../model/errors';
+
+export type SqlValue = string | number | null | Buffer;
+export type SqlRow = Record<string, SqlValue>;
+
+export interface RunOutcome {
+  readonly lastId: number;
+  readonly changes: number;
+}
+
+export interface ConnectionOptions {
+  readonly readOnly?: boolean;
+  readonly busyTimeoutMs: number;
+}
+
+const BUSY_RETRIES = 3;
+
+function reasonOf(error: Error & { code?: unknown }): StorageFailure | undefined {
+  // The driver reports extended codes (SQLITE_CONSTRAINT_UNIQUE, SQLITE_IOERR_WRITE…): map by primary code.
+  const primary = typeof error.code === 'string' ? error.code.split('_').slice(0, 2).join('_') : undefined;
+  switch (primary) {
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return 'locked';
+    case 'SQLITE_READONLY':
+      return 'read_only';
+    case 'SQLITE_CORRUPT':
+    case 'SQLITE_NOTADB':
+      return 'corrupt';
+    case 'SQLITE_CANTOPEN':
+      return 'cannot_open';
+    case 'SQLITE_FULL':
+    case 'SQLITE_IOERR':
+      return 'io';
+    case 'SQLITE_CONSTRAINT':
+      return 'conflict';
+    case 'SQLITE_MISUSE':
+      return 'closed';
+    default:
+      return undefined;
+  }
+}
+
+const ADVICE: Record<StorageFailure, string> = {
+  locked: 'another process holds a write lock; close other tools using the file and try again',
+  read_only: 'the file or its folder is read-only; make it writable (journaling is paused until then)',
+  corrupt: 'the file is damaged; move it aside to start a fresh journal (nothing was deleted)',
+  cannot_open: 'check that the folder exists and is writable',
+  newer_schema: 'it was written by a newer version of the extension; update the extension',
+  closed: 'the database was already closed',
+  io: 'a disk error occurred (is the disk full?)',
+  conflict: 'a row with the same identity already exists (another owner may have recorded it)',
+};
+
+/** Turn a driver error into a StorageError that says what, where and how to fix it. */
+export function toStorageError(raw: unknown, file: string, operation: string): Error {
+  const error = ensureError(raw) as Error & { code?: unknown };
+  if (error instanceof StorageError) return error;
+  const reason = reasonOf(error);
+  if (reason === undefined) return new StorageError('io', `durable.db (${file}): ${operation} failed: ${error.message}`, { cause: error });
+  const detail = reason === 'conflict' ? ` [${error.message}]` : '';
+  return new StorageError(reason, `durable.db (${file}): ${operation} failed (${String(error.code)}): ${ADVICE[reason]}${detail}`, { cause: error });
+}
+
+function toDriverParam(value: unknown): unknown {
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value;
+}
+
+/** Connections currently open in this process (leak checks in tests and the extension's test API). */
+let openConnections = 0;
+
+export function openConnectionCount(): number {
+  return openConnections;
+}
+
+export class SqliteConnection {
+  private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly db: sqlite3.Database,
+    readonly file: string,
+  ) {}
+
+  static open(file: string, options: ConnectionOptions): Promise<SqliteConnection> {
+    const mode = options.readOnly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE;
+    return new Promise((resolve, reject) => {
+      const db = new sqlite3.Database(file, mode, (err) => {
+        if (err) {
+          reject(toStorageError(err, file, 'open'));
+          return;
+        }
+        db.configure('busyTimeout', options.busyTimeoutMs);
+        openConnections++;
+        resolve(new SqliteConnection(db, file));
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Run `fn` alone on the connection (FIFO with every other operation). */
+  exclusive<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.closed) throw new StorageError('closed', `durable.db (${this.file}): ${operation} after close`);
+      try {
+        return await fn();
+      } catch (error) {
+        throw toStorageError(error, this.file, operation);
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * `BEGIN IMMEDIATE … COMMIT` around `fn`, alone on the connection, rolled back
+   * on any error. Retried a few times when SQLite reports a busy database that its
+   * busy handler could not wait out.
+   */
+  transaction<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.exclusive(operation, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.rawRun('BEGIN IMMEDIATE');
+        } catch (error) {
+          if (attempt < BUSY_RETRIES && reasonOf(ensureError(error)) === 'locked') continue;
+          throw error;
+        }
+        try {
+          const value = await fn();
+          await this.rawRun('COMMIT');
+          return value;
+        } catch (error) {
+          await this.rawRun('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }
+    });
+  }
+
+  /** Statement helpers for use inside `exclusive`/`transaction` (they do not queue). */
+  run(sql: string, params: readonly unknown[] = []): Promise<RunOutcome> {
+    return this.statement(sql).then(
+      (stmt) =>
+        new Promise<RunOutcome>((resolve, reject) => {
+          stmt.run(params.map(toDriverParam), function (this: sqlite3.RunResult, err: Error | null) {
+            if (err) reject(err);
+            else resolve({ lastId: this.lastID, changes: this.changes });
+          });
+        }),
+    );
+  }
+
+  /**
+   * First row only. The statement is reset afterwards: a cached statement left
+   * mid-result would hold a read snapshot open on the connection, which makes
+   * the next write fail with SQLITE_BUSY_SNAPSHOT and stops WAL checkpoints.
+   */
+  get<R extends SqlRow>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return this.statement(sql).then(
+      (stmt) =>
+        new Promise<R | undefined>((resolve, reject) => {
+          stmt.get(params.map(toDriverParam), (err: Error | null, row?: R) => {
+            stmt.reset(() => (err ? reject(err) : resolve(row)));
+          });
+        }),
+    );
+  }
+
+  all<R extends SqlRow>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return this.statement(sql).then(
+      (stmt) =>
+        new Promise<R[]>((resolve, reject) => {
+          stmt.all(params.map(toDriverParam), (err: Error | null, rows: R[]) => (err ? reject(err) : resolve(rows)));
+        }),
+    );
+  }
+
+  /** Several statements without parameters (migrations, pragmas); not cached. */
+  execScript(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** A one-off statement (pragmas whose text varies); not cached. */
+  rawAll<R extends SqlRow>(sql: string): Promise<R[]> {
+    return new Promise((resolve, reject) => this.db.all(sql, (err: Error | null, rows: R[]) => (err ? reject(err) : resolve(rows))));
+  }
+
+  private rawRun(sql: string): Promise<void> {
+    return new Promise((resolve, reject) => this.db.run(sql, (err: Error | null) => (err ? reject(err) : resolve())));
+  }
+
+  private statement(sql: string): Promise<sqlite3.Statement> {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = new Promise<sqlite3.Statement>((resolve, reject) => {
+        const prepared = this.db.prepare(sql, (err: Error | null) => (err ? reject(err) : resolve(prepared)));
+      });
+      // A failed prepare is not cached, so a transient error (locked schema) can be retried.
+      stmt.catch(() => this.statements.delete(sql));
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  /** Finalize every statement and close. Idempotent; waits for queued work first. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    const prepared = await Promise.allSettled(this.statements.values());
+    this.statements.clear();
+    await Promise.all(
+      prepared.map((p) => (p.status === 'fulfilled' ? new Promise<void>((resolve) => p.value.finalize(() => resolve())) : undefined)),
+    );
+    await new Promise<void>((resolve, reject) =>
+      this.db.close((err) => {
+        if (err) return reject(toStorageError(err, this.file, 'close'));
+        openConnections--;
+        resolve();
+      }),
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { foldExecution } from '../../../src/durable/journal/checkpoint';
+import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
+import { makeRuntime } from '../../helpers';
+
+function long(calls: { n: number }, rename = -1): WorkflowDefinition<null, number> {
+  return {
+    kind: 'long', version: 1,
+    async run(ctx) {
+      let sum = 0;
+      for (let i = 0; i < 1_200; i++) {
+        sum += (await ctx.step({ name: i === rename ? 'renamed' : 'add', effect: i % 2 ? 'idempotent' : 'at_least_once', fingerprint: String(i) }, () => (calls.n++, i))) as number;
+      }
+      const paid = await ctx.step({ name: 'pay', effect: 'exactly_once', intent: 'money', policy: 'fail' }, () => (calls.n++, 1));
+      // Parked at the end: folding works on parked executions only.
+      await ctx.sleep(60_000);
+      return sum + (paid as number);
+    },
+  };
+}
+
+const FOLD_LEASE = { owner: 'test-fold', leaseMs: 30_000 };
+
+/** A parked 1,201-step execution whose older results were folded. */
+async function foldedLong(t: Parameters<typeof makeRuntime>[0], calls: { n: number }, clock?: () => number) {
+  const fx = await makeRuntime(t, { workflows: [long(calls)], clock });
+  const h = await fx.runtime.start('long', null);
+  await h.done;
+  await fx.engine.writer.flush();
+  await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
+  return { fx, id: h.id };
+}
+
+test('a folded execution replays to the same result from checkpoints, without calling any op', async (t) => {
+  const calls = { n: 0 };
+  const fx = await makeRuntime(t, { workflows: [long(calls)] });
+  const h = await fx.runtime.start('long', null);
+  const first = await h.done;
+  await fx.engine.writer.flush();
+  const rowsBefore = (await fx.engine.backend.readExecutionSegment(h.id, 0, 100_000)).length;
+  assert.equal(first.status, 'suspended');
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100, maxStepsPerCheckpoint: 250 });
+  assert.equal(report.foldedRows, 1_202 - 100, 'all unguarded steps but the newest 100 (of 1,202 step ids, the last a sleep)');
+  assert.equal(report.checkpoints, Math.ceil(report.foldedRows / 250));
+  const rows = await fx.engine.backend.readExecutionSegment(h.id, 0, 100_000);
+  assert.equal(rows.length, rowsBefore - report.foldedRows + report.checkpoints);
+  assert.ok(rows.some((r) => r.kind === 'step_intent' && r.stepName === 'pay'), 'guarded evidence is never folded');
+  assert.deepEqual((await fx.engine.checkIntegrity([h.id])).failures, []);
+  calls.n = 0;
+  const replayed = await (await fx.runtime.resume(h.id)).done;
+  assert.deepEqual(replayed, first);
+  assert.equal(calls.n, 0, 'replay took every folded result from the checkpoints');
+});
+
+test('a changed step inside a checkpoint is still a divergence', async (t) => {
+  const calls = { n: 0 };
+  const { fx, id } = await foldedLong(t, calls);
+  const h = { id };
+  const changed = fx.another('w2', [long(calls, 10)]);
+  const messages: string[] = [];
+  changed.onEvent((e) => e.type === 'divergence' && messages.push(e.message));
+  await (await changed.resume(h.id)).done;
+  assert.equal(messages.length, 1);
+  assert.match(messages[0], /step 10: journal recorded `add`.*code asked for `renamed`/);
+});
+
+test('the recovery plan counts folded steps as committed', async (t) => {
+  let now = Date.now();
+  const { fx } = await foldedLong(t, { n: 0 }, () => now);
+  now += 120_000; // the final sleep is due: the plan resumes after every committed step
+  const [item] = await fx.runtime.plan();
+  assert.equal(item.decision.action, 'resume');
+  assert.equal(item.decision.action === 'resume' && item.decision.committedSteps, 1_201, 'folded steps count as committed');
+});
+
+test('folding refuses an execution another owner holds, or one that is not parked', async (t) => {
+  const calls = { n: 0 };
+  const fx = await makeRuntime(t, { workflows: [long(calls)] });
+  const h = await fx.runtime.start('long', null);
+  await h.done;
+  await fx.engine.writer.flush();
+  assert.ok(await fx.engine.backend.acquireLease(h.id, 'window-b#run', 30_000));
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
+  assert.deepEqual(report, { checkpoints: 0, foldedRows: 0, skipped: 'another owner holds its lease' });
+  await fx.engine.backend.releaseLease(h.id, 'window-b#run');
+  await fx.engine.backend.finalize(h.id, 'cancelled');
+  const finished = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
+  assert.equal(finished.skipped, 'it is cancelled, not parked');
+});
