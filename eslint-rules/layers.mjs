@@ -53,10 +53,7 @@ export const ADAPTER_USERS = [`${CORE}/runtime/engine.ts`, `${CORE}/index.ts`];
  * Imports that break the table today, each with the reason; the architecture
  * test fails when one of them no longer occurs, so the list only shrinks.
  */
-export const KNOWN_DEBT = [
-  { from: `${CORE}/inspection/inspection.ts`, to: `${CORE}/store/sqlite/sqliteBackend.ts`, why: 'inspection queries still run SQL on the connection' },
-  { from: `${CORE}/sessions/sessionEvents.ts`, to: `${CORE}/store/sqlite/sqliteConnection.ts`, why: 'the session event log still owns its SQL' },
-];
+export const KNOWN_DEBT = [];
 
 const within = (file, folder) => file === folder || file.startsWith(`${folder}/`);
 

@@ -35,12 +35,11 @@ export { planRecovery, planExecution, describeDecision, type RecoveryItem, type 
 export { DurableRuntime, type ExecutionHandle, type ExecutionOutcome, type RuntimeEvent, type RuntimeOptions, type RuntimeLogger, type HumanDecision } from './runtime/runtime';
 export { prune, type RetentionReport, type PruneOptions, type RetentionConfig } from './journal/retention';
 export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './execution/waits';
-export type { PromiseRecord } from './store/sqlite/sqliteBackend';
+export type { PromiseRecord, JournalStore } from './store/journalStore';
 export type { PromiseHandle, WakeCondition } from './execution/stepContext';
 export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, UNTRUSTED_IMPORT_DETAIL, type ExportOptions, type ImportOptions } from './journal/exportArtifact';
 export { foldExecution, type FoldReport, type FoldOptions } from './journal/checkpoint';
 export {
-  SessionEventStore,
   SESSION_EVENT_TYPES,
   parseSessionEvent,
   typeColumn,
@@ -55,6 +54,7 @@ export {
   type ApprovalKind,
   type MessageRole,
 } from './sessions/sessionEvents';
+export { SessionEventStore } from './sessions/sessionEventStore';
 export { abortableDelay } from './model/abortable';
 export {
   buildTimeline,

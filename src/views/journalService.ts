@@ -149,14 +149,9 @@ export class JournalService implements vscode.Disposable {
   async timeline(id: ExecutionId, onFirstSegment?: (partial: Timeline) => void): Promise<Timeline> {
     const engine = await this.database.get();
     const execution = await engine.backend.getExecution(id);
-    const conn = engine.backend.connection;
-    const last = execution
-      ? await conn.exclusive('read last entry', () =>
-          conn.get('SELECT seq FROM journal WHERE execution_id = ? AND attempt = ? ORDER BY seq DESC LIMIT 1', [id, execution.attempt]),
-        )
-      : undefined;
+    const last = execution ? await engine.backend.lastEntrySeq(id, execution.attempt) : undefined;
     const active = this.sessions.isActive(id);
-    const signature = execution ? `${execution.status}:${execution.attempt}:${execution.updatedAt}:${String(last?.seq)}:${active}` : 'missing';
+    const signature = execution ? `${execution.status}:${execution.attempt}:${execution.updatedAt}:${String(last)}:${active}` : 'missing';
     const cached = this.timelines.get(id);
     if (cached && cached.signature === signature) return cached.timeline;
     const timeline = buildTimeline(engine.backend, id, { active, onFirstSegment });

@@ -13,23 +13,11 @@ import { IntegrityError, isDurableError, NotFoundError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import { isControlKind, isTerminal, type ControlKind, type EntryKind, type ExecutionRecord, type JournalRecord } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
-import type { SqliteBackend, TimerRecord } from '../store/sqlite/sqliteBackend';
+import type { EntrySummary, JournalStore, TimerRecord } from '../store/journalStore';
 import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL } from '../runtime/recovery';
 
 /** One journal entry as the explorer lists it: header fields, no body. */
-export interface EntrySummary {
-  readonly seq: number;
-  readonly attempt: number;
-  readonly stepId: number | null;
-  readonly kind: EntryKind;
-  readonly stepName: string | null;
-  readonly effect: string | null;
-  /** First 4 bytes of the idempotency key, hex (enough to tell keys apart by eye). */
-  readonly keyPrefix: string | null;
-  /** Plaintext payload size (0 for control entries). */
-  readonly size: number;
-  readonly createdAt: number;
-}
+export type { EntrySummary };
 
 export type StepStatus = 'done' | 'failed' | 'open' | 'running' | 'skipped' | 'decided' | 'event';
 
@@ -76,55 +64,12 @@ const MAX_LANES = 8;
  * row, which makes header scans several times faster. The step name comes
  * last, so commas in it survive; a record separator in it becomes a space.
  */
-const PACKED_SQL = `
-SELECT group_concat(seq || ',' || attempt || ',' || ifnull(step_id, '') || ',' || kind || ',' || ifnull(effect, '') || ',' ||
-       ifnull(lower(hex(substr(idem_key, 1, 4))), '') || ',' || size || ',' || created_at || ',' ||
-       ifnull(replace(step_name, char(30), ' '), char(31)), char(30)) AS packed
-FROM (SELECT * FROM journal WHERE execution_id = ? AND attempt = ? AND seq > ? ORDER BY seq LIMIT ?)`;
-const RS = String.fromCharCode(30);
-const NO_NAME = String.fromCharCode(31);
-
-function unpack(packed: string | null): EntrySummary[] {
-  if (!packed) return [];
-  return packed.split(RS).map((line) => {
-    let at = 0;
-    const next = (): string => {
-      const comma = line.indexOf(',', at);
-      const field = line.slice(at, comma);
-      at = comma + 1;
-      return field;
-    };
-    const seq = Number(next());
-    const attempt = Number(next());
-    const step = next();
-    const kind = next() as EntryKind;
-    const effect = next();
-    const key = next();
-    const size = Number(next());
-    const createdAt = Number(next());
-    const name = line.slice(at);
-    return {
-      seq,
-      attempt,
-      stepId: step === '' ? null : Number(step),
-      kind,
-      stepName: name === NO_NAME ? null : name,
-      effect: effect === '' ? null : effect,
-      keyPrefix: key === '' ? null : key,
-      size,
-      createdAt,
-    };
-  });
-}
-
 /**
  * Entry headers of one attempt of an execution after `afterSeq`, in journal
  * order, at most `limit`.
  */
-export async function entrySummaries(backend: SqliteBackend, executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<EntrySummary[]> {
-  const conn = backend.connection;
-  const row = await conn.exclusive('read entry headers', () => conn.get(PACKED_SQL, [executionId, attempt, afterSeq, limit]));
-  return unpack((row?.packed as string | null | undefined) ?? null);
+export function entrySummaries(backend: JournalStore, executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<EntrySummary[]> {
+  return backend.entrySummaries(executionId, attempt, afterSeq, limit);
 }
 
 function statusAfter(row: TimelineRow, kind: EntryKind): StepStatus {
@@ -148,7 +93,7 @@ function statusAfter(row: TimelineRow, kind: EntryKind): StepStatus {
  * interrupted one). Aborts between segments when `signal` fires.
  */
 export async function buildTimeline(
-  backend: SqliteBackend,
+  backend: JournalStore,
   executionId: ExecutionId,
   options: { active?: boolean; signal?: AbortSignal; onFirstSegment?: (partial: Timeline) => void } = {},
 ): Promise<Timeline> {
@@ -265,7 +210,7 @@ export function payloadText(bytes: Uint8Array, maxChars = REVEAL_MAX_CHARS): { t
  * One entry with its integrity checked. The payload is opened (and returned)
  * only when `reveal` is true; a failed check reports it without content.
  */
-export async function entryDetail(backend: SqliteBackend, codec: JournalCodec, executionId: ExecutionId, seq: number, reveal: boolean): Promise<EntryDetail> {
+export async function entryDetail(backend: JournalStore, codec: JournalCodec, executionId: ExecutionId, seq: number, reveal: boolean): Promise<EntryDetail> {
   const [row] = await backend.readExecutionSegment(executionId, seq - 1, 1);
   if (!row || row.seq !== seq) throw new NotFoundError(`execution ${executionId} has no journal entry ${seq}`);
   const entry: EntrySummary = {
@@ -318,17 +263,6 @@ export type AttentionItem =
   /** Suspended because its journal is damaged (nothing runs until a person looks) or could not confirm a write (resumable). */
   | { readonly type: 'journal'; readonly execution: ExecutionRecord; readonly damaged: boolean; readonly detail: string; readonly since: number };
 
-const OPEN_WINDOWS_SQL = `
-SELECT j.execution_id AS execution_id, j.step_id AS step_id,
-       max(CASE WHEN j.kind = 'step_intent' THEN j.seq END) AS intent_seq,
-       max(CASE WHEN j.kind IN ('step_result', 'step_failed') THEN j.seq END) AS done_seq,
-       max(CASE WHEN j.kind = 'ambiguity_resolved' THEN j.seq END) AS audit_seq
-FROM journal j JOIN executions e ON e.id = j.execution_id AND j.attempt = e.attempt
-WHERE e.status IN ('running', 'suspended') AND (e.lease_expires_at IS NULL OR e.lease_expires_at <= ?)
-  AND j.step_id IS NOT NULL AND j.kind IN ('step_intent', 'step_result', 'step_failed', 'ambiguity_resolved')
-GROUP BY j.execution_id, j.step_id
-HAVING intent_seq IS NOT NULL AND (done_seq IS NULL OR done_seq < intent_seq) AND (audit_seq IS NULL OR audit_seq < intent_seq)
-ORDER BY intent_seq LIMIT ?`;
 
 /**
  * What a person should look at: ambiguous windows of executions nobody runs
@@ -337,13 +271,12 @@ ORDER BY intent_seq LIMIT ?`;
  * divergence. Reads the control rows of unfinished executions only.
  */
 export async function needsAttention(
-  backend: SqliteBackend,
+  backend: JournalStore,
   codec: JournalCodec,
   options: { now: number; isActive?: (id: ExecutionId) => boolean; limit?: number },
 ): Promise<AttentionItem[]> {
   const limit = options.limit ?? 200;
-  const conn = backend.connection;
-  const windows = await conn.exclusive('find open ambiguous windows', () => conn.all(OPEN_WINDOWS_SQL, [options.now, limit]));
+  const windows = await backend.openWindows(options.now, limit);
   const executions = new Map<string, ExecutionRecord | undefined>();
   const execution = async (id: string): Promise<ExecutionRecord | undefined> => {
     if (!executions.has(id)) executions.set(id, await backend.getExecution(id as ExecutionId));
@@ -351,9 +284,9 @@ export async function needsAttention(
   };
   const items: AttentionItem[] = [];
   for (const w of windows) {
-    const exec = await execution(w.execution_id as string);
+    const exec = await execution(w.executionId);
     if (!exec || options.isActive?.(exec.id)) continue;
-    const [intent] = await backend.readExecutionSegment(exec.id, (w.intent_seq as number) - 1, 1);
+    const [intent] = await backend.readExecutionSegment(exec.id, w.intentSeq - 1, 1);
     let policy = 'unknown';
     let intentClass = 'unknown';
     try {
@@ -364,28 +297,20 @@ export async function needsAttention(
       if (!(error instanceof IntegrityError)) throw error;
       policy = 'unreadable';
     }
-    items.push({ type: 'ambiguous', execution: exec, stepId: w.step_id as number, stepName: intent.stepName ?? '', effect: intent.effect, policy, intent: intentClass, since: intent.createdAt });
+    items.push({ type: 'ambiguous', execution: exec, stepId: w.stepId, stepName: intent.stepName ?? '', effect: intent.effect, policy, intent: intentClass, since: intent.createdAt });
   }
   for (const p of await backend.listPromises({ status: 'pending' })) {
     const exec = await execution(p.executionId);
     if (!exec || isTerminal(exec.status)) continue;
     items.push({ type: 'approval', execution: exec, promiseId: p.id, name: p.name, stepId: p.stepId, since: p.createdAt });
   }
-  const diverged = await conn.exclusive('find divergences', () =>
-    conn.all(`SELECT id FROM executions WHERE attempt > 1 AND status IN ('running', 'suspended', 'failed', 'aborted') ORDER BY updated_at DESC LIMIT 50`),
-  );
-  for (const d of diverged) {
-    const exec = await execution(d.id as string);
+  for (const id of await backend.restartedExecutions(50)) {
+    const exec = await execution(id);
     if (!exec) continue;
     items.push({ type: 'divergence', execution: exec, attempt: exec.attempt, detail: exec.statusDetail ?? `restarted as attempt ${exec.attempt}`, since: exec.updatedAt });
   }
-  const stopped = await conn.exclusive('find journal stops', () =>
-    conn.all(`SELECT id FROM executions WHERE status = 'suspended' AND (status_detail LIKE ? OR status_detail LIKE ?) ORDER BY updated_at DESC LIMIT 50`, [
-      `${DAMAGED_DETAIL}%`, `${UNAVAILABLE_DETAIL}%`,
-    ]),
-  );
-  for (const s of stopped) {
-    const exec = await execution(s.id as string);
+  for (const id of await backend.suspendedWithDetail([DAMAGED_DETAIL, UNAVAILABLE_DETAIL], 50)) {
+    const exec = await execution(id);
     if (!exec?.statusDetail || options.isActive?.(exec.id)) continue;
     const damaged = exec.statusDetail.startsWith(DAMAGED_DETAIL);
     items.push({ type: 'journal', execution: exec, damaged, detail: exec.statusDetail.slice((damaged ? DAMAGED_DETAIL : UNAVAILABLE_DETAIL).length), since: exec.updatedAt });
@@ -393,15 +318,13 @@ export async function needsAttention(
   return items.slice(0, limit);
 }
 
-export type { TimerRecord } from '../store/sqlite/sqliteBackend';
+export type { TimerRecord };
 
-export function listTimers(backend: SqliteBackend, executionId: ExecutionId): Promise<TimerRecord[]> {
+export function listTimers(backend: JournalStore, executionId: ExecutionId): Promise<TimerRecord[]> {
   return backend.timersOf(executionId);
 }
 
 /** Count of journal entries of an execution (cheap: one index range). */
-export async function countEntries(backend: SqliteBackend, executionId: ExecutionId): Promise<number> {
-  const conn = backend.connection;
-  const row = await conn.exclusive('count entries', () => conn.get('SELECT count(*) AS n FROM journal WHERE execution_id = ?', [executionId]));
-  return (row?.n as number | undefined) ?? 0;
+export async function countEntries(backend: JournalStore, executionId: ExecutionId): Promise<number> {
+  return (await backend.countRows(executionId)).count;
 }

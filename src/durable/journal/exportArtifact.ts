@@ -29,7 +29,7 @@ import { parseExecutionId, type ExecutionId } from '../model/ids';
 import { CONTROL_KINDS, ENTRY_KINDS, EXECUTION_STATUSES, isControlKind, type EntryKind, type ExecutionRecord, type ExecutionStatus, type NewEntry, type StoredRow } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
 import type { ImportedExecution, JournalStore } from '../store/journalStore';
-import type { SessionEventStore } from '../sessions/sessionEvents';
+import type { SessionEventStore } from '../sessions/sessionEventStore';
 import { writeJournalMark } from './journalMark';
 import { collectState, parseState, type ExportedState, type ImportedState } from './exportSessionState';
 

@@ -12,7 +12,8 @@ import { fromHex, toHex, utf8 } from '../model/bytes';
 import { ImportError, IntegrityError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import type { JournalCodec } from '../crypto/journalCodec';
-import { parseSessionEvent, type SessionEvent, type SessionEventStore } from '../sessions/sessionEvents';
+import { parseSessionEvent, type SessionEvent } from '../sessions/sessionEvents';
+import type { SessionEventStore } from '../sessions/sessionEventStore';
 import type { PromiseRecord, JournalStore, TimerRecord } from '../store/journalStore';
 import { PROMISE_VALUE_LABEL } from '../execution/waits';
 

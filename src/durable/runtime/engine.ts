@@ -12,7 +12,8 @@ import type { ExecutionId } from '../model/ids';
 import { JournalCodec } from '../crypto/journalCodec';
 import { JournalWriter, type WriterLogger } from '../journal/journalWriter';
 import { loadMigrations } from '../store/sqlite/migrations';
-import { SessionEventStore } from '../sessions/sessionEvents';
+import { SessionEventStore } from '../sessions/sessionEventStore';
+import { SqliteSessionStorage } from '../store/sqlite/sqliteSessionStorage';
 import { SqliteBackend } from '../store/sqlite/sqliteBackend';
 import { AnchorKeeper, type JournalAnchor } from '../journal/journalAnchor';
 
@@ -122,7 +123,7 @@ export class DurableEngine {
         const keeper = anchor;
         writer.onCommit(() => keeper.committed());
       }
-      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(backend.connection, codec, clock), keyring, anchor);
+      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(new SqliteSessionStorage(backend.connection), codec, clock), keyring, anchor);
     } catch (error) {
       keyring.dispose();
       throw error;

@@ -6,7 +6,7 @@
  * the same behaviour. See docs/ARCHITECTURE.md.
  */
 import type { ExecutionId, IdempotencyKey, JournalSeq } from '../model/ids';
-import type { ExecutionRecord, ExecutionStatus, JournalReader, JournalRecord, StoredRow, TerminalStatus } from '../model/journal';
+import type { EntryKind, ExecutionRecord, ExecutionStatus, JournalReader, JournalRecord, StoredRow, TerminalStatus } from '../model/journal';
 
 export interface NewExecution {
   readonly id: ExecutionId;
@@ -77,6 +77,28 @@ export interface MarkRow {
   readonly idempotencyKey: Uint8Array | null;
   readonly tag: Uint8Array;
 }
+/** One journal entry's header, for views (no payload). */
+export interface EntrySummary {
+  readonly seq: number;
+  readonly attempt: number;
+  readonly stepId: number | null;
+  readonly kind: EntryKind;
+  readonly stepName: string | null;
+  readonly effect: string | null;
+  /** First 4 bytes of the idempotency key, hex (enough to tell keys apart by eye). */
+  readonly keyPrefix: string | null;
+  /** Plaintext payload size (0 for control entries). */
+  readonly size: number;
+  readonly createdAt: number;
+}
+
+/** A step whose latest intent has neither a result nor an audit record after it, in an execution nobody leases. */
+export interface OpenWindow {
+  readonly executionId: ExecutionId;
+  readonly stepId: number;
+  readonly intentSeq: number;
+}
+
 /** What a prune removes (or would remove) with a set of executions. */
 export interface ChildRowCounts {
   readonly journal: number;
@@ -210,4 +232,15 @@ export interface JournalStore extends JournalReader {
   sequenceHighWater(): Promise<number>;
   maxSeq(): Promise<number>;
   listAudit(executionId?: ExecutionId): Promise<AuditRecord[]>;
+  // ---- inspection reads (views and the attention list) ----
+  /** Entry headers of one attempt after `afterSeq`, in journal order, at most `limit`. */
+  entrySummaries(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<EntrySummary[]>;
+  /** Open ambiguous windows of running or suspended executions whose lease is free at `now`, oldest intent first. */
+  openWindows(now: number, limit: number): Promise<OpenWindow[]>;
+  /** Unfinished or failed executions restarted after a divergence (attempt > 1), most recent first. */
+  restartedExecutions(limit: number): Promise<ExecutionId[]>;
+  /** Suspended executions whose status detail starts with one of `prefixes`, most recent first. */
+  suspendedWithDetail(prefixes: readonly string[], limit: number): Promise<ExecutionId[]>;
+  /** The last entry's seq of one attempt (for cache signatures), undefined without entries. */
+  lastEntrySeq(executionId: ExecutionId, attempt: number): Promise<number | undefined>;
 }

@@ -8,7 +8,8 @@
  * transaction (the measured lever for throughput on this binding), and reads
  * come in keyset segments so memory stays bounded whatever the journal length.
  */
-import type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord } from '../journalStore';
+import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, TimerRecord } from '../journalStore';
+import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
 import { ownBytes } from '../../model/bytes';
 import { InvalidStateError } from '../../model/errors';
@@ -668,5 +669,26 @@ export class SqliteBackend implements JournalStore {
       decidedBy: r.decided_by as string,
       decidedAt: r.decided_at as number,
     }));
+  }
+
+  // ---- inspection reads (inspectionQueries.ts) ----
+  entrySummaries(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<EntrySummary[]> {
+    return inspection.entrySummaries(this.conn, executionId, attempt, afterSeq, limit);
+  }
+
+  openWindows(now: number, limit: number): Promise<OpenWindow[]> {
+    return inspection.openWindows(this.conn, now, limit);
+  }
+
+  restartedExecutions(limit: number): Promise<ExecutionId[]> {
+    return inspection.restartedExecutions(this.conn, limit);
+  }
+
+  suspendedWithDetail(prefixes: readonly string[], limit: number): Promise<ExecutionId[]> {
+    return inspection.suspendedWithDetail(this.conn, prefixes, limit);
+  }
+
+  lastEntrySeq(executionId: ExecutionId, attempt: number): Promise<number | undefined> {
+    return inspection.lastEntrySeq(this.conn, executionId, attempt);
   }
 }
