@@ -70,7 +70,9 @@ export function toStorageError(raw: unknown, file: string, operation: string): E
   const reason = reasonOf(error);
   if (reason === undefined) return new StorageError('io', `durable.db (${file}): ${operation} failed: ${error.message}`, { cause: error });
   const detail = reason === 'conflict' ? ` [${error.message}]` : '';
-  return new StorageError(reason, `durable.db (${file}): ${operation} failed (${String(error.code)}): ${ADVICE[reason]}${detail}`, { cause: error });
+  // A foreign key names a row that is not there: not a duplicate, so not the duplicate's advice.
+  const advice = error.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ? 'it refers to an execution that does not exist (it may have been pruned)' : ADVICE[reason];
+  return new StorageError(reason, `durable.db (${file}): ${operation} failed (${String(error.code)}): ${advice}${detail}`, { cause: error });
 }
 
 function toDriverParam(value: unknown): unknown {
