@@ -71,6 +71,18 @@ export function describeModel(spec: ModelSpec): string {
   }
 }
 
+/** How the session panel names the model new sessions will use (for people; the journal keeps `describeModel`). */
+export function modelDisplayName(spec: ModelSpec): string {
+  switch (spec.provider) {
+    case 'scripted':
+      return describeModel(spec);
+    case 'openai':
+      return `${spec.model} @ ${spec.baseUrl}`;
+    case 'vscode-lm':
+      return `VS Code model${spec.family ? ` (${spec.family})` : ''}`;
+  }
+}
+
 /** Model replies are stored and replayed: check one read back from anywhere (journal, network) has the right shape. */
 export function isModelReply(value: unknown): value is ModelReply {
   const v = value as Record<string, unknown>;

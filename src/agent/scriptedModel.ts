@@ -14,7 +14,7 @@
 import { appendFile, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { abortableDelay } from '../durable';
-import type { ModelClient, ModelReply, ModelRequest, ToolCall } from './model';
+import { describeModel, type ModelClient, type ModelReply, type ModelRequest, type ToolCall } from './model';
 
 interface ScriptTurn {
   readonly say?: string;
@@ -64,7 +64,7 @@ export class ScriptedModel implements ModelClient {
   readonly label: string;
 
   constructor(private readonly file: string) {
-    this.label = `scripted: ${file.split(/[\\/]/).pop()}`;
+    this.label = describeModel({ provider: 'scripted', scriptFile: file });
   }
 
   async chat(request: ModelRequest): Promise<ModelReply> {

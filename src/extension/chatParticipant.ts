@@ -6,10 +6,9 @@
  * followed in the session panel.
  */
 import * as vscode from 'vscode';
-import { ensureError, type ExecutionId, type TranscriptMessage } from '../durable';
+import { ensureError, isTerminal, type ExecutionId, type ExecutionStatus, type TranscriptMessage } from '../durable';
 import type { SessionService } from './sessionService';
 
-const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'aborted']);
 
 /** What the handler reads of a chat request: the prompt and the model the person picked. */
 export type DurableChatRequest = Pick<vscode.ChatRequest, 'prompt'> & { readonly model: Pick<vscode.LanguageModelChat, 'vendor' | 'family' | 'id'> };
@@ -62,7 +61,7 @@ export function durableChatHandler(
     try {
       for (;;) {
         const status = await show();
-        if (TERMINAL.has(status) || token.isCancellationRequested) break;
+        if ((status !== 'running' && isTerminal(status as ExecutionStatus)) || token.isCancellationRequested) break;
         if (status === 'suspended') {
           stream.markdown('\n\nThe session is waiting for you. ');
           stream.button({ command: 'durableSessions.openSession', arguments: [id], title: 'Open the session panel' });

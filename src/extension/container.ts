@@ -3,6 +3,7 @@
  * explicitly and owns their disposal. No global singleton: `activate` holds the
  * one instance and `deactivate` disposes it.
  */
+import { DisposableStore } from '../views/disposableStore';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -31,7 +32,7 @@ export class Container implements vscode.Disposable {
   readonly explorers: JournalExplorers;
   readonly statusBar: DurableStatusBar;
   readonly hostMarker: HostMarker;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private disposed = false;
 
   constructor(readonly context: vscode.ExtensionContext) {
@@ -53,7 +54,7 @@ export class Container implements vscode.Disposable {
     this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
     this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log, context.workspaceState);
     this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || existsSync(this.database.file ?? ''), this.log);
-    this.disposables.push(
+    this.disposables.add(
       this.journal,
       this.panels,
       this.explorers,
@@ -93,7 +94,7 @@ export class Container implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     this.hostMarker.markClean();
-    for (const d of this.disposables.splice(0).reverse()) d.dispose();
+    this.disposables.dispose();
     // Sessions stop before the database closes: interrupted runs stay resumable and release their leases.
     await this.sessions.dispose();
     await this.database.dispose();

@@ -5,6 +5,7 @@
  * or `{executionId}`), else asks with a quick pick listing status and age.
  * Automation (and the tests) pass an options object to skip dialogs.
  */
+import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import * as vscode from 'vscode';
 import { ImportError, isTerminal, type AttentionItem, type ExecutionId, type ExecutionRecord } from '../durable';
 import { executionIdOf, formatAge, groupOf, type GroupId } from '../views/explorerTreeModel';
@@ -44,7 +45,7 @@ async function pickExecution(c: Container, arg: unknown, placeHolder: string, ac
     return {
       label: `${GROUP_ICONS[group]} ${e.title || e.kind}`,
       description: `${group} · ${formatAge(snapshot.live.now - e.updatedAt)}`,
-      detail: `${e.kind === 'agent_session' ? 'agent session' : e.kind} · ${e.stepCount} steps · attempt ${e.attempt} · ${e.id}`,
+      detail: `${e.kind === AGENT_SESSION_KIND ? 'agent session' : e.kind} · ${e.stepCount} steps · attempt ${e.attempt} · ${e.id}`,
       id: e.id,
     };
   });
@@ -132,7 +133,7 @@ export const journalCommands: CommandTable = {
         return id;
       }
       await c.sessions.resume(id);
-      if (execution.kind === 'agent_session') c.panels.open(id);
+      if (execution.kind === AGENT_SESSION_KIND) c.panels.open(id);
       return id;
     },
   },
@@ -317,7 +318,7 @@ export const journalCommands: CommandTable = {
         }),
       });
       if (!item) return undefined;
-      if (item.execution.kind !== 'agent_session') throw new Error(`approvals of ${item.execution.kind} executions are decided by that workflow's own UI`);
+      if (item.execution.kind !== AGENT_SESSION_KIND) throw new Error(`approvals of ${item.execution.kind} executions are decided by that workflow's own UI`);
       let approved = typeof o.approved === 'boolean' ? o.approved : undefined;
       if (approved === undefined) {
         const picked = await vscode.window.showQuickPick([{ label: '$(check) Approve', approved: true }, { label: '$(close) Deny', approved: false }], {

@@ -4,6 +4,7 @@
  * a person can do with them, their steps and journal entries. The provider
  * (executionsTree.ts) only turns these nodes into TreeItems.
  */
+import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import { isInterrupted, type AttentionItem, type EntrySummary, type ExecutionRecord, type Timeline, type TimelineRow } from '../durable';
 
 export type GroupId = 'running' | 'interrupted' | 'suspended' | 'failed' | 'cancelled' | 'completed';
@@ -105,7 +106,7 @@ export function md(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
-const SESSION_KIND = 'agent_session';
+const SESSION_KIND = AGENT_SESSION_KIND;
 
 function kindLabel(e: ExecutionRecord): string {
   return e.kind === SESSION_KIND ? 'session' : e.kind;

@@ -7,6 +7,8 @@
  * Panels come back after a window reload through a WebviewPanelSerializer; the
  * page keeps its filter, selection and scroll position in its webview state.
  */
+import { DisposableStore } from './disposableStore';
+import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import * as vscode from 'vscode';
 import { ensureError, isTerminal, listTimers, needsAttention, toHex, type ExecutionId, type Timeline, type TimelineRow } from '../durable';
 import type { JournalService } from './journalService';
@@ -53,7 +55,7 @@ function rowView(row: TimelineRow): RowView {
 }
 
 class ExplorerPanel implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private timeline: Timeline | undefined;
   private filter: ExplorerFilter = EMPTY_FILTER;
   /** Timeline row indexes that pass the filter, in order. */
@@ -72,7 +74,7 @@ class ExplorerPanel implements vscode.Disposable {
     panel.webview.options = webviewOptions(extensionUri);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'durable.svg');
     panel.webview.html = webviewHtml(panel.webview, extensionUri, { title: 'Journal explorer', style: 'explorer.css', script: 'dist/explorerPage.js' });
-    this.disposables.push(
+    this.disposables.add(
       panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
       journal.onDidChange((ids) => (!ids || ids.has(executionId)) && this.scheduleRefresh()),
@@ -161,7 +163,7 @@ class ExplorerPanel implements vscode.Disposable {
         lanes: timeline.lanes,
         startedAt: timeline.startedAt,
         endedAt: timeline.endedAt,
-        isSession: e.kind === 'agent_session',
+        isSession: e.kind === AGENT_SESSION_KIND,
         decidable: !active && !ownedElsewhere && !isTerminal(e.status),
       },
       audit: audit.map((a) => ({
@@ -277,7 +279,7 @@ class ExplorerPanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposables.dispose();
     this.panel.dispose();
     this.onDispose(this);
   }

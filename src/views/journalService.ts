@@ -6,6 +6,7 @@
  * changed: on every commit of the journal writer, runtime event, session event
  * or database reopen.
  */
+import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import {
   buildTimeline,
@@ -64,14 +65,14 @@ export class JournalService implements vscode.Disposable {
   readonly onDidChange = this._onDidChange.event;
   private readonly timelines = new Map<string, { signature: string; timeline: Promise<Timeline> }>();
   private unsubscribeWriter: (() => void) | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
 
   constructor(
     private readonly database: JournalDatabase,
     private readonly sessions: SessionActivity,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.disposables.push(
+    this.disposables.add(
       database.onDidOpen((engine) => this.watch(engine)),
       sessions.onDidChange((id) => this._onDidChange.fire(id === undefined ? undefined : new Set([id]))),
     );
@@ -213,7 +214,7 @@ export class JournalService implements vscode.Disposable {
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
     this.unsubscribeWriter?.();
     this.timelines.clear();
-    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposables.dispose();
     this._onDidChange.dispose();
   }
 }

@@ -7,10 +7,11 @@
  * Security: strict CSP (`default-src 'none'`, script by CSPRNG nonce), local
  * resources limited to `media/`, every page message validated (protocol file).
  */
+import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
 import type { AgentHost } from '../agent/agentHost';
-import type { ModelSpec } from '../agent/model';
+import { modelDisplayName, type ModelSpec } from '../agent/model';
 import type { ApprovalDecision } from '../agent/tools';
 import type { SessionActivity } from './journalService';
 
@@ -49,7 +50,7 @@ interface PanelState {
 }
 
 class SessionPanel implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private pushTimer: ReturnType<typeof setTimeout> | undefined;
   private leaseTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
@@ -66,7 +67,7 @@ class SessionPanel implements vscode.Disposable {
     panel.webview.options = webviewOptions(extensionUri);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'durable.svg');
     panel.webview.html = webviewHtml(panel.webview, extensionUri, { title: 'Agent session', style: 'session.css', script: 'dist/sessionPage.js' });
-    this.disposables.push(
+    this.disposables.add(
       panel.webview.onDidReceiveMessage((raw: unknown) => void this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => panel.visible && this.schedulePush()),
@@ -101,8 +102,7 @@ class SessionPanel implements vscode.Disposable {
     let modelLabel = '';
     let modelProblem: string | undefined;
     try {
-      const spec = this.service.modelFromSettings();
-      modelLabel = spec.provider === 'scripted' ? `scripted: ${spec.scriptFile.split(/[\\/]/).pop()}` : spec.provider === 'openai' ? `${spec.model} @ ${spec.baseUrl}` : `VS Code model${spec.family ? ` (${spec.family})` : ''}`;
+      modelLabel = modelDisplayName(this.service.modelFromSettings());
     } catch (error) {
       modelProblem = ensureError(error).message;
     }
@@ -233,7 +233,7 @@ class SessionPanel implements vscode.Disposable {
     this.disposed = true;
     if (this.pushTimer) clearTimeout(this.pushTimer);
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposables.dispose();
     this.panel.dispose();
     this.onDispose(this);
   }

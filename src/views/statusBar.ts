@@ -4,6 +4,7 @@
  * closed). It appears once the workspace has a journal; a click opens the
  * Durable Sessions view.
  */
+import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import { ensureError } from '../durable';
 import type { JournalService, Snapshot } from './journalService';
@@ -27,7 +28,7 @@ export function statusText(snapshot: Pick<Snapshot, 'executions' | 'attention' |
 
 export class DurableStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables = new DisposableStore();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastLoad = 0;
   private visible = false;
@@ -41,7 +42,7 @@ export class DurableStatusBar implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem('durableSessions.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Durable Sessions';
     this.item.command = 'workbench.view.extension.durableSessions';
-    this.disposables.push(
+    this.disposables.add(
       this.item,
       onTreeLoad((s) => this.show(s)),
       journal.onDidChange(() => this.schedule()),
@@ -79,6 +80,6 @@ export class DurableStatusBar implements vscode.Disposable {
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const d of this.disposables.splice(0)) d.dispose();
+    this.disposables.dispose();
   }
 }

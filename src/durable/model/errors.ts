@@ -6,27 +6,31 @@
  * metadata only: never a payload, a key, or a token.
  */
 
-export type DurableErrorCode =
-  | 'divergence'
-  | 'ambiguous_effect'
-  | 'journal_unavailable'
-  | 'integrity'
-  | 'payload_too_large'
-  | 'invalid_config'
-  | 'invalid_declaration'
-  | 'storage'
-  | 'migration'
-  | 'step_limit'
-  | 'cancelled'
-  | 'timeout'
-  | 'not_found'
-  | 'lease_held'
-  | 'invalid_state'
-  | 'invalid_import'
-  | 'already_running'
-  | 'already_completed'
-  | 'wrong_key'
-  | 'step_failed';
+/** Every error code, once: the type is derived from the list. */
+export const DURABLE_ERROR_CODES = [
+  'divergence',
+  'ambiguous_effect',
+  'journal_unavailable',
+  'integrity',
+  'payload_too_large',
+  'invalid_config',
+  'invalid_declaration',
+  'storage',
+  'migration',
+  'step_limit',
+  'cancelled',
+  'timeout',
+  'not_found',
+  'lease_held',
+  'invalid_state',
+  'invalid_import',
+  'already_running',
+  'already_completed',
+  'wrong_key',
+  'step_failed',
+] as const;
+
+export type DurableErrorCode = (typeof DURABLE_ERROR_CODES)[number];
 
 /** Why a storage operation failed; lets the UI say something precise. */
 export type StorageFailure = 'locked' | 'read_only' | 'corrupt' | 'cannot_open' | 'newer_schema' | 'closed' | 'io' | 'conflict';
@@ -263,11 +267,7 @@ export class StepFailedError extends DurableError {
   }
 }
 
-const KNOWN_CODES: ReadonlySet<string> = new Set<DurableErrorCode>([
-  'divergence', 'ambiguous_effect', 'journal_unavailable', 'integrity', 'payload_too_large', 'invalid_config',
-  'invalid_declaration', 'storage', 'migration', 'step_limit', 'cancelled', 'timeout', 'not_found', 'lease_held',
-  'invalid_state', 'invalid_import', 'already_running', 'already_completed', 'wrong_key', 'step_failed',
-]);
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>(DURABLE_ERROR_CODES);
 
 export function isDurableError(value: unknown, code?: DurableErrorCode): value is DurableError {
   return value instanceof DurableError && (code === undefined || value.code === code);

@@ -15,6 +15,7 @@ import { loadMigrations } from '../store/sqlite/migrations';
 import { SessionEventStore } from '../sessions/sessionEventStore';
 import { SqliteSessionStorage } from '../store/sqlite/sqliteSessionStorage';
 import { SqliteBackend } from '../store/sqlite/sqliteBackend';
+import type { JournalStore } from '../store/journalStore';
 import { AnchorKeeper, type JournalAnchor } from '../journal/journalAnchor';
 
 export interface EngineOptions {
@@ -51,7 +52,7 @@ const KEY_CHECK = 'key_check';
  * is checked against one of its sealed rows. A journal sealed with an older key
  * that is still held (after a rotation) opens and is re-checked with the current one.
  */
-async function checkKey(backend: SqliteBackend, codec: JournalCodec, file: string, readOnly: boolean): Promise<void> {
+async function checkKey(backend: JournalStore, codec: JournalCodec, file: string, readOnly: boolean): Promise<void> {
   const recorded = await backend.getMeta(KEY_CHECK).catch((error: unknown) => {
     // A read-only file opened before migration 003 has no such table: fall back to a sealed row.
     if (readOnly) return undefined;
@@ -78,7 +79,8 @@ export class DurableEngine {
 
   private constructor(
     readonly config: DurableConfig,
-    readonly backend: SqliteBackend,
+    /** The journal's store, through the port only (the adapter is chosen here, at open). */
+    readonly backend: JournalStore,
     readonly codec: JournalCodec,
     readonly writer: JournalWriter,
     /** The agent sessions' event log and projections, on the same file. */

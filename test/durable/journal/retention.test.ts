@@ -4,13 +4,13 @@ import { test } from 'node:test';
 import { resolveConfig } from '../../../src/durable/model/config';
 import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../../../src/durable/model/ids';
 import { prune } from '../../../src/durable/journal/retention';
-import type { SqliteBackend } from '../../../src/durable/store/sqlite/sqliteBackend';
+import type { JournalStore } from '../../../src/durable/store/journalStore';
 import type { JournalCodec } from '../../../src/durable/crypto/journalCodec';
 import { makeRuntime } from '../../helpers';
 
 const DAY = 86_400_000;
 
-async function seed(backend: SqliteBackend, codec: JournalCodec, status: 'completed' | 'failed' | 'running' | 'suspended', rows = 3, payload = 64): Promise<ExecutionId> {
+async function seed(backend: JournalStore, codec: JournalCodec, status: 'completed' | 'failed' | 'running' | 'suspended', rows = 3, payload = 64): Promise<ExecutionId> {
   const id = newExecutionId();
   await backend.createExecution({ id, kind: 'k', version: 1, title: status });
   await backend.appendRows(Array.from({ length: rows }, (_, i) => codec.encode({

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { isDurableError, StorageError } from '../../../src/durable/model/errors';
 import type { ExecutionId } from '../../../src/durable/model/ids';
 import type { DurableRuntime } from '../../../src/durable/runtime/runtime';
-import type { SqliteBackend } from '../../../src/durable/store/sqlite/sqliteBackend';
+import type { JournalStore } from '../../../src/durable/store/journalStore';
 import type { PromiseHandle } from '../../../src/durable/execution/stepContext';
 import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
 import { makeRuntime, rawSql, type RuntimeFixture } from '../../helpers';
@@ -70,7 +70,7 @@ function raceWorkflow(world: World, report: Report, intentCommitted: (id: Execut
 }
 
 /** Wrap backend methods so they fail now and then, as a locked, failing or stalled disk would. */
-function injectFaults(backend: SqliteBackend, random: () => number, report: Report): { enabled: boolean } {
+function injectFaults(backend: JournalStore, random: () => number, report: Report): { enabled: boolean } {
   const state = { enabled: true };
   const count = (what: string): void => void (report.faults[what] = (report.faults[what] ?? 0) + 1);
   const append = backend.appendRows.bind(backend);

@@ -8,7 +8,17 @@
  *   shared connection.
  * - SQLite result codes become StorageError reasons the UI can explain.
  */
-import * as sqlite3 from '@vscode/sqlite3';
+import type * as sqlite3 from '@vscode/sqlite3';
+
+type Driver = typeof import('@vscode/sqlite3');
+let driver: Driver | undefined;
+
+/** The native module loads at the first open, not when the extension activates (a CommonJS module: required, not imported). */
+function loadDriver(): Driver {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use on purpose
+  driver ??= require('@vscode/sqlite3') as Driver;
+  return driver;
+}
 import { StorageError, ensureError, type StorageFailure } from '../../model/errors';
 
 export type SqlValue = string | number | null | Buffer;
@@ -97,7 +107,13 @@ export class SqliteConnection {
     readonly file: string,
   ) {}
 
-  static open(file: string, options: ConnectionOptions): Promise<SqliteConnection> {
+  static async open(file: string, options: ConnectionOptions): Promise<SqliteConnection> {
+    let sqlite3: Driver;
+    try {
+      sqlite3 = loadDriver();
+    } catch (error) {
+      throw new StorageError('cannot_open', `durable.db (${file}): the SQLite driver (@vscode/sqlite3) could not be loaded: ${ensureError(error).message}`, { cause: error });
+    }
     const mode = options.readOnly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE;
     return new Promise((resolve, reject) => {
       const db = new sqlite3.Database(file, mode, (err) => {
