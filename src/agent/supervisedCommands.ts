@@ -109,7 +109,7 @@ export class SupervisedCommands implements CommandRunner {
     options.signal.throwIfAborted();
     const dir = this.folder(key);
     mkdirSync(join(dir, '..'), { recursive: true, mode: 0o700 });
-    if (existsSync(dir) && !exitOf(dir) && !this.supervisorAlive(dir)) {
+    if (existsSync(dir) && this.outcomeLost(dir)) {
       // Only a person's "run it again" reaches here with a lost outcome: keep the old record aside.
       renameSync(dir, `${dir}.superseded-${Date.now()}`);
       this.options.log?.(`command ${key.executionId} step ${key.stepId}: its earlier run's outcome was lost; running it again as decided`);
@@ -130,7 +130,7 @@ export class SupervisedCommands implements CommandRunner {
     if (!existsSync(dir)) return { state: 'not_started' };
     const exit = exitOf(dir);
     if (exit) return { state: 'finished', result: this.result(dir, exit) };
-    if (!this.supervisorAlive(dir)) return { state: 'unknown', detail: this.lostDetail(dir) };
+    if (this.outcomeLost(dir)) return { state: 'unknown', detail: this.lostDetail(dir) };
     // Still running under the supervisor an earlier host started: wait for it.
     this.options.log?.(`command ${key.executionId} step ${key.stepId} is still running from before the interruption; waiting for it`);
     try {
@@ -223,7 +223,7 @@ export class SupervisedCommands implements CommandRunner {
           throw new Error(`the command supervisor exited (code ${launch.code}) before starting the command${launch.stderr ? `: ${launch.stderr.trim()}` : ''}`);
         }
         if (Date.now() - launch.at > CLAIM_TIMEOUT_MS) throw new Error(`the command supervisor did not start the command within ${CLAIM_TIMEOUT_MS / 1000} s`);
-      } else if (!exitOf(dir) && !this.supervisorAlive(dir)) {
+      } else if (this.outcomeLost(dir)) {
         // Ours or an earlier host's (ours lost the claim to it): either way nobody will record the end.
         throw new CommandOutcomeLostError(this.lostDetail(dir));
       }
@@ -246,6 +246,15 @@ export class SupervisedCommands implements CommandRunner {
       }
       await sleep(this.pollMs);
     }
+  }
+
+  /**
+   * The supervisor is gone without having recorded the end. Its exit record is written before it
+   * exits, so the record is read after the supervisor was seen gone: a supervisor that finished
+   * between two looks is never mistaken for a lost one.
+   */
+  private outcomeLost(dir: string): boolean {
+    return !this.supervisorAlive(dir) && !exitOf(dir);
   }
 
   private supervisorAlive(dir: string): boolean {

@@ -20,17 +20,19 @@
  * - Shutting down (dispose) interrupts runs without finalizing them: they stay
  *   `running` and the recovery plan resumes them next time.
  */
+import { RunOutcomes, detailOf } from './runOutcomes';
+import { openWindow, promiseTokenOf, recordedInput, recordedOutcome } from './journalReads';
+import { DECISIONS, type ActiveRun, type ExecutionHandle, type ExecutionOutcome, type HumanDecision, type RuntimeEvent, type RuntimeLogger, type RuntimeOptions, type StopReason } from './runtimeTypes';
+import { WakeTimers } from './wakeTimers';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { utf8 } from '../model/bytes';
-import type { AmbiguityPolicy } from '../model/effect';
 import type { DurableEngine } from './engine';
 import {
   AlreadyCompletedError,
   AlreadyRunningError,
   CancelledError,
   DivergenceError,
-  DurableError,
   InvalidStateError,
   LeaseHeldError,
   NotFoundError,
@@ -38,10 +40,9 @@ import {
   fromErrorData,
   isDurableError,
   toErrorData,
-  type StorageError,
 } from '../model/errors';
 import { newExecutionId, type ExecutionId } from '../model/ids';
-import type { AmbiguityDecision, ExecutionRecord, ExecutionStatus, JournalRecord, NewEntry } from '../model/journal';
+import type { ExecutionRecord, JournalRecord, NewEntry } from '../model/journal';
 import { decodeCheckpoint } from '../journal/checkpoint';
 import { LaunchGate } from './launchGate';
 import { LeaseKeeper } from './lease';
@@ -49,80 +50,23 @@ import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL, describeDecision, planExecution, pl
 import { ReplayCursor } from '../execution/replayCursor';
 import type { ExecutionFilter } from '../store/journalStore';
 import { StepContext, SuspendExecution } from '../execution/stepContext';
-import { decodeFinish, decodeValue, encodeFinish, encodeValue, type FinishRecord } from '../execution/stepValue';
-import type { WorkflowDefinition, WorkflowRegistry } from '../execution/workflow';
+import { encodeValue, type FinishRecord } from '../execution/stepValue';
+import type { WorkflowDefinition } from '../execution/workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from '../execution/waits';
 import { withTimeout } from '../model/abortable';
 import { cutTitle } from '../execution/workflow';
-import { verifyJournalMark, writeJournalMark, type VerifiedJournals } from '../journal/journalMark';
+import { verifyJournalMark, type VerifiedJournals } from '../journal/journalMark';
 import { UNTRUSTED_IMPORT_DETAIL } from '../journal/exportArtifact';
 
-export interface RuntimeLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-export interface RuntimeOptions {
-  readonly engine: DurableEngine;
-  readonly registry: WorkflowRegistry;
-  /** Identity of this process (window) in leases. */
-  readonly ownerId: string;
-  readonly clock?: () => number;
-  readonly logger?: RuntimeLogger;
-  /** How long shutdown and restarts wait for in-flight steps, ms. */
-  readonly drainTimeoutMs?: number;
-}
-
-export type ExecutionOutcome =
-  | { readonly status: 'completed'; readonly output: unknown }
-  | { readonly status: 'failed'; readonly error: DurableError | Error }
-  | { readonly status: 'cancelled' }
-  | { readonly status: 'suspended'; readonly reason: string }
-  /** Stopped without an outcome (shutdown, lost lease, journal gone): recovery resumes it. */
-  | { readonly status: 'interrupted'; readonly reason: string };
-
-export interface ExecutionHandle {
-  readonly id: ExecutionId;
-  readonly done: Promise<ExecutionOutcome>;
-}
-
-export type RuntimeEvent =
-  | { readonly type: 'execution'; readonly executionId: ExecutionId; readonly status: ExecutionStatus | 'interrupted' }
-  | { readonly type: 'step'; readonly executionId: ExecutionId; readonly stepId: number; readonly kind: string; readonly name: string }
-  | {
-      readonly type: 'ambiguity';
-      readonly executionId: ExecutionId;
-      readonly stepId: number;
-      readonly name: string;
-      readonly policy: AmbiguityPolicy;
-      readonly decision: AmbiguityDecision;
-    }
-  | { readonly type: 'degraded'; readonly executionId: ExecutionId; readonly stepId: number; readonly message: string }
-  | { readonly type: 'divergence'; readonly executionId: ExecutionId; readonly attempt: number; readonly message: string }
-  | { readonly type: 'promise'; readonly executionId: ExecutionId; readonly promiseId: string; readonly status: 'resolved' | 'rejected' };
-
-type StopReason = 'cancel' | 'shutdown' | 'lease_lost';
-
-interface ActiveRun {
-  readonly controller: AbortController;
-  stopReason?: StopReason;
-  done: Promise<ExecutionOutcome>;
-}
-
-export type HumanDecision = 'rerun' | 'skip' | 'fail';
-const DECISIONS: Record<HumanDecision, AmbiguityDecision> = { rerun: 'decided_rerun', skip: 'decided_skip', fail: 'decided_fail' };
-
-const WAKE_RETRY_MS = [250, 1_000, 5_000, 30_000];
+export type { ExecutionHandle, ExecutionOutcome, HumanDecision, RuntimeEvent, RuntimeLogger, RuntimeOptions };
 
 export class DurableRuntime {
   private readonly active = new Map<ExecutionId, ActiveRun>();
   private readonly gate = new LaunchGate();
   private readonly verifiedJournals: VerifiedJournals = new Map();
-  private wakeFailures = 0;
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
-  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
-  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
-  private wakeScheduling: Promise<void> = Promise.resolve();
+  private readonly timers: WakeTimers;
+  private readonly outcomes: RunOutcomes;
   private readonly clock: () => number;
   private readonly logger: RuntimeLogger;
   private readonly drainTimeoutMs: number;
@@ -132,6 +76,8 @@ export class DurableRuntime {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? { info: () => undefined, warn: () => undefined };
     this.drainTimeoutMs = options.drainTimeoutMs ?? 5_000;
+    this.outcomes = new RunOutcomes({ engine: () => this.engine, clock: this.clock, warn: (m) => this.logger.warn(m) });
+    this.timers = new WakeTimers({ store: () => this.engine.backend, clock: this.clock, warn: (m) => this.logger.warn(m), wake: (id) => this.wake(id) });
   }
 
   private get engine(): DurableEngine {
@@ -212,7 +158,7 @@ export class DurableRuntime {
       // Read again under the lease: a run elsewhere may have finished between the first read and now.
       const current = await this.engine.backend.getExecution(id);
       if (!current || (current.status !== 'running' && current.status !== 'suspended')) return false;
-      await this.finish(current.id, current.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+      await this.outcomes.finish(current.id, current.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
       leased = false; // finalizing cleared the lease
       this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
       return true;
@@ -235,7 +181,7 @@ export class DurableRuntime {
   async applyPlan(items: readonly RecoveryItem[], shouldResume: (item: RecoveryItem) => boolean): Promise<ExecutionHandle[]> {
     const handles: ExecutionHandle[] = [];
     // Timers that came due while nothing ran fire now; later ones at their time.
-    this.scheduleWake();
+    this.timers.schedule();
     for (const item of items) {
       const { decision, execution } = item;
       this.logger.info(`recovery: ${describeDecision(item)}`);
@@ -296,7 +242,7 @@ export class DurableRuntime {
   /** Write the audit record of a person's decision on an open window (refused when there is none, or it was decided). */
   private async recordDecision(execution: ExecutionRecord, stepId: number, decision: HumanDecision, decidedBy: string): Promise<void> {
     const id = execution.id;
-    const window = await this.openWindow(execution, stepId);
+    const window = await openWindow(this.engine, execution, stepId);
     if (!window) throw new InvalidStateError(`execution ${id} has no open ambiguous window at step ${stepId}`);
     if (window.audit) throw new InvalidStateError(`step ${stepId} of execution ${id} was already decided`);
     const intentMeta = this.engine.codec.readMeta(window.intent as JournalRecord & { kind: 'step_intent' });
@@ -339,15 +285,7 @@ export class DurableRuntime {
    * for the extension's own approval UI after a reload. Never hand it to a model.
    */
   async promiseToken(promiseId: string): Promise<Uint8Array> {
-    const row = await this.engine.backend.getPromise(promiseId);
-    if (!row) throw new NotFoundError(`promise ${promiseId} does not exist`);
-    for await (const r of this.engine.backend.journalRows(row.executionId, { segmentSize: this.engine.config.replaySegmentSize })) {
-      if (r.stepId === row.stepId && r.kind === 'step_result' && r.stepName === 'ctx.promise') {
-        const recorded = decodeValue(this.engine.codec.openPayload(r), `promise ${promiseId}`) as { promiseId: string; token: string };
-        if (recorded.promiseId === promiseId) return new Uint8Array(Buffer.from(recorded.token, 'base64'));
-      }
-    }
-    throw new NotFoundError(`the token of promise ${promiseId} is not in the journal of execution ${row.executionId}`);
+    return promiseTokenOf(this.engine, promiseId);
   }
 
   /**
@@ -355,18 +293,12 @@ export class DurableRuntime {
    * authenticated), without replaying anything; undefined while it has none.
    */
   async outcome(id: ExecutionId): Promise<FinishRecord | undefined> {
-    const execution = await this.engine.backend.getExecution(id);
-    if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
-    let finished: JournalRecord | undefined;
-    for await (const row of this.engine.backend.journalRows(id, { attempt: execution.attempt, segmentSize: this.engine.config.replaySegmentSize })) {
-      if (row.kind === 'execution_finished') finished = row;
-    }
-    return finished ? decodeFinish(this.engine.codec.openPayload(finished), `execution ${id} outcome`) : undefined;
+    return recordedOutcome(this.engine, id);
   }
 
   /** Start waking executions whose timers come due (call once the runtime is set up). */
   startTimers(): void {
-    this.scheduleWake();
+    this.timers.schedule();
   }
 
   /**
@@ -383,70 +315,15 @@ export class DurableRuntime {
     } catch (error) {
       if (error instanceof AlreadyRunningError || this.disposed) return;
       this.logger.warn(`could not wake execution ${id}: ${ensureError(error).message}; retrying`);
-      this.retryLater(() => this.wake(id));
+      this.timers.retryLater(() => this.wake(id));
     }
-  }
-
-  /**
-   * One timer for the whole runtime, set to the earliest due time: no polling.
-   * A storage error while reading the next due time re-arms with backoff
-   * instead of leaving timers unserviced.
-   */
-  private scheduleWake(): void {
-    this.wakeScheduling = this.wakeScheduling.then(async () => {
-      if (this.disposed) return;
-      if (this.wakeTimer) clearTimeout(this.wakeTimer);
-      this.wakeTimer = undefined;
-      let next: number | undefined;
-      try {
-        next = await this.engine.backend.nextTimerDue();
-      } catch (error) {
-        this.logger.warn(`timer service: could not read the next due timer (${ensureError(error).message}); retrying`);
-        this.retryLater(() => this.scheduleWake());
-        return;
-      }
-      if (next === undefined || this.disposed) return;
-      const delay = Math.min(Math.max(0, next - this.clock()), 2 ** 31 - 1);
-      this.wakeTimer = setTimeout(() => void this.wakeDue(), delay);
-    });
-  }
-
-  private async wakeDue(): Promise<void> {
-    this.wakeTimer = undefined;
-    let due: ExecutionId[];
-    try {
-      due = await this.engine.backend.executionsWithDueTimers(this.clock());
-      this.wakeFailures = 0;
-    } catch (error) {
-      this.logger.warn(`timer service: could not read due timers (${ensureError(error).message}); retrying`);
-      this.retryLater(() => this.wakeDue());
-      return;
-    }
-    for (const id of due) await this.wake(id);
-    this.scheduleWake();
-  }
-
-  /** Run `fn` again after a growing delay (storage errors are usually brief: a lock, a full disk freed). */
-  private retryLater(fn: () => unknown): void {
-    if (this.disposed) return;
-    const delay = WAKE_RETRY_MS[Math.min(this.wakeFailures, WAKE_RETRY_MS.length - 1)];
-    this.wakeFailures++;
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      if (!this.disposed) void Promise.resolve().then(fn).catch((e) => this.logger.warn(`timer service: ${ensureError(e).message}`));
-    }, delay);
-    timer.unref?.();
-    this.retryTimers.add(timer);
   }
 
   /** Interrupt every run (they stay resumable), stop retries. Does not close the engine. Idempotent. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
+    this.timers.dispose();
     const runs = [...this.active.values()];
     for (const run of runs) {
       run.stopReason ??= 'shutdown';
@@ -485,38 +362,15 @@ export class DurableRuntime {
   }
 
   private retryAfter(id: ExecutionId, delayMs: number, shouldResume: (item: RecoveryItem) => boolean): void {
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      if (this.disposed || this.gate.has(id)) return;
-      void (async () => {
+    this.timers.after(delayMs, async () => {
+      if (this.gate.has(id)) return;
+      try {
         const execution = await this.engine.backend.getExecution(id);
         if (execution) await this.applyPlan([await planExecution(this.planDeps(), execution)], shouldResume);
-      })().catch((error) => this.logger.warn(`recovery of ${id} after its lease expired failed: ${ensureError(error).message}`));
-    }, Math.max(0, delayMs));
-    timer.unref?.();
-    this.retryTimers.add(timer);
-  }
-
-  private async readInput(execution: ExecutionRecord): Promise<unknown> {
-    const [first] = await this.engine.backend.readExecutionSegment(execution.id, 0, 1);
-    if (!first || first.kind !== 'execution_started') {
-      throw new InvalidStateError(`execution ${execution.id} has no recorded input; it cannot be resumed`);
-    }
-    return decodeValue(this.engine.codec.openPayload(first), `execution ${execution.id} input`);
-  }
-
-  private async openWindow(execution: ExecutionRecord, stepId: number): Promise<{ intent: JournalRecord; audit?: JournalRecord } | undefined> {
-    let intent: JournalRecord | undefined;
-    let audit: JournalRecord | undefined;
-    for await (const row of this.engine.backend.journalRows(execution.id, { attempt: execution.attempt, segmentSize: this.engine.config.replaySegmentSize })) {
-      if (row.stepId !== stepId) continue;
-      if (row.kind === 'step_intent') {
-        intent = row;
-        audit = undefined;
-      } else if (row.kind === 'ambiguity_resolved') audit = row;
-      else if (row.kind === 'step_result' || row.kind === 'step_failed') intent = undefined;
-    }
-    return intent ? { intent, audit } : undefined;
+      } catch (error) {
+        this.logger.warn(`recovery of ${id} after its lease expired failed: ${ensureError(error).message}`);
+      }
+    });
   }
 
   private async resumeClaimed(id: ExecutionId): Promise<ExecutionHandle> {
@@ -530,7 +384,7 @@ export class DurableRuntime {
     if (reason) throw new InvalidStateError(`execution ${id} cannot be resumed: ${reason}`);
     const definition = this.options.registry.get(execution.kind) as WorkflowDefinition;
     await this.checkJournal(execution);
-    const input = await this.readInput(execution);
+    const input = await recordedInput(this.engine, execution);
     return this.launch(id, definition, input, execution.attempt, true);
   }
 
@@ -571,7 +425,7 @@ export class DurableRuntime {
         if (run.stopReason !== 'lease_lost') {
           // Still the owner: seal what this run wrote into the completeness mark, unless the
           // journal failed to authenticate (a mark must never bless damage).
-          if (!(outcome.status === 'suspended' && outcome.reason.startsWith(DAMAGED_DETAIL))) await this.mark(id);
+          if (!(outcome.status === 'suspended' && outcome.reason.startsWith(DAMAGED_DETAIL))) await this.outcomes.mark(id);
           await lease.release();
         }
         this.active.delete(id);
@@ -649,14 +503,14 @@ export class DurableRuntime {
       }
       // A journal that failed to authenticate, or could not confirm a guarded write, decides the
       // outcome whatever the workflow did with the error: suspend, never fail and never finish.
-      if (ctx.readFailure) return this.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
-      if (ctx.journalFailure) return this.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
+      if (ctx.readFailure) return this.outcomes.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
+      if (ctx.journalFailure) return this.outcomes.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
       if (result.ok) {
-        return this.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output });
+        return this.outcomes.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output });
       }
       const error = result.error;
       if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
-        return this.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' });
+        return this.outcomes.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' });
       }
       if (error instanceof SuspendExecution) {
         await withTimeout(this.engine.writer.flush(), this.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
@@ -664,7 +518,7 @@ export class DurableRuntime {
         );
         await this.engine.backend.suspend(id, error.reason);
         this.emit({ type: 'execution', executionId: id, status: 'suspended' });
-        if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) this.scheduleWake();
+        if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) this.timers.schedule();
         return { status: 'suspended', reason: error.reason };
       }
       if (error instanceof DivergenceError) {
@@ -676,74 +530,11 @@ export class DurableRuntime {
         continue;
       }
       if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
-        return this.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
+        return this.outcomes.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
       }
       const data = toErrorData(error);
-      return this.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) });
+      return this.outcomes.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) });
     }
   }
-
-  /** Write the outcome; a journal that cannot take it leaves the execution suspended and resumable (its replay writes it). */
-  private async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
-    try {
-      await this.finish(id, attempt, record);
-      return outcome;
-    } catch (error) {
-      if (!isDurableError(error, 'journal_unavailable') && !isDurableError(error, 'storage')) throw error;
-      return this.park(id, `${UNAVAILABLE_DETAIL}the outcome could not be recorded: ${error.message}`);
-    }
-  }
-
-  /**
-   * Suspend with a reason a person can read (damaged journal, journal
-   * unavailable). If even that cannot be written the execution stays `running`
-   * with no live lease: the tree shows it interrupted, and it is resumable.
-   */
-  private async park(id: ExecutionId, reason: string): Promise<ExecutionOutcome> {
-    const detail = reason.slice(0, 500);
-    this.logger.warn(`execution ${id}: suspended: ${detail}`);
-    // A locked database is usually brief: keep trying for as long as one acknowledged write may wait.
-    const deadline = this.clock() + this.engine.config.ackTimeoutMs;
-    for (;;) {
-      try {
-        await withTimeout(this.engine.backend.suspend(id, detail), this.engine.config.ackTimeoutMs, 'suspending the execution');
-        return { status: 'suspended', reason: detail };
-      } catch (error) {
-        if (isDurableError(error, 'storage') && (error as StorageError).reason === 'locked' && this.clock() < deadline) {
-          await new Promise((r) => setTimeout(r, 50));
-          continue;
-        }
-        this.logger.warn(`execution ${id}: could not record the suspension (${ensureError(error).message}); it stays resumable`);
-        return { status: 'interrupted', reason: detail };
-      }
-    }
-  }
-
-  private async mark(id: ExecutionId): Promise<void> {
-    try {
-      const marking = this.engine.writer.flush().then(() => writeJournalMark(this.engine.backend, this.engine.codec, id));
-      await withTimeout(marking, this.engine.config.ackTimeoutMs, 'marking the journal');
-    } catch (error) {
-      // Without a fresh mark the rows since the last one are verified one by one on resume.
-      this.logger.warn(`execution ${id}: could not mark the journal (${ensureError(error).message})`);
-    }
-  }
-
-  /**
-   * Journal the outcome (acknowledged, after every earlier entry), then the
-   * guarded status transition. No status without its journaled outcome: a
-   * journal error propagates and nothing is finalized.
-   */
-  private async finish(id: ExecutionId, attempt: number, outcome: FinishRecord): Promise<void> {
-    await this.engine.writer.appendAcked({
-      executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
-      kind: 'execution_finished', payload: encodeFinish(outcome),
-    });
-    await this.engine.backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
-  }
-}
-
-function detailOf(outcome: FinishRecord): string | null {
-  return outcome.status === 'completed' ? null : `${outcome.error.code}: ${outcome.error.message}`.slice(0, 500);
 }
 

@@ -1,0 +1,92 @@
+/**
+ * The runtime's timer service: one timer for the whole runtime, set to the
+ * earliest due time (no polling), that wakes executions whose timers came due.
+ * Storage errors while reading due times re-arm with backoff instead of
+ * leaving timers unserviced; every timer it holds is cleared on dispose.
+ */
+import { ensureError } from '../model/errors';
+import type { ExecutionId } from '../model/ids';
+import type { JournalStore } from '../store/journalStore';
+
+const RETRY_MS = [250, 1_000, 5_000, 30_000];
+
+export interface WakeTimerDeps {
+  readonly store: () => JournalStore;
+  readonly clock: () => number;
+  readonly warn: (message: string) => void;
+  /** Resume a parked execution whose wait may be over; never throws. */
+  readonly wake: (id: ExecutionId) => Promise<void>;
+}
+
+export class WakeTimers {
+  private failures = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private scheduling: Promise<void> = Promise.resolve();
+  private readonly retries = new Set<ReturnType<typeof setTimeout>>();
+  private disposed = false;
+
+  constructor(private readonly deps: WakeTimerDeps) {}
+
+  /** Arm the timer for the earliest due time (again): after a timer was armed, a wake, or a start. */
+  schedule(): void {
+    this.scheduling = this.scheduling.then(async () => {
+      if (this.disposed) return;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      let next: number | undefined;
+      try {
+        next = await this.deps.store().nextTimerDue();
+      } catch (error) {
+        this.deps.warn(`timer service: could not read the next due timer (${ensureError(error).message}); retrying`);
+        this.retryLater(() => this.schedule());
+        return;
+      }
+      if (next === undefined || this.disposed) return;
+      const delay = Math.min(Math.max(0, next - this.deps.clock()), 2 ** 31 - 1);
+      this.timer = setTimeout(() => void this.wakeDue(), delay);
+    });
+  }
+
+  /** Run `fn` after `delayMs`, unless disposed first (a lease that will expire, say). */
+  after(delayMs: number, fn: () => Promise<void>): void {
+    if (this.disposed) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      if (!this.disposed) fn().catch((e) => this.deps.warn(ensureError(e).message));
+    }, Math.max(0, delayMs));
+    timer.unref?.();
+    this.retries.add(timer);
+  }
+
+  /** Run `fn` again after a growing delay (storage errors are usually brief: a lock, a full disk freed). */
+  retryLater(fn: () => unknown): void {
+    const delay = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)];
+    this.failures++;
+    this.after(delay, async () => {
+      await fn();
+    });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async wakeDue(): Promise<void> {
+    this.timer = undefined;
+    let due: ExecutionId[];
+    try {
+      due = await this.deps.store().executionsWithDueTimers(this.deps.clock());
+      this.failures = 0;
+    } catch (error) {
+      this.deps.warn(`timer service: could not read due timers (${ensureError(error).message}); retrying`);
+      this.retryLater(() => this.wakeDue());
+      return;
+    }
+    for (const id of due) await this.deps.wake(id);
+    this.schedule();
+  }
+}
