@@ -8,6 +8,8 @@
  * transaction (the measured lever for throughput on this binding), and reads
  * come in keyset segments so memory stays bounded whatever the journal length.
  */
+import * as maintenance from './sqliteMaintenance';
+import * as waits from './sqliteWaits';
 import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, TimerRecord } from '../journalStore';
 import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
@@ -78,20 +80,6 @@ function rowToExecution(row: SqlRow): ExecutionRecord {
     statusDetail: row.status_detail as string | null,
     leaseOwner: row.lease_owner as string | null,
     leaseExpiresAt: row.lease_expires_at as number | null,
-  };
-}
-
-function toPromiseRecord(row: SqlRow): PromiseRecord {
-  return {
-    id: row.id as string,
-    executionId: row.execution_id as ExecutionId,
-    stepId: row.step_id as number,
-    name: row.name as string,
-    tokenHash: ownBytes(row.token_hash as Buffer),
-    status: row.status as PromiseRecord['status'],
-    createdAt: row.created_at as number,
-    resolvedAt: row.resolved_at as number | null,
-    value: row.value === null ? null : ownBytes(row.value as Buffer),
   };
 }
 
@@ -286,73 +274,43 @@ export class SqliteBackend implements JournalStore {
   // ---- timers and promises ------------------------------------------------------------------
 
   /** Arm a timer once (a replay arming it again changes nothing). */
-  async armTimer(timer: { id: string; executionId: ExecutionId; stepId: number; dueAt: number }): Promise<void> {
-    await this.conn.exclusive('arm timer', () =>
-      this.conn.run(`INSERT OR IGNORE INTO timers (id, execution_id, step_id, due_at, status) VALUES (?, ?, ?, ?, 'armed')`, [
-        timer.id, timer.executionId, timer.stepId, timer.dueAt,
-      ]),
-    );
+  armTimer(timer: { id: string; executionId: ExecutionId; stepId: number; dueAt: number }): Promise<void> {
+    return waits.armTimer(this.conn, timer);
   }
 
-  async fireTimer(id: string): Promise<void> {
-    await this.conn.exclusive('fire timer', () =>
-      this.conn.run(`UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ? AND status = 'armed'`, [this.clock(), id]),
-    );
+  fireTimer(id: string): Promise<void> {
+    return waits.fireTimer(this.conn, this.clock, id);
   }
 
   /** The earliest due time of an armed timer of a suspended or running execution. */
-  async nextTimerDue(): Promise<number | undefined> {
-    const row = await this.conn.exclusive('read next timer', () =>
-      this.conn.get(
-        `SELECT min(t.due_at) AS due FROM timers t JOIN executions e ON e.id = t.execution_id
-         WHERE t.status = 'armed' AND e.status IN ${ACTIVE}`,
-      ),
-    );
-    return (row?.due as number | null | undefined) ?? undefined;
+  nextTimerDue(): Promise<number | undefined> {
+    return waits.nextTimerDue(this.conn);
   }
 
   /** Executions with an armed timer due by `now`. */
-  async executionsWithDueTimers(now: number): Promise<ExecutionId[]> {
-    const rows = await this.conn.exclusive('read due timers', () =>
-      this.conn.all(
-        `SELECT DISTINCT t.execution_id AS id FROM timers t JOIN executions e ON e.id = t.execution_id
-         WHERE t.status = 'armed' AND t.due_at <= ? AND e.status IN ${ACTIVE}`,
-        [now],
-      ),
-    );
-    return rows.map((r) => r.id as ExecutionId);
+  executionsWithDueTimers(now: number): Promise<ExecutionId[]> {
+    return waits.executionsWithDueTimers(this.conn, now);
   }
 
-  async createPromise(p: { id: string; executionId: ExecutionId; stepId: number; name: string; tokenHash: Uint8Array }): Promise<void> {
-    await this.conn.exclusive('create promise', () =>
-      this.conn.run(
-        `INSERT OR IGNORE INTO promises (id, execution_id, step_id, name, token_hash, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)`,
-        [p.id, p.executionId, p.stepId, p.name, p.tokenHash, this.clock()],
-      ),
-    );
+  createPromise(p: { id: string; executionId: ExecutionId; stepId: number; name: string; tokenHash: Uint8Array }): Promise<void> {
+    return waits.createPromise(this.conn, this.clock, p);
   }
 
-  async getPromise(id: string): Promise<PromiseRecord | undefined> {
-    const row = await this.conn.exclusive('read promise', () => this.conn.get('SELECT * FROM promises WHERE id = ?', [id]));
-    return row ? toPromiseRecord(row) : undefined;
+  getPromise(id: string): Promise<PromiseRecord | undefined> {
+    return waits.getPromise(this.conn, id);
   }
 
-  async listPromises(filter: { executionId?: ExecutionId; status?: PromiseRecord['status'] } = {}): Promise<PromiseRecord[]> {
-    const rows = await this.conn.exclusive('list promises', () =>
-      this.conn.all(
-        `SELECT * FROM promises WHERE (? IS NULL OR execution_id = ?) AND (? IS NULL OR status = ?) ORDER BY created_at`,
-        [filter.executionId ?? null, filter.executionId ?? null, filter.status ?? null, filter.status ?? null],
-      ),
-    );
-    return rows.map(toPromiseRecord);
+  listPromises(filter: { executionId?: ExecutionId; status?: PromiseRecord['status'] } = {}): Promise<PromiseRecord[]> {
+    return waits.listPromises(this.conn, filter);
   }
 
   /** Settle a pending promise with its sealed value; false if it was not pending (it settles once). */
-  async settlePromise(id: string, status: 'resolved' | 'rejected', sealedValue: Uint8Array): Promise<boolean> {
-    const outcome = await this.conn.exclusive('settle promise', () =>
-      this.conn.run(`UPDATE promises SET status = ?, value = ?, resolved_at = ? WHERE id = ? AND status = 'pending'`, [status, sealedValue, this.clock(), id]),
-    );
-    return outcome.changes === 1;
+  settlePromise(id: string, status: 'resolved' | 'rejected', sealedValue: Uint8Array): Promise<boolean> {
+    return waits.settlePromise(this.conn, this.clock, id, status, sealedValue);
+  }
+
+  timersOf(executionId: ExecutionId): Promise<TimerRecord[]> {
+    return waits.timersOf(this.conn, executionId);
   }
 
   // ---- retention ---------------------------------------------------------------------------
@@ -406,78 +364,32 @@ export class SqliteBackend implements JournalStore {
     });
   }
 
-  async timersOf(executionId: ExecutionId): Promise<TimerRecord[]> {
-    const rows = await this.conn.exclusive('list timers', () => this.conn.all('SELECT * FROM timers WHERE execution_id = ? ORDER BY due_at, id', [executionId]));
-    return rows.map((r) => ({
-      id: r.id as string,
-      executionId: r.execution_id as string,
-      stepId: r.step_id as number,
-      dueAt: r.due_at as number,
-      status: r.status as TimerRecord['status'],
-      firedAt: r.fired_at as number | null,
-    }));
-  }
-
   /** Finished executions, oldest first (the order retention removes them in). */
-  async terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
-    const rows = await this.conn.exclusive('list finished executions', () =>
-      this.conn.all(
-        `SELECT id, coalesce(finished_at, updated_at) AS finished, status, journal_bytes FROM executions
-         WHERE status IN ('completed','failed','cancelled','aborted') ORDER BY finished, id`,
-      ),
-    );
-    return rows.map((r) => ({ id: r.id as ExecutionId, finishedAt: r.finished as number, completed: r.status === 'completed', bytes: r.journal_bytes as number }));
+  terminalByAge(): Promise<Array<{ id: ExecutionId; finishedAt: number; completed: boolean; bytes: number }>> {
+    return maintenance.terminalByAge(this.conn);
   }
 
   /** Running executions that nobody owns (or whose lease expired) and that have not moved since `before`. */
-  async staleRunning(before: number): Promise<ExecutionId[]> {
-    const now = this.clock();
-    const rows = await this.conn.exclusive('list stale executions', () =>
-      this.conn.all(
-        `SELECT id FROM executions WHERE status = 'running' AND updated_at < ? AND (lease_owner IS NULL OR lease_expires_at < ?)`,
-        [before, now],
-      ),
-    );
-    return rows.map((r) => r.id as ExecutionId);
+  staleRunning(before: number): Promise<ExecutionId[]> {
+    return maintenance.staleRunning(this.conn, this.clock, before);
   }
 
-  async totals(): Promise<{ executions: number; journalBytes: number }> {
-    const row = await this.conn.exclusive('read totals', () => this.conn.get('SELECT count(*) AS n, coalesce(sum(journal_bytes), 0) AS bytes FROM executions'));
-    return { executions: (row?.n as number) ?? 0, journalBytes: (row?.bytes as number) ?? 0 };
-  }
-
-  private async childRows(ids: readonly string[]): Promise<{ journal: number; audit: number; promises: number; timers: number; bytes: number }> {
-    const marks = ids.map(() => '?').join(',');
-    const count = async (table: string): Promise<number> =>
-      ((await this.conn.get(`SELECT count(*) AS n FROM ${table} WHERE execution_id IN (${marks})`, ids))?.n as number) ?? 0;
-    const bytes = ((await this.conn.get(`SELECT coalesce(sum(journal_bytes), 0) AS b FROM executions WHERE id IN (${marks})`, ids))?.b as number) ?? 0;
-    return { journal: await count('journal'), audit: await count('audit'), promises: await count('promises'), timers: await count('timers'), bytes };
+  totals(): Promise<{ executions: number; journalBytes: number }> {
+    return maintenance.totals(this.conn);
   }
 
   countChildRows(ids: readonly string[]): Promise<ChildRowCounts> {
-    return this.conn.exclusive('count rows to prune', () => this.childRows(ids));
+    return maintenance.countChildRows(this.conn, ids);
   }
 
   /** Delete executions with every child row (foreign keys cascade), in one transaction; returns what went. */
   deleteExecutions(ids: readonly string[]): Promise<ChildRowCounts> {
-    return this.conn.transaction(`prune ${ids.length} executions`, async () => {
-      const counted = await this.childRows(ids);
-      await this.conn.run(`DELETE FROM executions WHERE id IN (${ids.map(() => '?').join(',')})`, ids);
-      return counted;
-    });
+    return maintenance.deleteExecutions(this.conn, ids);
   }
 
   /** VACUUM when at least a quarter of the file is free pages, so the file actually shrinks. */
-  async vacuumIfWorthIt(): Promise<boolean> {
-    return this.conn.exclusive('vacuum', async () => {
-      const [pages] = await this.conn.rawAll<{ page_count: number }>('PRAGMA page_count');
-      const [free] = await this.conn.rawAll<{ freelist_count: number }>('PRAGMA freelist_count');
-      if (!pages || !free || free.freelist_count * 4 < pages.page_count) return false;
-      await this.conn.execScript('VACUUM');
-      // In WAL mode the rewritten database sits in the WAL until a checkpoint truncates the file.
-      await this.conn.rawAll('PRAGMA wal_checkpoint(TRUNCATE)');
-      return true;
-    });
+  vacuumIfWorthIt(): Promise<boolean> {
+    return maintenance.vacuumIfWorthIt(this.conn);
   }
 
   // ---- journal -----------------------------------------------------------------------------
