@@ -304,6 +304,13 @@ export async function runVsCodeSuites() {
       await webview().locator('.msg.approval', { hasText: 'sleep 3; echo checked' }).first().waitFor({ timeout: 5_000 });
       await approve.click();
       await webview().locator('.msg.tool.state-running', { hasText: 'sleep 3' }).first().waitFor({ timeout: 10_000 });
+      // The row shows the call; the kill must land once the shell really runs (its intent is journaled by then).
+      const deadline = Date.now() + 10_000;
+      const shellRuns = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).includes('sleep 3; echo checked');
+      while (!shellRuns()) {
+        if (Date.now() > deadline) throw new Error('the approved command did not start within 10 s');
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await killExtensionHost();
     };
     await check('a crash of the extension host mid-model-call (ask): nothing resumes by itself, the tree and the open panel say Interrupted, the offer comes when the dead lease expires', async () => {

@@ -165,3 +165,13 @@ export async function holdWriteLock(file: string): Promise<() => Promise<void>> 
   await new Promise<void>((resolve, reject) => db.exec('BEGIN IMMEDIATE', (err) => (err ? reject(err) : resolve())));
   return () => new Promise<void>((resolve) => db.exec('ROLLBACK', () => db.close(() => resolve())));
 }
+
+/** Whether a process still exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

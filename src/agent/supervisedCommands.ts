@@ -19,10 +19,13 @@ import {
   STOP_FILE,
   claimOf,
   exitOf,
+  isProcessAlive,
   runningPidOf,
   type CommandExit,
   type CommandSpec,
 } from './supervisor/commandRecord';
+
+export { isProcessAlive };
 
 export interface SupervisedCommandsOptions {
   /** The folder that holds one record folder per command (next to the journal). */
@@ -65,15 +68,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -261,7 +255,7 @@ export class SupervisedCommands implements CommandRunner {
     const claim = claimOf(dir);
     if (!claim) return false;
     if (Date.now() > claim.claimedAt + claim.timeoutMs + OVERDUE_GRACE_MS) return false;
-    return processExists(claim.supervisorPid);
+    return isProcessAlive(claim.supervisorPid);
   }
 
   private lostDetail(dir: string): string {

@@ -11,15 +11,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isProcessAlive } from '../agent/supervisedCommands';
 
 export class HostMarker {
   private readonly own: string | undefined;
@@ -36,7 +28,7 @@ export class HostMarker {
     let crashed = 0;
     for (const entry of readdirSync(this.folder)) {
       const match = /^(\d+)\.host$/.exec(entry);
-      if (!match || Number(match[1]) === this.pid || alive(Number(match[1]))) continue;
+      if (!match || Number(match[1]) === this.pid || isProcessAlive(Number(match[1]))) continue;
       crashed++;
       rmSync(join(this.folder, entry), { force: true });
     }

@@ -78,3 +78,13 @@ export async function agentFixture(
     },
   };
 }
+
+/** Wait until a session has finished (and nothing runs it here); returns its status. */
+export async function settled(f: AgentFixture, id: ExecutionId, ms = 10_000): Promise<string> {
+  let status = '';
+  await until(async () => {
+    status = (await f.host.runtime.get(id))?.status ?? '';
+    return ['completed', 'failed', 'cancelled', 'aborted'].includes(status) && !f.host.runtime.isActive(id);
+  }, ms);
+  return status;
+}

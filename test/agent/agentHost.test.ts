@@ -5,16 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ExecutionId } from '../../src/durable/model/ids';
 import { until } from '../helpers';
-import { agentFixture, type AgentFixture } from './agentFixture';
+import { agentFixture, settled } from './agentFixture';
 
-async function settled(f: AgentFixture, id: ExecutionId, ms = 10_000): Promise<string> {
-  let status = '';
-  await until(async () => {
-    status = (await f.host.runtime.get(id))?.status ?? '';
-    return ['completed', 'failed', 'cancelled', 'aborted'].includes(status) && !f.host.runtime.isActive(id);
-  }, ms);
-  return status;
-}
 
 const EDIT_SCRIPT = [
   { say: 'Looking around.', toolCalls: [{ name: 'list_directory', arguments: { path: '.' } }, { name: 'read_file', arguments: { path: 'notes.txt' } }] },

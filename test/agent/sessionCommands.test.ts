@@ -6,19 +6,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { exportExecutions, importExecutions } from '../../src/durable/journal/exportArtifact';
-import type { ExecutionId } from '../../src/durable/model/ids';
 import { runningPidOf } from '../../src/agent/supervisor/commandRecord';
-import { tempDir, until } from '../helpers';
-import { agentFixture, type AgentFixture } from './agentFixture';
+import { processAlive, tempDir, until } from '../helpers';
+import { agentFixture, settled } from './agentFixture';
 
-async function settled(f: AgentFixture, id: ExecutionId, ms = 10_000): Promise<string> {
-  let status = '';
-  await until(async () => {
-    status = (await f.host.runtime.get(id))?.status ?? '';
-    return ['completed', 'failed', 'cancelled', 'aborted'].includes(status) && !f.host.runtime.isActive(id);
-  }, ms);
-  return status;
-}
 
 /** The pid of the one command running under a supervisor for this journal file. */
 function runningCommandPid(file: string): number | undefined {
@@ -33,14 +24,6 @@ function runningCommandPid(file: string): number | undefined {
   return undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('the window closes while a command runs: it finishes under its supervisor, and the next window records how it ended without running it again', async (t) => {
   const file = join(tempDir(t, 'das-cmd-'), 'durable.db');
@@ -75,11 +58,11 @@ test('cancelling a session stops the command an earlier window left running, wit
   await until(() => runningCommandPid(file) !== undefined);
   const pid = runningCommandPid(file)!;
   await first.host.dispose();
-  assert.ok(alive(pid), 'the command outlived the window');
+  assert.ok(processAlive(pid), 'the command outlived the window');
 
   const second = await agentFixture(t, { file });
   assert.equal(await second.host.cancel(handle.id), true);
-  await until(() => !alive(pid), 5_000);
+  await until(() => !processAlive(pid), 5_000);
   await new Promise((r) => setTimeout(r, 1_300));
   assert.equal(existsSync(join(first.workspace, 'cmd.log')), false, 'its background child was stopped too');
   await until(async () => (await second.engine.sessions.thread(handle.id))?.outcome === 'cancelled');

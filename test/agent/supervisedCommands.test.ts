@@ -10,7 +10,7 @@ import { isDurableError } from '../../src/durable/model/errors';
 import type { CommandKey, CommandOptions } from '../../src/agent/commandRunner';
 import { claimOf, runningPidOf } from '../../src/agent/supervisor/commandRecord';
 import { SupervisedCommands } from '../../src/agent/supervisedCommands';
-import { SUPERVISOR_SCRIPT, tempDir, until } from '../helpers';
+import { SUPERVISOR_SCRIPT, processAlive, tempDir, until } from '../helpers';
 
 const posix = process.platform !== 'win32';
 const KEY: CommandKey = { executionId: 'exec-1', stepId: 7, key: 'ab'.repeat(32) };
@@ -29,14 +29,6 @@ function orphanedRun(commands: SupervisedCommands, command: string, cwd: string)
   spawn(process.execPath, [SUPERVISOR_SCRIPT, commands.folder(KEY), spec], { detached: true, stdio: 'ignore' }).unref();
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a command runs under its supervisor: exit code and output (capped) come back, forget drops the record', async (t) => {
   const { commands, options } = fixture(t);
@@ -95,7 +87,7 @@ test('a supervisor killed with its host: the outcome is unknown (never guessed),
       // already stopped
     }
   });
-  await until(() => !alive(claim.supervisorPid), 5_000);
+  await until(() => !processAlive(claim.supervisorPid), 5_000);
   const probe = await commands.probe(KEY, options());
   assert.equal(probe.state, 'unknown');
   assert.match(probe.state === 'unknown' ? probe.detail : '', new RegExp(`the command started \\(pid ${commandPid}\\) but its supervisor stopped before recording how it ended`));

@@ -84,3 +84,13 @@ export function runningPidOf(dir: string): number | undefined {
 export function exitOf(dir: string): CommandExit | undefined {
   return readJson<CommandExit>(join(dir, EXIT_FILE));
 }
+
+/** Whether a process exists (one we may not signal counts: it is someone else's, but alive). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -31,6 +31,7 @@ import type { JournalCodec } from '../crypto/journalCodec';
 import type { ImportedExecution, JournalStore } from '../store/journalStore';
 import type { SessionEventStore } from '../sessions/sessionEventStore';
 import { writeJournalMark } from './journalMark';
+import { fail, hex, int, obj, optStr, str, type Json } from './importFields';
 import { collectState, parseState, type ExportedState, type ImportedState } from './exportSessionState';
 
 export const EXPORT_FORMAT = 'durable-agent-sessions export';
@@ -142,41 +143,7 @@ export async function exportExecutions(stores: ExportStores, options: ExportOpti
   return bytes;
 }
 
-// ---- validation --------------------------------------------------------------------------------
-
-type Json = Record<string, unknown>;
-
-function fail(where: string, what: string): never {
-  throw new ImportError(`${where}: ${what}`);
-}
-function obj(value: unknown, where: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, 'expected an object');
-  return value as Json;
-}
-function str(o: Json, key: string, where: string, max = 10_000): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.length > max) fail(where, `"${key}" must be a string of at most ${max} characters`);
-  return v as string;
-}
-function optStr(o: Json, key: string, where: string, max = 10_000): string | null {
-  return o[key] === null ? null : str(o, key, where, max);
-}
-function int(o: Json, key: string, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  const v = o[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(where, `"${key}" must be an integer from ${min} to ${max}`);
-  return v as number;
-}
-function hex(o: Json, key: string, where: string, length?: number): Uint8Array {
-  const text = str(o, key, where, 200_000_000);
-  let bytes: Uint8Array;
-  try {
-    bytes = fromHex(text);
-  } catch {
-    fail(where, `"${key}" is not hex`);
-  }
-  if (length !== undefined && bytes.length !== length) fail(where, `"${key}" must be ${length} bytes`);
-  return bytes;
-}
+// ---- validation (field checks in importFields.ts) -----------------------------------------------
 
 function parseRow(raw: unknown, executionId: ExecutionId, revealed: boolean, where: string): ExportedRow & { parsed: Omit<StoredRow, 'body' | 'mac' | 'createdAt'> & { body?: Uint8Array; mac?: Uint8Array | null; payload?: Uint8Array; meta?: unknown; createdAt: number } } {
   const o = obj(raw, where);
