@@ -25,15 +25,11 @@ import {
 } from '../shared/explorerProtocol';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { shortTitle } from './explorerTreeModel';
-import { replaceDeadTabs, revealRestoredTab, takeOverTab, unbackedTabs } from './panelTabs';
+import { idFromState, PanelHost, type HostedPanel } from './panelHost';
 
 export const EXPLORER_VIEW_TYPE = 'durableSessions.journal';
 const REFRESH_DEBOUNCE_MS = 300;
 const PAYLOAD_KINDS = new Set(['execution_started', 'step_result', 'step_failed', 'promise_resolved', 'checkpoint', 'execution_finished']);
-
-interface PanelState {
-  readonly executionId?: string;
-}
 
 function rowView(row: TimelineRow): RowView {
   return {
@@ -54,7 +50,7 @@ function rowView(row: TimelineRow): RowView {
   };
 }
 
-class ExplorerPanel implements vscode.Disposable {
+class ExplorerPanel implements HostedPanel {
   private readonly disposables = new DisposableStore();
   private timeline: Timeline | undefined;
   private filter: ExplorerFilter = EMPTY_FILTER;
@@ -83,6 +79,14 @@ class ExplorerPanel implements vscode.Disposable {
 
   private post(message: HostMessage): void {
     if (!this.disposed) void this.panel.webview.postMessage(message).then(undefined, () => undefined);
+  }
+
+  get key(): ExecutionId {
+    return this.executionId;
+  }
+
+  refresh(): void {
+    this.scheduleRefresh();
   }
 
   scheduleRefresh(): void {
@@ -292,101 +296,35 @@ export function explorerTabLabel(e: { readonly title: string; readonly kind: str
   return `Journal: ${shortTitle(e.title || e.kind)}`;
 }
 
-export class JournalExplorers implements vscode.Disposable, vscode.WebviewPanelSerializer<PanelState> {
-  private readonly panels = new Set<ExplorerPanel>();
-  private readonly registration: vscode.Disposable;
-  private disposing = false;
-
-  constructor(
-    private readonly journal: JournalService,
-    private readonly extensionUri: vscode.Uri,
-    private readonly log: vscode.LogOutputChannel,
-    private readonly memento: vscode.Memento,
-  ) {
-    this.registration = vscode.window.registerWebviewPanelSerializer(EXPLORER_VIEW_TYPE, this);
-  }
-
-  /** Show an execution's journal, revealing its panel if one is open. */
-  open(id: ExecutionId): void {
-    this.show(id).catch((error) => this.log.error(`journal explorer: could not open ${id}: ${ensureError(error).message}`));
-  }
-
-  private async show(id: ExecutionId): Promise<void> {
-    const existing = [...this.panels].find((p) => p.executionId === id);
-    if (existing) {
-      existing.panel.reveal();
-      existing.scheduleRefresh();
-      return;
-    }
-    // A tab VS Code restored in the background (not yet handed to us) is shown, not doubled.
-    const execution = await this.journal.execution(id).catch(() => undefined);
-    const restored = execution && unbackedTabs(EXPLORER_VIEW_TYPE, this.panels).find((tab) => tab.label === explorerTabLabel(execution));
-    const live = (): ExplorerPanel | undefined => [...this.panels].find((p) => p.executionId === id);
-    if (restored && (await revealRestoredTab(restored, () => live() !== undefined))) {
-      live()?.scheduleRefresh();
-      return;
-    }
-    if (live()) return; // restored meanwhile
-    this.create(id, restored ? await takeOverTab(restored) : vscode.ViewColumn.Active, false);
-  }
-
-  private create(id: ExecutionId, column: vscode.ViewColumn, preserveFocus: boolean): void {
-    const panel = vscode.window.createWebviewPanel(EXPLORER_VIEW_TYPE, 'Journal explorer', { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
-    this.track(panel, id);
-  }
-
-  /** After the previous extension host crashed: replace the explorer tabs it left (dead) by live ones. */
-  async replaceDeadTabs(): Promise<number> {
-    const byLabel = new Map<string, ExecutionId>();
-    for (const id of this.remembered()) {
-      const execution = await this.journal.execution(id).catch(() => undefined);
-      if (execution) byLabel.set(explorerTabLabel(execution), id);
-    }
-    const isOpen = (id: ExecutionId): boolean => [...this.panels].some((p) => p.executionId === id);
-    // A dead tab of an execution that is gone is closed, not replaced by an empty explorer.
-    const replaced = await replaceDeadTabs(EXPLORER_VIEW_TYPE, this.panels, byLabel, isOpen, (id, column, preserveFocus) => id && this.create(id, column, preserveFocus));
-    if (replaced > 0) this.log.info(`replaced ${replaced} journal explorer tab${replaced === 1 ? '' : 's'} left by the crashed extension host`);
-    return replaced;
-  }
-
-  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
-    const id = typeof state?.executionId === 'string' && /^[0-9a-f-]{36}$/.test(state.executionId) ? (state.executionId as ExecutionId) : undefined;
-    if (!id) {
-      // Nothing to show: a panel without an execution is closed rather than left blank.
-      panel.dispose();
-      return;
-    }
-    this.log.info(`journal explorer restored for ${id}`);
-    this.track(panel, id);
-  }
-
-  private remembered(): ExecutionId[] {
-    const value = this.memento.get<unknown>(OPEN_EXPLORERS_KEY);
-    return Array.isArray(value) ? value.filter((v): v is ExecutionId => typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v)) : [];
-  }
-
-  /** Remember which executions have explorers, to recognise their tabs after a crash. */
-  private remember(): void {
-    void this.memento.update(OPEN_EXPLORERS_KEY, this.openExecutions).then(undefined, () => undefined);
-  }
-
-  private track(panel: vscode.WebviewPanel, id: ExecutionId): void {
-    this.panels.add(
-      new ExplorerPanel(panel, id, this.journal, this.extensionUri, this.log, (gone) => {
-        this.panels.delete(gone);
-        if (!this.disposing) this.remember();
-      }),
+/** The journal explorers: one PanelHost of explorer panels. */
+export class JournalExplorers extends PanelHost<ExplorerPanel> {
+  constructor(journal: JournalService, extensionUri: vscode.Uri, log: vscode.LogOutputChannel, memento: vscode.Memento) {
+    super(
+      {
+        viewType: EXPLORER_VIEW_TYPE,
+        mementoKey: OPEN_EXPLORERS_KEY,
+        name: 'journal explorer',
+        initialTitle: () => 'Journal explorer',
+        tabLabel: async (key) => {
+          const execution = await journal.execution(key);
+          return execution ? explorerTabLabel(execution) : undefined;
+        },
+        make: (panel, key, events) => new ExplorerPanel(panel, key as ExecutionId, journal, extensionUri, log, events.gone),
+        // Nothing to show: a panel without an execution is closed rather than left blank.
+        restoredKey: (state) => idFromState(state, 'executionId') ?? 'close',
+      },
+      extensionUri,
+      log,
+      memento,
     );
-    this.remember();
+  }
+
+  /** An execution's explorer, revealing its panel if one is open. */
+  override open(id: ExecutionId): void {
+    super.open(id);
   }
 
   get openExecutions(): string[] {
-    return [...this.panels].map((p) => p.executionId);
-  }
-
-  dispose(): void {
-    this.disposing = true;
-    this.registration.dispose();
-    for (const p of [...this.panels]) p.dispose();
+    return this.keys.filter((k): k is ExecutionId => k !== undefined);
   }
 }

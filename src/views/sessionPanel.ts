@@ -32,7 +32,7 @@ export interface SessionPanelService extends SessionActivity {
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from '../shared/sessionProtocol';
 import { groupOf, shortTitle } from './explorerTreeModel';
-import { replaceDeadTabs, revealRestoredTab, takeOverTab, unbackedTabs } from './panelTabs';
+import { idFromState, PanelHost, type HostedPanel } from './panelHost';
 
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
 const MAX_MESSAGES = 2_000;
@@ -45,11 +45,7 @@ export function sessionTabLabel(title: string): string {
   return `Session: ${shortTitle(title)}`;
 }
 
-interface PanelState {
-  readonly threadId?: string;
-}
-
-class SessionPanel implements vscode.Disposable {
+class SessionPanel implements HostedPanel {
   private readonly disposables = new DisposableStore();
   private pushTimer: ReturnType<typeof setTimeout> | undefined;
   private leaseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -78,6 +74,14 @@ class SessionPanel implements vscode.Disposable {
 
   private post(message: HostMessage): void {
     if (!this.disposed) void this.panel.webview.postMessage(message).then(undefined, () => undefined);
+  }
+
+  get key(): ExecutionId | undefined {
+    return this.threadId;
+  }
+
+  refresh(): void {
+    this.schedulePush();
   }
 
   schedulePush(): void {
@@ -239,110 +243,31 @@ class SessionPanel implements vscode.Disposable {
   }
 }
 
-export class SessionPanels implements vscode.Disposable, vscode.WebviewPanelSerializer<PanelState> {
-  private readonly panels = new Set<SessionPanel>();
-  private readonly registration: vscode.Disposable;
-
-  constructor(
-    private readonly service: SessionPanelService,
-    private readonly extensionUri: vscode.Uri,
-    private readonly log: vscode.LogOutputChannel,
-    private readonly memento: vscode.Memento,
-  ) {
-    this.registration = vscode.window.registerWebviewPanelSerializer(SESSION_VIEW_TYPE, this);
-  }
-
-  private remembered(): ExecutionId[] {
-    const value = this.memento.get<unknown>(OPEN_PANELS_KEY);
-    return Array.isArray(value) ? value.filter((v): v is ExecutionId => typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v)) : [];
-  }
-
-  /** Remember which sessions have panels, for the restore after a reload. */
-  private remember(): void {
-    void this.memento.update(OPEN_PANELS_KEY, this.openThreads.filter((t): t is string => t !== undefined)).then(undefined, () => undefined);
-  }
-
-  /** Show a session (revealing its panel if one is open), or a blank panel to start one. */
-  open(threadId?: ExecutionId): void {
-    this.show(threadId).catch((error) => this.log.error(`session panel: could not open ${threadId ?? 'a new session'}: ${ensureError(error).message}`));
-  }
-
-  private async show(threadId: ExecutionId | undefined): Promise<void> {
-    const existing = [...this.panels].find((p) => p.threadId === threadId);
-    if (existing) {
-      existing.panel.reveal();
-      existing.schedulePush();
-      return;
-    }
-    // A tab VS Code restored in the background (not yet handed to us) is shown, not doubled.
-    const title = threadId ? await this.service.titleOf(threadId).catch(() => undefined) : undefined;
-    const restored = title === undefined ? undefined : unbackedTabs(SESSION_VIEW_TYPE, this.panels).find((tab) => tab.label === sessionTabLabel(title));
-    const live = (): SessionPanel | undefined => [...this.panels].find((p) => p.threadId === threadId);
-    if (restored && (await revealRestoredTab(restored, () => live() !== undefined))) {
-      live()?.schedulePush();
-      return;
-    }
-    if (live()) return; // restored meanwhile
-    const column = restored ? await takeOverTab(restored) : vscode.ViewColumn.Active;
-    this.create(threadId, column, false);
-  }
-
-  private create(threadId: ExecutionId | undefined, column: vscode.ViewColumn, preserveFocus: boolean): void {
-    const panel = vscode.window.createWebviewPanel(SESSION_VIEW_TYPE, threadId ? 'Agent session' : BLANK_TITLE, { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
-    this.track(panel, threadId);
-  }
-
-  /**
-   * After the previous extension host crashed: its tabs are still on screen but dead. Each is
-   * replaced by a live panel of the session it showed (recognised by its label among the sessions
-   * this window had open), in the same editor group. Returns how many were replaced.
-   */
-  async replaceDeadTabs(): Promise<number> {
-    const byLabel = new Map<string, ExecutionId>();
-    for (const id of this.remembered()) {
-      const title = await this.service.titleOf(id).catch(() => undefined);
-      if (title !== undefined) byLabel.set(sessionTabLabel(title), id);
-    }
-    const replaced = await replaceDeadTabs(SESSION_VIEW_TYPE, this.panels, byLabel, (id) => [...this.panels].some((p) => p.threadId === id), (id, column, preserveFocus) =>
-      this.create(id, column, preserveFocus),
+/** The session panels: one PanelHost of session panels. */
+export class SessionPanels extends PanelHost<SessionPanel> {
+  constructor(service: SessionPanelService, extensionUri: vscode.Uri, log: vscode.LogOutputChannel, memento: vscode.Memento) {
+    super(
+      {
+        viewType: SESSION_VIEW_TYPE,
+        mementoKey: OPEN_PANELS_KEY,
+        name: 'session panel',
+        initialTitle: (key) => (key ? 'Agent session' : BLANK_TITLE),
+        tabLabel: async (key) => {
+          const title = await service.titleOf(key);
+          return title === undefined ? undefined : sessionTabLabel(title);
+        },
+        make: (panel, key, events) => new SessionPanel(panel, key, service, extensionUri, log, events.gone, events.changed),
+        // The page's own state can miss the last binding (a reload right after a start): fall back to
+        // a session this window had open, remembered in workspace state, not yet restored.
+        restoredKey: (state, unrestored) => idFromState(state, 'threadId') ?? unrestored[0],
+      },
+      extensionUri,
+      log,
+      memento,
     );
-    if (replaced > 0) this.log.info(`replaced ${replaced} session tab${replaced === 1 ? '' : 's'} left by the crashed extension host`);
-    return replaced;
-  }
-
-  /** Called by VS Code after a reload for each panel that was open. */
-  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: PanelState | undefined): Promise<void> {
-    let id = typeof state?.threadId === 'string' && /^[0-9a-f-]{36}$/.test(state.threadId) ? (state.threadId as ExecutionId) : undefined;
-    // The page's own state can miss the last binding (a reload right after a start): fall back to
-    // the sessions this window had open, remembered in workspace state, not yet restored.
-    if (!id) {
-      const restored = new Set(this.openThreads);
-      id = this.remembered().find((t) => !restored.has(t));
-    }
-    this.log.info(`session panel restored${id ? ` for ${id}` : ''}`);
-    this.track(panel, id);
-  }
-
-  private track(panel: vscode.WebviewPanel, threadId: ExecutionId | undefined): void {
-    const p = new SessionPanel(panel, threadId, this.service, this.extensionUri, this.log, (gone) => {
-      this.panels.delete(gone);
-      // Closed by the user (not by shutdown): forget it, so a reload does not bring it back.
-      if (!this.disposing) this.remember();
-    }, () => this.remember());
-    this.panels.add(p);
-    this.remember();
-    p.schedulePush();
   }
 
   get openThreads(): Array<string | undefined> {
-    return [...this.panels].map((p) => p.threadId);
-  }
-
-  private disposing = false;
-
-  dispose(): void {
-    this.disposing = true;
-    this.registration.dispose();
-    for (const p of [...this.panels]) p.dispose();
+    return this.keys;
   }
 }

@@ -43,11 +43,11 @@
  * 9. A recorded entry that fails to authenticate or decode on replay sets
  *    `readFailure`: the runtime suspends the execution as damaged (never failed).
  */
+import { WindowResolver } from './ambiguousWindow';
 import { randomUUID, webcrypto } from 'node:crypto';
 import type { DurableConfig } from '../model/config';
 import { resolveEffect, type AmbiguityPolicy, type ResolvedEffect } from '../model/effect';
 import {
-  AmbiguousEffectError,
   CancelledError,
   DeclarationError,
   DivergenceError,
@@ -63,18 +63,15 @@ import { deriveIdempotencyKey, keyPrefix, stepId as toStepId, type ExecutionId, 
 import type { AmbiguityDecision, AuditMeta, EntryHeader, JournalAppender, JournalReader, JournalRecord, NewEntry } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
 import type { ReplayCursor, StepRecord } from './replayCursor';
-import { decodeFailure, decodeResult, encodeFailure, encodeSkipped, encodeValue, type Skipped } from './stepValue';
+import { decodeFailure, decodeResult, encodeFailure, encodeValue, type Skipped } from './stepValue';
 import { abortableDelay } from '../model/abortable';
 import { utf8 } from '../model/bytes';
 import { awaitPromiseStep, promiseStep, sleepStep, type WaitHost, type WaitStore } from './waits';
 
 export * from './stepTypes';
 import {
-  decisionNeededDetail,
-  SuspendExecution,
   type DurableContext,
   type ParallelStep,
-  type ProbeOutcome,
   type PromiseHandle,
   type StepDescriptor,
   type StepHandle,
@@ -129,7 +126,22 @@ export class StepContext implements DurableContext {
   private readError: Error | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
 
-  constructor(private readonly deps: ContextDeps) {}
+  /** Settles ambiguous windows (ambiguousWindow.ts), with this context's journal and execution. */
+  private readonly windows: WindowResolver;
+
+  constructor(private readonly deps: ContextDeps) {
+    this.windows = new WindowResolver({
+      executionId: deps.executionId,
+      signal: deps.signal,
+      codec: deps.codec,
+      audit: (header, resolved, decision, by) => this.audit(header, resolved, decision, by),
+      append: (entry) => this.appendDurably(entry),
+      execute: (header, descriptor, resolved, op) => this.execute(header, descriptor, resolved, op),
+      skipped: (header, reason) => this.skipped(header, reason),
+      describe: (header) => this.describe(header),
+      handle: (header, tryNumber, timeoutMs) => this.handle(header, tryNumber, timeoutMs),
+    });
+  }
 
   get executionId(): ExecutionId {
     return this.deps.executionId;
@@ -319,7 +331,7 @@ export class StepContext implements DurableContext {
         return (decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value) as T | Skipped;
       }
       if (record.finalFailure) throw this.reading(() => this.replayFailure(record.finalFailure!));
-      if (record.latestIntent && resolved.guarded) return this.resolveWindow(record, header, descriptor, resolved, op);
+      if (record.latestIntent && resolved.guarded) return this.windows.resolve(record, header, descriptor, resolved, op);
     }
 
     if (resolved.guarded) {
@@ -379,122 +391,6 @@ export class StepContext implements DurableContext {
     await this.appendDurably({ ...header, kind: 'step_result', payload });
     const decoded = decodeResult(payload, this.describe(header));
     return decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value;
-  }
-
-  private async resolveWindow<T>(
-    record: StepRecord,
-    header: EntryHeader,
-    descriptor: StepDescriptor<T>,
-    resolved: Guarded,
-    op: (h: StepHandle) => Promise<T> | T,
-  ): Promise<T | Skipped> {
-    const existing = record.auditsAfterIntent.at(-1);
-    if (existing) {
-      // This window already has its audit record (a person decided, or we crashed after deciding):
-      // carry the decision out without writing a second one.
-      const meta = this.deps.codec.readMeta(existing as JournalRecord & { kind: 'ambiguity_resolved' });
-      return this.carryOut(meta.decision, header, descriptor, resolved, op, false);
-    }
-    const policy = resolved.policy;
-    switch (policy) {
-      case 'fail':
-        return this.carryOut('failed', header, descriptor, resolved, op, true);
-      case 'rerun':
-        return this.carryOut('reran', header, descriptor, resolved, op, true);
-      case 'skip':
-        return this.carryOut('skipped', header, descriptor, resolved, op, true);
-      case 'verify':
-        return this.verify(header, descriptor, resolved, op, true);
-      case 'ask':
-        throw new SuspendExecution(
-          header.stepId as number,
-          decisionNeededDetail(header.stepId as number, header.stepName, 'may or may not have taken effect before the interruption'),
-        );
-    }
-  }
-
-  private async carryOut<T>(
-    decision: AmbiguityDecision,
-    header: EntryHeader,
-    descriptor: StepDescriptor<T>,
-    resolved: Guarded,
-    op: (h: StepHandle) => Promise<T> | T,
-    writeAudit: boolean,
-  ): Promise<T | Skipped> {
-    switch (decision) {
-      case 'failed':
-      case 'decided_fail':
-        if (writeAudit) await this.audit(header, resolved, 'failed', 'policy');
-        throw new AmbiguousEffectError(
-          this.deps.executionId,
-          header.stepId as number,
-          header.stepName ?? '',
-          'interrupted between intent and result; its policy is to fail rather than guess (resolve it from the journal explorer)',
-        );
-      case 'skipped':
-      case 'decided_skip': {
-        if (writeAudit) await this.audit(header, resolved, 'skipped', 'policy');
-        const reason = decision === 'decided_skip' ? 'skipped by a person after an interruption' : 'interrupted between intent and result; skipped by policy';
-        await this.appendDurably({ ...header, kind: 'step_result', payload: encodeSkipped(reason) });
-        return this.skipped(header, reason);
-      }
-      case 'reran':
-      case 'decided_rerun':
-      case 'verified_not_done':
-        if (writeAudit) await this.audit(header, resolved, decision, decision === 'verified_not_done' ? 'probe' : 'policy');
-        // A fresh intent opens a new window: a crash during the rerun gets its own audit record.
-        await this.appendDurably({ ...header, kind: 'step_intent', meta: { intent: resolved.intent, policy: resolved.policy } });
-        return this.execute(header, descriptor, resolved, op);
-      case 'verified_done':
-        return this.verify(header, descriptor, resolved, op, false);
-      case 'asked':
-        throw new SuspendExecution(header.stepId as number, `step ${header.stepId} (${header.stepName}) is waiting for a decision`);
-    }
-  }
-
-  private async verify<T>(
-    header: EntryHeader,
-    descriptor: StepDescriptor<T>,
-    resolved: Guarded,
-    op: (h: StepHandle) => Promise<T> | T,
-    writeAudit: boolean,
-  ): Promise<T | Skipped> {
-    const probe = descriptor.probe;
-    if (!probe) throw new DeclarationError(`step "${descriptor.name}": the verify policy needs a probe`);
-    let outcome: ProbeOutcome<T>;
-    try {
-      outcome = await probe(this.handle(header, 1, descriptor.timeoutMs));
-    } catch (error) {
-      if (isCancellation(error) || this.deps.signal.aborted) throw new CancelledError();
-      throw new AmbiguousEffectError(
-        this.deps.executionId,
-        header.stepId as number,
-        header.stepName ?? '',
-        `the probe that checks whether the effect happened failed (${(error as Error).message}); the window stays open`,
-      );
-    }
-    if (outcome.done === 'unknown') return this.fallBack(header, descriptor, resolved, op, writeAudit, outcome.detail);
-    if (!outcome.done) return this.carryOut('verified_not_done', header, descriptor, resolved, op, writeAudit);
-    if (writeAudit) await this.audit(header, resolved, 'verified_done', 'probe');
-    await this.appendDurably({ ...header, kind: 'step_result', payload: encodeValue(outcome.value, this.describe(header)) });
-    return outcome.value;
-  }
-
-  /** The probe could not tell: the declared fallback settles the window (`ask` waits for a person). */
-  private fallBack<T>(
-    header: EntryHeader,
-    descriptor: StepDescriptor<T>,
-    resolved: Guarded,
-    op: (h: StepHandle) => Promise<T> | T,
-    writeAudit: boolean,
-    detail: string,
-  ): Promise<T | Skipped> {
-    const fallback = descriptor.fallback ?? 'ask';
-    if (fallback === 'ask' || !writeAudit) {
-      throw new SuspendExecution(header.stepId as number, decisionNeededDetail(header.stepId as number, header.stepName, `could not be verified (${detail})`));
-    }
-    const decision = fallback === 'fail' ? 'failed' : fallback === 'skip' ? 'skipped' : 'reran';
-    return this.carryOut(decision, header, descriptor, resolved, op, true);
   }
 
   private async execute<T>(header: EntryHeader, descriptor: StepDescriptor<T>, resolved: Resolved, op: (h: StepHandle) => Promise<T> | T): Promise<T> {
