@@ -8,6 +8,9 @@
  * transaction (the measured lever for throughput on this binding), and reads
  * come in keyset segments so memory stays bounded whatever the journal length.
  */
+import * as executions from './sqliteExecutions';
+import { flatten, INSERT_CHUNKS, PLACEHOLDERS, ROW_COLUMNS, rowToRecord, SELECT_ROW } from './sqliteRows';
+import * as marks from './sqliteMarks';
 import * as maintenance from './sqliteMaintenance';
 import * as waits from './sqliteWaits';
 import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, TimerRecord } from '../journalStore';
@@ -16,20 +19,9 @@ export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, M
 import { ownBytes } from '../../model/bytes';
 import { InvalidStateError } from '../../model/errors';
 import type { ExecutionId, IdempotencyKey, JournalSeq } from '../../model/ids';
-import {
-  EXECUTION_STATUSES,
-  TERMINAL_STATUSES,
-  type AuditMeta,
-  type EntryKind,
-  type ExecutionRecord,
-  type ExecutionStatus,
-  type JournalRecord,
-  type StoredRow,
-  type TerminalStatus,
-} from '../../model/journal';
-import type { EffectClass } from '../../model/effect';
+import { type AuditMeta, type ExecutionRecord, type JournalRecord, type StoredRow, type TerminalStatus } from '../../model/journal';
 import { migrate, type Migration } from './migrations';
-import { SqliteConnection, type SqlRow } from './sqliteConnection';
+import { SqliteConnection } from './sqliteConnection';
 
 export interface BackendOptions {
   readonly file: string;
@@ -37,54 +29,6 @@ export interface BackendOptions {
   readonly busyTimeoutMs: number;
   readonly readOnly?: boolean;
   readonly clock?: () => number;
-}
-
-const ROW_COLUMNS = 'execution_id, attempt, step_id, kind, step_name, effect, idem_key, body, mac, size, created_at';
-const SELECT_ROW = `SELECT seq, ${ROW_COLUMNS} FROM journal`;
-/** Chunk sizes for multi-row inserts: few distinct statements to prepare, few statements per flush. */
-const INSERT_CHUNKS = [256, 64, 16, 4, 1];
-const PLACEHOLDERS = `(${Array(11).fill('?').join(',')})`;
-const ACTIVE = `('running','suspended')`;
-
-function rowToRecord(row: SqlRow): JournalRecord {
-  return {
-    seq: row.seq as JournalSeq,
-    executionId: row.execution_id as string,
-    attempt: row.attempt as number,
-    stepId: row.step_id as number | null,
-    kind: row.kind as EntryKind,
-    stepName: row.step_name as string | null,
-    effect: row.effect as EffectClass | null,
-    idempotencyKey: row.idem_key === null ? null : ownBytes(row.idem_key as Buffer),
-    body: ownBytes(row.body as Buffer),
-    mac: row.mac === null ? null : ownBytes(row.mac as Buffer),
-    size: row.size as number,
-    createdAt: row.created_at as number,
-  };
-}
-
-function rowToExecution(row: SqlRow): ExecutionRecord {
-  const status = row.status as ExecutionStatus;
-  if (!EXECUTION_STATUSES.includes(status)) throw new InvalidStateError(`execution ${String(row.id)} has unknown status ${String(status)}`);
-  return {
-    id: row.id as ExecutionId,
-    kind: row.kind as string,
-    version: row.version as number,
-    title: row.title as string,
-    status,
-    attempt: row.attempt as number,
-    createdAt: row.created_at as number,
-    updatedAt: row.updated_at as number,
-    finishedAt: row.finished_at as number | null,
-    stepCount: row.step_count as number,
-    statusDetail: row.status_detail as string | null,
-    leaseOwner: row.lease_owner as string | null,
-    leaseExpiresAt: row.lease_expires_at as number | null,
-  };
-}
-
-function flatten(row: StoredRow): unknown[] {
-  return [row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt];
 }
 
 export class SqliteBackend implements JournalStore {
@@ -155,121 +99,60 @@ export class SqliteBackend implements JournalStore {
     return created;
   }
 
-  async getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
-    const row = await this.conn.exclusive('read execution', () => this.conn.get('SELECT * FROM executions WHERE id = ?', [id]));
-    return row ? rowToExecution(row) : undefined;
+  getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {
+    return executions.getExecution(this.conn, id);
   }
 
-  async listExecutions(filter: ExecutionFilter = {}): Promise<ExecutionRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.statuses && filter.statuses.length > 0) {
-      where.push(`status IN (${filter.statuses.map(() => '?').join(',')})`);
-      params.push(...filter.statuses);
-    }
-    if (filter.kind !== undefined) {
-      where.push('kind = ?');
-      params.push(filter.kind);
-    }
-    params.push(filter.limit ?? -1);
-    const sql = `SELECT * FROM executions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = await this.conn.exclusive('list executions', () => this.conn.all(sql, params));
-    return rows.map(rowToExecution);
+  listExecutions(filter: ExecutionFilter = {}): Promise<ExecutionRecord[]> {
+    return executions.listExecutions(this.conn, filter);
   }
 
   /**
    * Move an active execution to a terminal status. The first terminal status
    * wins: returns false (and changes nothing) if it was already terminal.
    */
-  async finalize(id: ExecutionId, status: TerminalStatus, detail: string | null = null): Promise<boolean> {
-    if (!TERMINAL_STATUSES.includes(status)) throw new InvalidStateError(`finalize needs a terminal status, got ${status}`);
-    const now = this.clock();
-    const outcome = await this.conn.exclusive('finalize execution', () =>
-      this.conn.run(
-        `UPDATE executions SET status = ?, status_detail = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL
-         WHERE id = ? AND status IN ${ACTIVE}`,
-        [status, detail, now, now, id],
-      ),
-    );
-    return outcome.changes === 1;
+  finalize(id: ExecutionId, status: TerminalStatus, detail: string | null = null): Promise<boolean> {
+    return executions.finalize(this.conn, this.clock, id, status, detail);
   }
 
   /** running → suspended (waiting for a person or an event). */
-  async suspend(id: ExecutionId, detail: string | null = null): Promise<boolean> {
-    const outcome = await this.conn.exclusive('suspend execution', () =>
-      this.conn.run(
-        `UPDATE executions SET status = 'suspended', status_detail = ?, updated_at = ? WHERE id = ? AND status = 'running'`,
-        [detail, this.clock(), id],
-      ),
-    );
-    return outcome.changes === 1;
+  suspend(id: ExecutionId, detail: string | null = null): Promise<boolean> {
+    return executions.suspend(this.conn, this.clock, id, detail);
   }
 
   /** An unfinished execution whose journal is damaged: suspended with the reason, whatever it was waiting for. */
-  async markDamaged(id: ExecutionId, detail: string): Promise<boolean> {
-    const outcome = await this.conn.exclusive('mark execution damaged', () =>
-      this.conn.run(`UPDATE executions SET status = 'suspended', status_detail = ?, updated_at = ? WHERE id = ? AND status IN ${ACTIVE}`, [detail, this.clock(), id]),
-    );
-    return outcome.changes === 1;
+  markDamaged(id: ExecutionId, detail: string): Promise<boolean> {
+    return executions.markDamaged(this.conn, this.clock, id, detail);
   }
 
   /** Reopen for resume: suspended, failed or aborted goes back to running (never completed or cancelled). */
-  async reopen(id: ExecutionId): Promise<boolean> {
-    const outcome = await this.conn.exclusive('reopen execution', () =>
-      this.conn.run(
-        `UPDATE executions SET status = 'running', status_detail = NULL, finished_at = NULL, updated_at = ?
-         WHERE id = ? AND status IN ('running','suspended','failed','aborted')`,
-        [this.clock(), id],
-      ),
-    );
-    return outcome.changes === 1;
+  reopen(id: ExecutionId): Promise<boolean> {
+    return executions.reopen(this.conn, this.clock, id);
   }
 
   /** Start a new attempt (after a divergence): replay of the old attempt stops, its rows stay for lookups. */
-  async beginAttempt(id: ExecutionId, detail: string): Promise<number> {
-    return this.conn.transaction('begin attempt', async () => {
-      await this.conn.run(`UPDATE executions SET attempt = attempt + 1, step_count = 0, status_detail = ?, updated_at = ? WHERE id = ?`, [
-        detail,
-        this.clock(),
-        id,
-      ]);
-      const row = await this.conn.get('SELECT attempt FROM executions WHERE id = ?', [id]);
-      if (!row) throw new InvalidStateError(`execution ${id} not found`);
-      return row.attempt as number;
-    });
+  beginAttempt(id: ExecutionId, detail: string): Promise<number> {
+    return executions.beginAttempt(this.conn, this.clock, id, detail);
   }
-
-  // ---- leases ------------------------------------------------------------------------------
 
   /**
    * Take or renew the lease atomically: succeeds when nobody holds it, we hold
    * it, or the holder's lease expired. Returns whether we now own it.
    */
-  async acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
-    const now = this.clock();
-    const outcome = await this.conn.exclusive('acquire lease', () =>
-      this.conn.run(
-        `UPDATE executions SET lease_owner = ?, lease_expires_at = ?
-         WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)`,
-        [owner, now + leaseMs, id, owner, now],
-      ),
-    );
-    return outcome.changes === 1;
+  acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
+    return executions.acquireLease(this.conn, this.clock, id, owner, leaseMs);
   }
 
   /** Renew only if still ours (a renewal never steals). */
-  async renewLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
-    const outcome = await this.conn.exclusive('renew lease', () =>
-      this.conn.run(`UPDATE executions SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?`, [this.clock() + leaseMs, id, owner]),
-    );
-    return outcome.changes === 1;
+  renewLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
+    return executions.renewLease(this.conn, this.clock, id, owner, leaseMs);
   }
 
-  async releaseLease(id: ExecutionId, owner: string): Promise<void> {
-    await this.conn.exclusive('release lease', () =>
-      this.conn.run(`UPDATE executions SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?`, [id, owner]),
-    );
+  releaseLease(id: ExecutionId, owner: string): Promise<void> {
+    return executions.releaseLease(this.conn, id, owner);
   }
+
+  // ---- leases ------------------------------------------------------------------------------
 
   // ---- timers and promises ------------------------------------------------------------------
 
@@ -432,70 +315,36 @@ export class SqliteBackend implements JournalStore {
 
   // ---- completeness marks and file facts -----------------------------------------------------
 
-  async markState(id: ExecutionId): Promise<MarkState | undefined> {
-    const row = await this.conn.exclusive('read journal mark', () =>
-      this.conn.get('SELECT row_count, marked_count, marked_seq, mark FROM executions WHERE id = ?', [id]),
-    );
-    if (!row) return undefined;
-    return {
-      rowCount: row.row_count as number,
-      markedCount: row.marked_count as number,
-      markedSeq: row.marked_seq as number,
-      mark: row.mark === null ? null : ownBytes(row.mark as Buffer),
-    };
+  markState(id: ExecutionId): Promise<MarkState | undefined> {
+    return marks.markState(this.conn, id);
   }
 
   /** Rows present for an execution, whatever the counters say, and the last one's seq. */
-  async countRows(id: ExecutionId): Promise<{ count: number; lastSeq: number }> {
-    const row = await this.conn.exclusive('count journal rows', () =>
-      this.conn.get('SELECT count(*) AS n, coalesce(max(seq), 0) AS s FROM journal WHERE execution_id = ?', [id]),
-    );
-    return { count: (row?.n as number | undefined) ?? 0, lastSeq: (row?.s as number | undefined) ?? 0 };
+  countRows(id: ExecutionId): Promise<{ count: number; lastSeq: number }> {
+    return marks.countRows(this.conn, id);
   }
 
   /** Headers and tags of an execution's rows after `afterSeq`, every attempt, in sequence order (no payloads). */
-  async readMarkRows(id: ExecutionId, afterSeq: number, limit: number): Promise<MarkRow[]> {
-    const rows = await this.conn.exclusive('read journal headers', () =>
-      this.conn.all(
-        `SELECT seq, attempt, step_id, kind, step_name, effect, idem_key, coalesce(mac, substr(body, -16)) AS tag
-         FROM journal WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-        [id, afterSeq, limit],
-      ),
-    );
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      attempt: r.attempt as number,
-      stepId: r.step_id as number | null,
-      kind: r.kind as string,
-      stepName: r.step_name as string | null,
-      effect: r.effect as string | null,
-      idempotencyKey: r.idem_key === null ? null : ownBytes(r.idem_key as Buffer),
-      tag: ownBytes(r.tag as Buffer),
-    }));
+  readMarkRows(id: ExecutionId, afterSeq: number, limit: number): Promise<MarkRow[]> {
+    return marks.readMarkRows(this.conn, id, afterSeq, limit);
   }
 
   /** Record a completeness mark (see journalMark.ts). */
-  async setMark(id: ExecutionId, markedCount: number, markedSeq: number, mark: Uint8Array): Promise<void> {
-    await this.conn.exclusive('write journal mark', () =>
-      this.conn.run('UPDATE executions SET marked_count = ?, marked_seq = ?, mark = ? WHERE id = ?', [markedCount, markedSeq, mark, id]),
-    );
+  setMark(id: ExecutionId, markedCount: number, markedSeq: number, mark: Uint8Array): Promise<void> {
+    return marks.setMark(this.conn, id, markedCount, markedSeq, mark);
   }
 
-  async getMeta(name: string): Promise<Uint8Array | undefined> {
-    const row = await this.conn.exclusive('read file facts', () => this.conn.get('SELECT value FROM durable_meta WHERE name = ?', [name]));
-    return row ? ownBytes(row.value as Buffer) : undefined;
+  getMeta(name: string): Promise<Uint8Array | undefined> {
+    return marks.getMeta(this.conn, name);
   }
 
-  async setMeta(name: string, value: Uint8Array): Promise<void> {
-    await this.conn.exclusive('write file facts', () =>
-      this.conn.run('INSERT INTO durable_meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value', [name, value]),
-    );
+  setMeta(name: string, value: Uint8Array): Promise<void> {
+    return marks.setMeta(this.conn, name, value);
   }
 
   /** Any payload row, to tell which key sealed a journal that predates the key check. */
-  async anySealedRow(): Promise<JournalRecord | undefined> {
-    const row = await this.conn.exclusive('read a sealed row', () => this.conn.get(`${SELECT_ROW} WHERE mac IS NULL ORDER BY seq DESC LIMIT 1`));
-    return row ? rowToRecord(row) : undefined;
+  anySealedRow(): Promise<JournalRecord | undefined> {
+    return marks.anySealedRow(this.conn);
   }
 
   private async projectAudit(rows: readonly StoredRow[], seqs: readonly JournalSeq[]): Promise<void> {

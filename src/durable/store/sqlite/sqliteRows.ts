@@ -1,0 +1,60 @@
+/**
+ * How the SQLite adapter maps rows: the journal's columns, the statement
+ * pieces its inserts are made of, and the decoders from result rows to the
+ * port's records (every blob copied out of the driver's buffer).
+ */
+import { ownBytes } from '../../model/bytes';
+import type { EffectClass } from '../../model/effect';
+import { InvalidStateError } from '../../model/errors';
+import type { ExecutionId, JournalSeq } from '../../model/ids';
+import { EXECUTION_STATUSES, type EntryKind, type ExecutionRecord, type ExecutionStatus, type JournalRecord, type StoredRow } from '../../model/journal';
+import type { SqlRow } from './sqliteConnection';
+
+export const ROW_COLUMNS = 'execution_id, attempt, step_id, kind, step_name, effect, idem_key, body, mac, size, created_at';
+export const SELECT_ROW = `SELECT seq, ${ROW_COLUMNS} FROM journal`;
+/** Chunk sizes for multi-row inserts: few distinct statements to prepare, few statements per flush. */
+export const INSERT_CHUNKS = [256, 64, 16, 4, 1];
+export const PLACEHOLDERS = `(${Array(11).fill('?').join(',')})`;
+export const ACTIVE = `('running','suspended')`;
+
+export function rowToRecord(row: SqlRow): JournalRecord {
+  return {
+    seq: row.seq as JournalSeq,
+    executionId: row.execution_id as string,
+    attempt: row.attempt as number,
+    stepId: row.step_id as number | null,
+    kind: row.kind as EntryKind,
+    stepName: row.step_name as string | null,
+    effect: row.effect as EffectClass | null,
+    idempotencyKey: row.idem_key === null ? null : ownBytes(row.idem_key as Buffer),
+    body: ownBytes(row.body as Buffer),
+    mac: row.mac === null ? null : ownBytes(row.mac as Buffer),
+    size: row.size as number,
+    createdAt: row.created_at as number,
+  };
+}
+
+export function rowToExecution(row: SqlRow): ExecutionRecord {
+  const status = row.status as ExecutionStatus;
+  if (!EXECUTION_STATUSES.includes(status)) throw new InvalidStateError(`execution ${String(row.id)} has unknown status ${String(status)}`);
+  return {
+    id: row.id as ExecutionId,
+    kind: row.kind as string,
+    version: row.version as number,
+    title: row.title as string,
+    status,
+    attempt: row.attempt as number,
+    createdAt: row.created_at as number,
+    updatedAt: row.updated_at as number,
+    finishedAt: row.finished_at as number | null,
+    stepCount: row.step_count as number,
+    statusDetail: row.status_detail as string | null,
+    leaseOwner: row.lease_owner as string | null,
+    leaseExpiresAt: row.lease_expires_at as number | null,
+  };
+}
+
+export function flatten(row: StoredRow): unknown[] {
+  return [row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt];
+}
+
