@@ -138,12 +138,17 @@ export class SupervisedCommands implements CommandRunner {
   async forget(key: CommandKey): Promise<void> {
     const dir = this.folder(key);
     const parent = join(dir, '..');
-    if (!existsSync(parent)) return;
-    const name = dir.slice(parent.length + 1);
-    for (const entry of readdirSync(parent)) {
-      if (entry === name || entry.startsWith(`${name}.superseded-`)) rmSync(join(parent, entry), { recursive: true, force: true });
+    try {
+      if (!existsSync(parent)) return;
+      const name = dir.slice(parent.length + 1);
+      for (const entry of readdirSync(parent)) {
+        if (entry === name || entry.startsWith(`${name}.superseded-`)) rmSync(join(parent, entry), { recursive: true, force: true });
+      }
+      if (readdirSync(parent).length === 0) rmSync(parent, { recursive: true, force: true });
+    } catch (error) {
+      // The outcome is in the journal already: a record left behind is tidied by the next sweep.
+      this.options.log?.(`could not remove the record of command ${key.executionId} step ${key.stepId}: ${(error as Error).message}`);
     }
-    if (readdirSync(parent).length === 0) rmSync(parent, { recursive: true, force: true });
   }
 
   async stopExecution(executionId: string): Promise<number> {
