@@ -43,6 +43,7 @@
  * 9. A recorded entry that fails to authenticate or decode on replay sets
  *    `readFailure`: the runtime suspends the execution as damaged (never failed).
  */
+import { checkSameStep } from './divergence';
 import { WindowResolver } from './ambiguousWindow';
 import { randomUUID, webcrypto } from 'node:crypto';
 import type { DurableConfig } from '../model/config';
@@ -50,7 +51,6 @@ import { resolveEffect, type AmbiguityPolicy, type ResolvedEffect } from '../mod
 import {
   CancelledError,
   DeclarationError,
-  DivergenceError,
   JournalUnavailableError,
   InvalidStateError,
   StepLimitError,
@@ -59,10 +59,10 @@ import {
   isDurableError,
   type StorageError,
 } from '../model/errors';
-import { deriveIdempotencyKey, keyPrefix, stepId as toStepId, type ExecutionId, type IdempotencyKey, type StepId } from '../model/ids';
+import { deriveIdempotencyKey, stepId as toStepId, type ExecutionId, type IdempotencyKey, type StepId } from '../model/ids';
 import type { AmbiguityDecision, AuditMeta, EntryHeader, JournalAppender, JournalReader, JournalRecord, NewEntry } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
-import type { ReplayCursor, StepRecord } from './replayCursor';
+import type { ReplayCursor } from './replayCursor';
 import { decodeFailure, decodeResult, encodeFailure, encodeValue, type Skipped } from './stepValue';
 import { abortableDelay } from '../model/abortable';
 import { utf8 } from '../model/bytes';
@@ -112,12 +112,6 @@ export const MAX_STEP_NAME = 1_000;
 
 type Resolved = ResolvedEffect;
 type Guarded = Extract<Resolved, { guarded: true }>;
-
-function sameKey(a: Uint8Array | null, b: Uint8Array): boolean {
-  if (!a || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export class StepContext implements DurableContext {
   private nextStepId = 0;
@@ -274,7 +268,7 @@ export class StepContext implements DurableContext {
       maxParkedPromises: this.deps.maxParkedPromises ?? 1_000,
       recorded: async (stepId, header, key) => {
         const record = this.deps.cursor ? await this.reading(() => this.deps.cursor!.take(stepId)) : undefined;
-        if (record) this.checkSameStep(record, header, key);
+        if (record) checkSameStep(this.deps.executionId, record, header, key);
         return record;
       },
       appendDurably: (entry) => this.appendDurably(entry),
@@ -322,7 +316,7 @@ export class StepContext implements DurableContext {
 
     const record = this.deps.cursor ? await this.reading(() => this.deps.cursor!.take(id)) : undefined;
     if (record) {
-      this.checkSameStep(record, header, key);
+      checkSameStep(this.deps.executionId, record, header, key);
       // The journal holds what this step's op returned when it ran: the same T.
       if (record.result) return this.reading(() => this.replayResult(record.result!, header) as T | Skipped);
       if (record.folded) {
@@ -360,20 +354,6 @@ export class StepContext implements DurableContext {
     } catch (error) {
       return damaged(error);
     }
-  }
-
-  private checkSameStep(record: StepRecord, header: EntryHeader, key: IdempotencyKey): void {
-    const recorded = record.folded
-      ? { stepName: record.folded.name, effect: record.folded.effect, idempotencyKey: record.folded.key }
-      : (record.result ?? record.finalFailure ?? record.latestIntent ?? record.others[0]);
-    if (!recorded || sameKey(recorded.idempotencyKey, key)) return;
-    const sameShape = recorded.stepName === header.stepName && recorded.effect === header.effect;
-    throw new DivergenceError(
-      this.deps.executionId,
-      header.stepId as number,
-      `\`${recorded.stepName}\` (${recorded.effect}${sameShape ? `, key ${keyPrefix(recorded.idempotencyKey ?? new Uint8Array(6))}…` : ''})`,
-      `\`${header.stepName}\` (${header.effect}${sameShape ? `, key ${keyPrefix(header.idempotencyKey as Uint8Array)}…; the step's inputs changed` : ''})`,
-    );
   }
 
   private replayResult(row: JournalRecord, header: EntryHeader): unknown {

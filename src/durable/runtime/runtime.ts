@@ -20,40 +20,33 @@
  * - Shutting down (dispose) interrupts runs without finalizing them: they stay
  *   `running` and the recovery plan resumes them next time.
  */
+import { driveAttempts, type DriveDeps } from './attempts';
 import { RunOutcomes, detailOf } from './runOutcomes';
 import { openWindow, promiseTokenOf, recordedInput, recordedOutcome } from './journalReads';
-import { DECISIONS, type ActiveRun, type ExecutionHandle, type ExecutionOutcome, type HumanDecision, type RuntimeEvent, type RuntimeLogger, type RuntimeOptions, type StopReason } from './runtimeTypes';
+import { DECISIONS, type ActiveRun, type ExecutionHandle, type ExecutionOutcome, type HumanDecision, type RuntimeEvent, type RuntimeLogger, type RuntimeOptions } from './runtimeTypes';
 import { WakeTimers } from './wakeTimers';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { utf8 } from '../model/bytes';
 import type { DurableEngine } from './engine';
 import {
   AlreadyCompletedError,
   AlreadyRunningError,
   CancelledError,
-  DivergenceError,
   InvalidStateError,
   LeaseHeldError,
   NotFoundError,
   ensureError,
-  fromErrorData,
-  isDurableError,
   toErrorData,
 } from '../model/errors';
 import { newExecutionId, type ExecutionId } from '../model/ids';
 import type { ExecutionRecord, JournalRecord, NewEntry } from '../model/journal';
-import { decodeCheckpoint } from '../journal/checkpoint';
 import { LaunchGate } from './launchGate';
 import { LeaseKeeper } from './lease';
-import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
-import { ReplayCursor } from '../execution/replayCursor';
+import { DAMAGED_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
 import type { ExecutionFilter } from '../store/journalStore';
-import { StepContext, SuspendExecution } from '../execution/stepContext';
 import { encodeValue, type FinishRecord } from '../execution/stepValue';
 import type { WorkflowDefinition } from '../execution/workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from '../execution/waits';
-import { withTimeout } from '../model/abortable';
 import { cutTitle } from '../execution/workflow';
 import { verifyJournalMark, type VerifiedJournals } from '../journal/journalMark';
 import { UNTRUSTED_IMPORT_DETAIL } from '../journal/exportArtifact';
@@ -335,6 +328,18 @@ export class DurableRuntime {
 
   // ---- internals ---------------------------------------------------------------------------
 
+  private driveDeps(): DriveDeps {
+    return {
+      engine: this.engine,
+      clock: this.clock,
+      logger: this.logger,
+      drainTimeoutMs: this.drainTimeoutMs,
+      outcomes: this.outcomes,
+      emit: (event) => this.emit(event),
+      scheduleWake: () => this.timers.schedule(),
+    };
+  }
+
   private planDeps(): PlanDeps {
     return {
       backend: this.engine.backend,
@@ -419,7 +424,7 @@ export class DurableRuntime {
     }
     this.active.set(id, run);
     this.emit({ type: 'execution', executionId: id, status: 'running' });
-    run.done = this.drive(id, definition, input, attempt, replay, run, () => lease.check())
+    run.done = driveAttempts(this.driveDeps(), id, definition, input, attempt, replay, run, () => lease.check())
       .catch((error): ExecutionOutcome => ({ status: 'interrupted', reason: ensureError(error).message }))
       .then(async (outcome) => {
         if (run.stopReason !== 'lease_lost') {
@@ -436,105 +441,5 @@ export class DurableRuntime {
     return { id, done: run.done };
   }
 
-  /** Run attempts until an outcome; a divergence starts a fresh attempt with replay off. */
-  private async drive(
-    id: ExecutionId,
-    definition: WorkflowDefinition,
-    input: unknown,
-    attempt: number,
-    replay: boolean,
-    run: ActiveRun,
-    fence: () => Promise<void>,
-  ): Promise<ExecutionOutcome> {
-    for (;;) {
-      const attemptController = new AbortController();
-      // Every concurrent step and acknowledged append listens for abort; many at once is normal here.
-      setMaxListeners(0, attemptController.signal);
-      const onStop = (): void => attemptController.abort(run.controller.signal.reason);
-      run.controller.signal.addEventListener('abort', onStop, { once: true });
-      const ctx = new StepContext({
-        executionId: id,
-        attempt,
-        journal: this.engine.writer,
-        reader: this.engine.backend,
-        codec: this.engine.codec,
-        cursor: replay
-          ? new ReplayCursor(this.engine.backend, id, attempt, this.engine.config.replaySegmentSize, (row) => decodeCheckpoint(this.engine.codec.openPayload(row)))
-          : undefined,
-        config: this.engine.config,
-        signal: attemptController.signal,
-        clock: this.clock,
-        warn: (m) => this.logger.warn(m),
-        fence,
-        waits: this.engine.backend,
-        events: {
-          onCommitted: (stepId, kind, name) => this.emit({ type: 'step', executionId: id, stepId, kind, name }),
-          onAmbiguity: (stepId, name, policy, decision) => this.emit({ type: 'ambiguity', executionId: id, stepId, name, policy, decision }),
-          onDegraded: (stepId, _name, message) => this.emit({ type: 'degraded', executionId: id, stepId, message }),
-        },
-      });
-      let result: { ok: true; output: unknown } | { ok: false; error: unknown };
-      try {
-        result = { ok: true, output: await definition.run(ctx, input) };
-      } catch (error) {
-        result = { ok: false, error };
-      } finally {
-        run.controller.signal.removeEventListener('abort', onStop);
-      }
-      // Nothing of this attempt may still be running when we decide what comes next.
-      if (!result.ok) attemptController.abort(new CancelledError('attempt ended'));
-      if (!(await ctx.drain(this.drainTimeoutMs))) this.logger.warn(`execution ${id}: steps still running ${this.drainTimeoutMs} ms after the attempt ended`);
-
-      // The outcome is written only by the owner: a run that was frozen past its lease stops here,
-      // and so does one that cannot verify its ownership (a storage error): it stays resumable.
-      if (run.stopReason === undefined || run.stopReason === 'cancel') {
-        try {
-          await fence();
-        } catch (fenceError) {
-          if ((run.stopReason as StopReason | undefined) !== 'lease_lost') {
-            const reason = `ownership could not be verified before writing the outcome (${ensureError(fenceError).message}); left resumable`;
-            this.logger.warn(`execution ${id}: ${reason}`);
-            return { status: 'interrupted', reason };
-          }
-        }
-      }
-      if (run.stopReason === 'lease_lost' || run.stopReason === 'shutdown') {
-        return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : 'another window took over' };
-      }
-      // A journal that failed to authenticate, or could not confirm a guarded write, decides the
-      // outcome whatever the workflow did with the error: suspend, never fail and never finish.
-      if (ctx.readFailure) return this.outcomes.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
-      if (ctx.journalFailure) return this.outcomes.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
-      if (result.ok) {
-        return this.outcomes.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output });
-      }
-      const error = result.error;
-      if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
-        return this.outcomes.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' });
-      }
-      if (error instanceof SuspendExecution) {
-        await withTimeout(this.engine.writer.flush(), this.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
-          this.logger.warn(`execution ${id}: ${ensureError(e).message}`),
-        );
-        await this.engine.backend.suspend(id, error.reason);
-        this.emit({ type: 'execution', executionId: id, status: 'suspended' });
-        if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) this.timers.schedule();
-        return { status: 'suspended', reason: error.reason };
-      }
-      if (error instanceof DivergenceError) {
-        const detail = `attempt ${attempt} aborted: ${error.message}`;
-        this.logger.warn(detail);
-        attempt = await this.engine.backend.beginAttempt(id, detail);
-        replay = false;
-        this.emit({ type: 'divergence', executionId: id, attempt, message: error.message });
-        continue;
-      }
-      if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
-        return this.outcomes.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
-      }
-      const data = toErrorData(error);
-      return this.outcomes.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) });
-    }
-  }
 }
 

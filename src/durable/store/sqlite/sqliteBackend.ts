@@ -8,15 +8,15 @@
  * transaction (the measured lever for throughput on this binding), and reads
  * come in keyset segments so memory stays bounded whatever the journal length.
  */
+import * as reads from './sqliteReads';
 import * as executions from './sqliteExecutions';
-import { flatten, INSERT_CHUNKS, PLACEHOLDERS, ROW_COLUMNS, rowToRecord, SELECT_ROW } from './sqliteRows';
+import { flatten, INSERT_CHUNKS, PLACEHOLDERS, ROW_COLUMNS } from './sqliteRows';
 import * as marks from './sqliteMarks';
 import * as maintenance from './sqliteMaintenance';
 import * as waits from './sqliteWaits';
 import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, TimerRecord } from '../journalStore';
 import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
-import { ownBytes } from '../../model/bytes';
 import { InvalidStateError } from '../../model/errors';
 import type { ExecutionId, IdempotencyKey, JournalSeq } from '../../model/ids';
 import { type AuditMeta, type ExecutionRecord, type JournalRecord, type StoredRow, type TerminalStatus } from '../../model/journal';
@@ -361,19 +361,30 @@ export class SqliteBackend implements JournalStore {
     }
   }
 
-  async readSegment(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<JournalRecord[]> {
-    const rows = await this.conn.exclusive('read journal segment', () =>
-      this.conn.all(`${SELECT_ROW} WHERE execution_id = ? AND attempt = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, attempt, afterSeq, limit]),
-    );
-    return rows.map(rowToRecord);
+  readSegment(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<JournalRecord[]> {
+    return reads.readSegment(this.conn, executionId, attempt, afterSeq, limit);
   }
 
   /** Every attempt of an execution, in segments: for views and export. */
-  async readExecutionSegment(executionId: ExecutionId, afterSeq: number, limit: number): Promise<JournalRecord[]> {
-    const rows = await this.conn.exclusive('read journal segment', () =>
-      this.conn.all(`${SELECT_ROW} WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, afterSeq, limit]),
-    );
-    return rows.map(rowToRecord);
+  readExecutionSegment(executionId: ExecutionId, afterSeq: number, limit: number): Promise<JournalRecord[]> {
+    return reads.readExecutionSegment(this.conn, executionId, afterSeq, limit);
+  }
+
+  findResultByKey(executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined> {
+    return reads.findResultByKey(this.conn, executionId, key);
+  }
+
+  /** SQLite's AUTOINCREMENT counter of the journal: it only grows, whatever is deleted (see journalAnchor.ts). */
+  sequenceHighWater(): Promise<number> {
+    return reads.sequenceHighWater(this.conn);
+  }
+
+  maxSeq(): Promise<number> {
+    return reads.maxSeq(this.conn);
+  }
+
+  listAudit(executionId?: ExecutionId): Promise<AuditRecord[]> {
+    return reads.listAudit(this.conn, executionId);
   }
 
   /**
@@ -392,44 +403,6 @@ export class SqliteBackend implements JournalStore {
       if (segment.length < size) return;
       after = segment[segment.length - 1].seq;
     }
-  }
-
-  async findResultByKey(executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined> {
-    const row = await this.conn.exclusive('look up idempotency key', () =>
-      this.conn.get(`${SELECT_ROW} WHERE idem_key = ? AND kind = 'step_result' AND execution_id = ? ORDER BY seq DESC LIMIT 1`, [key, executionId]),
-    );
-    return row ? rowToRecord(row) : undefined;
-  }
-
-  /** SQLite's AUTOINCREMENT counter of the journal: it only grows, whatever is deleted (see journalAnchor.ts). */
-  async sequenceHighWater(): Promise<number> {
-    const row = await this.conn.exclusive('read journal high water', () => this.conn.get(`SELECT coalesce(max(seq), 0) AS seq FROM sqlite_sequence WHERE name = 'journal'`));
-    return (row?.seq as number | undefined) ?? 0;
-  }
-
-  async maxSeq(): Promise<number> {
-    const row = await this.conn.exclusive('read max seq', () => this.conn.get('SELECT coalesce(max(seq), 0) AS seq FROM journal'));
-    return (row?.seq as number | undefined) ?? 0;
-  }
-
-  async listAudit(executionId?: ExecutionId): Promise<AuditRecord[]> {
-    const rows = await this.conn.exclusive('list audit records', () =>
-      executionId === undefined
-        ? this.conn.all('SELECT * FROM audit ORDER BY seq')
-        : this.conn.all('SELECT * FROM audit WHERE execution_id = ? ORDER BY seq', [executionId]),
-    );
-    return rows.map((r) => ({
-      seq: r.seq as number,
-      executionId: r.execution_id as string,
-      stepId: r.step_id as number,
-      stepName: r.step_name as string | null,
-      effect: r.effect as string,
-      idempotencyKey: ownBytes(r.idem_key as Buffer),
-      policy: r.policy as string,
-      decision: r.decision as string,
-      decidedBy: r.decided_by as string,
-      decidedAt: r.decided_at as number,
-    }));
   }
 
   // ---- inspection reads (inspectionQueries.ts) ----
