@@ -6,6 +6,7 @@
 import type { EntryView, ExplorerFilter, ExplorerOverview, HostMessage, PageMessage, RowView } from '../../src/shared/explorerProtocol';
 import { button, el } from './dom';
 import { ago, duration, STATUS_LABEL, table, time } from './explorerFormat';
+import { confirmReveal, windowActions } from './explorerActions';
 
 interface PageState {
   executionId?: string;
@@ -27,6 +28,7 @@ const FETCH_MARGIN = 100;
 const FETCH_MAX = 500;
 
 const vscode = acquireVsCodeApi();
+const post = (message: PageMessage): void => vscode.postMessage(message);
 const saved: PageState = vscode.getState() ?? {};
 const app = document.getElementById('app')!;
 
@@ -213,7 +215,7 @@ function renderDetails(): void {
   if (overview.execution.lanes > 1) fact('lane', String(row.lane + 1));
   head.append(facts);
   const open = overview.openWindows.find((w) => w.stepId === row.stepId && row.attempt === overview!.execution.attempt);
-  if (open) head.append(windowActions(open.stepId, open.stepName, open.policy));
+  if (open) head.append(windowActions(open.stepId, open.stepName, open.policy, overview.execution.decidable, post));
   const list = el('ol', { className: 'entries' });
   for (const e of entries) {
     const item = el('li', { className: `entry kind-${e.kind}` });
@@ -225,43 +227,13 @@ function renderDetails(): void {
       el('span', { className: 'meta', text: [e.payloadBearing ? `${e.size} B sealed` : 'control', e.keyPrefix ? `key ${e.keyPrefix}…` : '', time(e.createdAt)].filter(Boolean).join(' · ') }),
     );
     const slot = el('div', { className: 'entry-body' });
-    if (e.payloadBearing) line.append(button('Reveal…', () => confirmReveal(e.seq, slot), { secondary: true, title: 'Decrypt and show this payload' }));
+    if (e.payloadBearing) line.append(button('Reveal…', () => confirmReveal(e.seq, slot, post), { secondary: true, title: 'Decrypt and show this payload' }));
     else line.append(button('Verify', () => vscode.postMessage({ type: 'entry', seq: e.seq, reveal: false }), { secondary: true, title: 'Check its MAC and show its metadata' }));
     item.append(line, slot);
     entryViews.set(e.seq, slot);
     list.append(item);
   }
   detailPane.replaceChildren(head, el('h3', { text: `${entries.length} journal entr${entries.length === 1 ? 'y' : 'ies'}` }), list);
-}
-
-function confirmReveal(seq: number, slot: HTMLElement): void {
-  slot.replaceChildren(
-    el(
-      'div',
-      { className: 'warning' },
-      el('p', { text: 'Payloads can hold source code, prompts, command output or secrets. It is decrypted only for this view, and the reveal is logged (not its content).' }),
-      button('Reveal payload', () => vscode.postMessage({ type: 'entry', seq, reveal: true })),
-      button('Cancel', () => slot.replaceChildren(), { secondary: true }),
-    ),
-  );
-  (slot.querySelector('button') as HTMLButtonElement | null)?.focus();
-}
-
-function windowActions(stepId: number, stepName: string, policy: string): HTMLElement {
-  const box = el('div', { className: 'decision' });
-  box.append(el('p', { text: `Step ${stepId} (${stepName}) started but its result was never recorded: it may or may not have happened. Policy: ${policy}.` }));
-  if (overview?.execution.decidable) {
-    box.append(
-      el(
-        'div',
-        { className: 'actions' },
-        button('Re-run', () => vscode.postMessage({ type: 'resolve', stepId, decision: 'rerun' }), { title: 'Run it again (same idempotency key)' }),
-        button('Skip', () => vscode.postMessage({ type: 'resolve', stepId, decision: 'skip' }), { secondary: true, title: 'Do not run it; the workflow sees "skipped"' }),
-        button('Fail', () => vscode.postMessage({ type: 'resolve', stepId, decision: 'fail' }), { secondary: true, title: 'Stop the execution with an error' }),
-      ),
-    );
-  } else box.append(el('p', { className: 'hint', text: 'It can be decided once nobody is running the execution.' }));
-  return box;
 }
 
 // ---- overview, tabs ----------------------------------------------------------------------
@@ -294,7 +266,7 @@ function renderAttention(o: ExplorerOverview): void {
   const pendingApprovals = o.promises.filter((p) => p.status === 'pending');
   if (o.openWindows.length === 0 && pendingApprovals.length === 0) return;
   attention.append(el('h2', { text: 'Needs attention' }));
-  for (const w of o.openWindows) attention.append(windowActions(w.stepId, w.stepName, w.policy));
+  for (const w of o.openWindows) attention.append(windowActions(w.stepId, w.stepName, w.policy, o.execution.decidable, post));
   for (const p of pendingApprovals) {
     const box = el('div', { className: 'decision' }, el('p', { text: `Approval pending: ${p.name} (step ${p.stepId}, asked ${ago(p.createdAt)})` }));
     if (o.execution.isSession && o.execution.decidable) {
