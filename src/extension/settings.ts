@@ -5,7 +5,7 @@
  * the extension.
  */
 import * as vscode from 'vscode';
-import { ConfigError, resolveConfig, type DurableConfig } from '../durable';
+import { ConfigError, EFFECT_CLASSES, resolveConfig, type DurableConfig } from '../durable';
 
 export const SECTION = 'durableSessions';
 
@@ -81,7 +81,7 @@ export function readAgentSettings(warn: (message: string) => void): AgentSetting
   const effects = cfg.get<Record<string, unknown>>('agent.externalToolEffects') ?? {};
   const cleanEffects: Record<string, 'idempotent' | 'at_least_once' | 'exactly_once' | 'exclude'> = {};
   for (const [name, effect] of Object.entries(effects)) {
-    const valid = oneOf(effect, ['idempotent', 'at_least_once', 'exactly_once', 'exclude'] as const, 'at_least_once', `agent.externalToolEffects.${name}`, warn);
+    const valid = oneOf(effect, [...EFFECT_CLASSES, 'exclude'] as const, 'at_least_once', `agent.externalToolEffects.${name}`, warn);
     cleanEffects[name] = valid;
   }
   const text = (key: string, fallback: string): string => {

@@ -5,7 +5,7 @@
  * (executionsTree.ts) only turns these nodes into TreeItems.
  */
 import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
-import { isInterrupted, type AttentionItem, type EntrySummary, type ExecutionRecord, type Timeline, type TimelineRow } from '../durable';
+import { isInterrupted, isPayloadKind, type AttentionItem, type EntrySummary, type ExecutionRecord, type Timeline, type TimelineRow } from '../durable';
 
 export type GroupId = 'running' | 'interrupted' | 'suspended' | 'failed' | 'cancelled' | 'completed';
 
@@ -291,7 +291,7 @@ export function entryNodes(timeline: Timeline, row: TimelineRow): NodeModel[] {
   const id = timeline.execution.id;
   return row.entryIndexes.map((i) => {
     const e = timeline.entries[i];
-    const payload = e.size > 0 || ['execution_started', 'step_result', 'step_failed', 'promise_resolved', 'checkpoint', 'execution_finished'].includes(e.kind);
+    const payload = e.size > 0 || isPayloadKind(e.kind);
     const time = new Date(e.createdAt).toISOString().slice(11, 23);
     return {
       id: `entry:${id}:${e.seq}`,

@@ -10,7 +10,7 @@
 import { DisposableStore } from './disposableStore';
 import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import * as vscode from 'vscode';
-import { ensureError, isTerminal, listTimers, needsAttention, toHex, type ExecutionId, type Timeline, type TimelineRow } from '../durable';
+import { ensureError, isPayloadKind, isTerminal, listTimers, needsAttention, toHex, type ExecutionId, type Timeline, type TimelineRow } from '../durable';
 import type { JournalService } from './journalService';
 import {
   EMPTY_FILTER,
@@ -29,7 +29,6 @@ import { idFromState, PanelHost, type HostedPanel } from './panelHost';
 
 export const EXPLORER_VIEW_TYPE = 'durableSessions.journal';
 const REFRESH_DEBOUNCE_MS = 300;
-const PAYLOAD_KINDS = new Set(['execution_started', 'step_result', 'step_failed', 'promise_resolved', 'checkpoint', 'execution_finished']);
 
 function rowView(row: TimelineRow): RowView {
   return {
@@ -203,7 +202,7 @@ class ExplorerPanel implements HostedPanel {
     const row = timeline.rows[rowIndex];
     const entries: EntryView[] = row.entryIndexes.map((i) => {
       const e = timeline.entries[i];
-      return { seq: e.seq, attempt: e.attempt, stepId: e.stepId, kind: e.kind, effect: e.effect, keyPrefix: e.keyPrefix, size: e.size, createdAt: e.createdAt, payloadBearing: PAYLOAD_KINDS.has(e.kind) };
+      return { seq: e.seq, attempt: e.attempt, stepId: e.stepId, kind: e.kind, effect: e.effect, keyPrefix: e.keyPrefix, size: e.size, createdAt: e.createdAt, payloadBearing: isPayloadKind(e.kind) };
     });
     this.post({ type: 'details', row: rowView(row), entries });
   }
@@ -304,6 +303,7 @@ export class JournalExplorers extends PanelHost<ExplorerPanel> {
         viewType: EXPLORER_VIEW_TYPE,
         mementoKey: OPEN_EXPLORERS_KEY,
         name: 'journal explorer',
+        blankAllowed: false,
         initialTitle: () => 'Journal explorer',
         tabLabel: async (key) => {
           const execution = await journal.execution(key);

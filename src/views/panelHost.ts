@@ -26,6 +26,8 @@ export interface PanelKind<P extends HostedPanel> {
   readonly mementoKey: string;
   /** For log lines and errors ("session panel"). */
   readonly name: string;
+  /** Whether a panel may show nothing yet (a new session's composer); a dead tab of nothing known is closed otherwise. */
+  readonly blankAllowed: boolean;
   /** The title a new panel starts with, before its page says more. */
   initialTitle(key: ExecutionId | undefined): string;
   /** The tab label the panel of `key` has once shown (restored and dead tabs are recognised by it). */
@@ -88,9 +90,10 @@ export class PanelHost<P extends HostedPanel> implements vscode.Disposable, vsco
       const label = await this.kind.tabLabel(key).catch(() => undefined);
       if (label !== undefined) byLabel.set(label, key);
     }
-    const replaced = await replaceDeadTabs(this.kind.viewType, this.panels, byLabel, (key) => this.find(key) !== undefined, (key, column, preserveFocus) =>
-      this.create(key, column, preserveFocus),
-    );
+    const replaced = await replaceDeadTabs(this.kind.viewType, this.panels, byLabel, (key) => this.find(key) !== undefined, (key, column, preserveFocus) => {
+      // The dead tab is closed already; it gets a successor only when there is something to show.
+      if (key !== undefined || this.kind.blankAllowed) this.create(key, column, preserveFocus);
+    });
     if (replaced > 0) this.log.info(`replaced ${replaced} ${this.kind.name} tab${replaced === 1 ? '' : 's'} left by the crashed extension host`);
     return replaced;
   }

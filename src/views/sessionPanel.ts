@@ -251,6 +251,7 @@ export class SessionPanels extends PanelHost<SessionPanel> {
         viewType: SESSION_VIEW_TYPE,
         mementoKey: OPEN_PANELS_KEY,
         name: 'session panel',
+        blankAllowed: true,
         initialTitle: (key) => (key ? 'Agent session' : BLANK_TITLE),
         tabLabel: async (key) => {
           const title = await service.titleOf(key);
