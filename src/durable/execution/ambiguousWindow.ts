@@ -48,6 +48,14 @@ export class WindowResolver {
       const meta = this.host.codec.readMeta(existing as JournalRecord & { kind: 'ambiguity_resolved' });
       return this.carryOut(meta.decision, header, descriptor, resolved, op, false);
     }
+    // A step that is verifiable now may have been started when it was not (an older version, before
+    // its probe existed): such a run left nothing to verify, so the policy it was started under decides.
+    const recorded = record.latestIntent ? this.host.codec.readMeta(record.latestIntent as JournalRecord & { kind: 'step_intent' }).policy : resolved.policy;
+    const settling: Guarded = resolved.policy === 'verify' && recorded !== 'verify' ? { ...resolved, policy: recorded } : resolved;
+    return this.settle(header, descriptor, settling, op);
+  }
+
+  private settle<T>(header: EntryHeader, descriptor: StepDescriptor<T>, resolved: Guarded, op: (h: StepHandle) => Promise<T> | T): Promise<T | Skipped> {
     const policy = resolved.policy;
     switch (policy) {
       case 'fail':

@@ -161,6 +161,23 @@ test('policy verify with a declared fallback: a probe that cannot tell settles b
   }
 });
 
+test('a window started under another policy (before the step could be verified) is settled by the policy it was started under', async (t) => {
+  // An older version ran the step with `ask`; this version declares `verify`: its probe knows nothing of that run.
+  const world = newWorld();
+  const { fx, id } = await crashInWindow(t, 'ask', world);
+  let probed = 0;
+  const verifying = effectWorkflow(world, 'verify');
+  const w2 = fx.another('w2', [{ ...verifying, run: async (ctx) => {
+    const r = await ctx.step({ name: 'write', effect: 'exactly_once', intent: 'destructive', policy: 'verify', probe: async () => (probed++, { done: false }) }, async () => 'wrote again');
+    return isSkipped(r) ? 'skipped' : r;
+  } }]);
+  assert.equal((await (await w2.resume(id)).done).status, 'suspended');
+  assert.equal(probed, 0, 'the probe was not asked about a run it could not have recorded');
+  assert.equal(world.calls, 1, 'and nothing ran again');
+  const [item] = await w2.plan();
+  assert.deepEqual(item.decision, { action: 'await_decision', stepId: 0 });
+});
+
 test('policy ask: the execution suspends until a person decides; the decision is audited with who decided', async (t) => {
   for (const [decision, expected] of [['skip', 'completed'], ['rerun', 'completed'], ['fail', 'failed']] as const) {
     const world = newWorld();
