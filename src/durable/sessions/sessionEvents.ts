@@ -18,7 +18,7 @@
  */
 import { InvalidStateError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
-import type { CheckpointSummary, MessageBody, ProjectionOp, ThreadSummary, TranscriptRole, TurnSummary } from '../store/sessionStore';
+import type { CheckpointSummary, MessageBody, MessageRow, ProjectionOp, ThreadSummary, TranscriptRole, TurnSummary } from '../store/sessionStore';
 
 export type { CheckpointSummary, ThreadSummary, TranscriptRole, TurnSummary };
 
@@ -71,20 +71,8 @@ export interface StoredSessionEvent {
   readonly event: SessionEvent;
 }
 
-export interface TranscriptMessage {
-  readonly index: number;
-  readonly turn: number;
-  readonly role: TranscriptRole;
-  /** Tools: running | done | failed. Approvals: pending | approved | denied. */
-  readonly state: string | null;
-  /** Tool call id or promise id. */
-  readonly ref: string | null;
-  readonly seq: number;
-  readonly at: number;
-  readonly text: string;
-  readonly detail?: string;
-  readonly kind?: string;
-}
+/** A transcript row as the views read it: the stored row with its body opened. */
+export type TranscriptMessage = Omit<MessageRow, 'body'> & MessageBody;
 
 /** Sealing as the journal codec provides it. */
 export interface DetachedSealer {

@@ -79,7 +79,9 @@ export interface MessageRow {
   readonly index: number;
   readonly turn: number;
   readonly role: TranscriptRole;
+  /** Tools: running | done | failed. Approvals: pending | approved | denied. */
   readonly state: string | null;
+  /** Tool call id or promise id. */
   readonly ref: string | null;
   readonly seq: number;
   readonly at: number;
