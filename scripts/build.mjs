@@ -9,7 +9,7 @@ const args = new Set(process.argv.slice(2));
 const production = args.has('--production');
 
 // Native and host-provided modules stay outside the bundle.
-const external = ['vscode', '@vscode/sqlite3'];
+const external = ['vscode', '@vscode/sqlite3', 'pg-native'];
 
 function findFiles(dir, suffix) {
   return readdirSync(dir, { recursive: true }).filter((f) => f.endsWith(suffix)).map((f) => join(dir, f));

@@ -23,6 +23,7 @@ function execution(status: ExecutionStatus, extra: Partial<ExecutionRecord> = {}
     statusDetail: null,
     leaseOwner: null,
     leaseExpiresAt: null,
+    leaseEpoch: 0,
     ...extra,
   };
 }

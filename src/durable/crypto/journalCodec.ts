@@ -92,6 +92,7 @@ export class JournalCodec {
       effect: entry.effect,
       idempotencyKey: entry.idempotencyKey,
       createdAt: this.clock(),
+      ...(entry.fence ? { fence: entry.fence } : {}),
     };
     if (entry.payload !== undefined) {
       const body = this.keyring.seal(entry.payload, headerFrame(header), () => describeRow(header));

@@ -83,7 +83,7 @@ export async function foldExecution(
   lease: FoldOwner,
   options: FoldOptions = {},
 ): Promise<FoldReport> {
-  if (!(await backend.acquireLease(executionId, lease.owner, lease.leaseMs))) return { checkpoints: 0, foldedRows: 0, skipped: 'another owner holds its lease' };
+  if ((await backend.acquireLease(executionId, lease.owner, lease.leaseMs)) === undefined) return { checkpoints: 0, foldedRows: 0, skipped: 'another owner holds its lease' };
   try {
     const execution = await backend.getExecution(executionId);
     if (!execution) throw new InvalidStateError(`execution ${executionId} does not exist`);

@@ -237,7 +237,7 @@ export function parseImport(bytes: Uint8Array, stores: Omit<ExportStores, 'backe
       id, kind: str(o, 'kind', where, 64), version: int(o, 'version', where, 1, 1_000_000), title: str(o, 'title', where, 200), status,
       attempt: int(o, 'attempt', where, 1, 1_000_000), createdAt: int(o, 'createdAt', where), updatedAt: int(o, 'updatedAt', where),
       finishedAt: o.finishedAt === null ? null : int(o, 'finishedAt', where), stepCount: 0, statusDetail: optStr(o, 'statusDetail', where, 1_000),
-      leaseOwner: null, leaseExpiresAt: null,
+      leaseOwner: null, leaseExpiresAt: null, leaseEpoch: 0,
     };
     if (!Array.isArray(o.rows)) fail(where, '"rows" must be a list');
     const rows = (o.rows as unknown[]).map((rawRow, j) => {

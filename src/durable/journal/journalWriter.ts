@@ -16,7 +16,7 @@
  *   the highest committed seq with no gap handling and no duplicates.
  */
 import type { DurableConfig } from '../model/config';
-import { CancelledError, JournalUnavailableError, isDurableError, StorageError, ensureError } from '../model/errors';
+import { CancelledError, JournalUnavailableError, isDurableError, isPassingStorageFailure, type StorageError, ensureError } from '../model/errors';
 import type { JournalSeq } from '../model/ids';
 import type { JournalAppender, NewEntry, StoredRow } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
@@ -290,10 +290,11 @@ export class JournalWriter implements JournalAppender {
     } catch (raw) {
       this.stats.flushFailures++;
       const error = ensureError(raw);
-      if (error instanceof StorageError && error.reason === 'locked' && !this.closed) {
+      if (isPassingStorageFailure(error) && !this.closed) {
         this.queue = batch.concat(this.queue);
         this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.config.flushIntervalMs, this.backoffMs * 2 || 25));
-        this.logger.warn(`journal writer: database locked, retrying ${batch.length} entries in ${this.backoffMs} ms`);
+        const what = (error as StorageError).reason === 'locked' ? 'database locked' : 'database unreachable';
+        this.logger.warn(`journal writer: ${what}, retrying ${batch.length} entries in ${this.backoffMs} ms`);
         return false;
       }
       if (batch.length > 1) {

@@ -33,7 +33,18 @@ export const DURABLE_ERROR_CODES = [
 export type DurableErrorCode = (typeof DURABLE_ERROR_CODES)[number];
 
 /** Why a storage operation failed; lets the UI say something precise. */
-export type StorageFailure = 'locked' | 'read_only' | 'corrupt' | 'cannot_open' | 'newer_schema' | 'closed' | 'io' | 'conflict';
+/**
+ * Why the store failed. `locked` and `unavailable` (a server that went away) are
+ * passing and retried with backoff; `fenced` means this run's lease passed to
+ * another owner and its write was refused; `denied` is a role without rights or a
+ * wrong password.
+ */
+export type StorageFailure = 'locked' | 'unavailable' | 'read_only' | 'corrupt' | 'cannot_open' | 'newer_schema' | 'closed' | 'io' | 'conflict' | 'fenced' | 'denied';
+
+/** Passing failures: waited out with backoff rather than reported at once. */
+export function isPassingStorageFailure(error: unknown): boolean {
+  return error instanceof StorageError && (error.reason === 'locked' || error.reason === 'unavailable');
+}
 
 /** Plain-data form of an error, as stored in the journal (`step_failed`, `execution_finished`). */
 export interface ErrorData {

@@ -92,7 +92,17 @@ export type PayloadEntry = EntryHeader & { readonly kind: PayloadKind; readonly 
 export type ControlEntry = {
   [K in ControlKind]: EntryHeader & { readonly kind: K; readonly meta: ControlMeta[K]; readonly payload?: never };
 }[ControlKind];
-export type NewEntry = PayloadEntry | ControlEntry;
+/**
+ * The lease a run writes under: its owner and the epoch it was granted. Not
+ * stored with a row: the store checks it in the transaction that writes, and
+ * refuses the write once the lease passed to another owner (a fenced-out run).
+ */
+export interface LeaseFence {
+  readonly owner: string;
+  readonly epoch: number;
+}
+
+export type NewEntry = (PayloadEntry | ControlEntry) & { readonly fence?: LeaseFence };
 
 /** A row as stored: payload sealed or metadata with its MAC. Opaque to the backend. */
 export interface StoredRow {
@@ -110,6 +120,8 @@ export interface StoredRow {
   /** Plaintext size in bytes (for views and retention). */
   readonly size: number;
   readonly createdAt: number;
+  /** On a row being written: the lease it must still hold (see LeaseFence). Never read back. */
+  readonly fence?: LeaseFence;
 }
 
 export interface JournalRecord extends StoredRow {
@@ -131,6 +143,8 @@ export interface ExecutionRecord {
   readonly statusDetail: string | null;
   readonly leaseOwner: string | null;
   readonly leaseExpiresAt: number | null;
+  /** Grows each time the lease changes hands (see LeaseFence); 0 before the first lease. */
+  readonly leaseEpoch: number;
 }
 
 /** Appending side of the journal, as the step layer sees it. */

@@ -15,7 +15,15 @@ import { StepContext, SuspendExecution } from '../execution/stepContext';
 import type { WorkflowDefinition } from '../execution/workflow';
 import type { DurableEngine } from './engine';
 import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL } from './recovery';
-import type { RunOutcomes } from './runOutcomes';
+import { isFenced, type RunOutcomes } from './runOutcomes';
+import { fencedJournal } from '../journal/fencedJournal';
+import type { LeaseFence } from '../model/journal';
+
+/** The lease a run holds: checked before effects and the outcome, carried by every write. */
+export interface RunLease {
+  check(): Promise<void>;
+  readonly fence: LeaseFence;
+}
 import type { ActiveRun, ExecutionOutcome, RuntimeEvent, RuntimeLogger, StopReason } from './runtimeTypes';
 
 export interface DriveDeps {
@@ -37,8 +45,9 @@ export async function driveAttempts(
   attempt: number,
   replay: boolean,
   run: ActiveRun,
-  fence: () => Promise<void>,
+  lease: RunLease,
 ): Promise<ExecutionOutcome> {
+  const fence = (): Promise<void> => lease.check();
   for (;;) {
     const attemptController = new AbortController();
     // Every concurrent step and acknowledged append listens for abort; many at once is normal here.
@@ -48,7 +57,8 @@ export async function driveAttempts(
     const ctx = new StepContext({
       executionId: id,
       attempt,
-      journal: deps.engine.writer,
+      // Every row of the run carries its lease's epoch: once another owner took over, the store refuses them.
+      journal: fencedJournal(deps.engine.writer, lease.fence),
       reader: deps.engine.backend,
       codec: deps.engine.codec,
       cursor: replay
@@ -96,20 +106,25 @@ export async function driveAttempts(
     }
     // A journal that failed to authenticate, or could not confirm a guarded write, decides the
     // outcome whatever the workflow did with the error: suspend, never fail and never finish.
-    if (ctx.readFailure) return deps.outcomes.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`);
-    if (ctx.journalFailure) return deps.outcomes.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`);
+    if (ctx.readFailure) return deps.outcomes.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`, lease.fence);
+    if (ctx.journalFailure) return deps.outcomes.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`, lease.fence);
     if (result.ok) {
-      return deps.outcomes.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output });
+      return deps.outcomes.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output }, lease.fence);
     }
     const error = result.error;
     if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
-      return deps.outcomes.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' });
+      return deps.outcomes.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' }, lease.fence);
     }
     if (error instanceof SuspendExecution) {
       await withTimeout(deps.engine.writer.flush(), deps.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
         deps.logger.warn(`execution ${id}: ${ensureError(e).message}`),
       );
-      await deps.engine.backend.suspend(id, error.reason);
+      try {
+        await deps.engine.backend.suspend(id, error.reason, lease.fence);
+      } catch (suspendError) {
+        if (!isFenced(suspendError)) throw suspendError;
+        return { status: 'interrupted', reason: 'another window took over' };
+      }
       deps.emit({ type: 'execution', executionId: id, status: 'suspended' });
       if (error.wake.kind === 'timer' || (error.wake.kind === 'promise' && error.wake.deadline !== undefined)) deps.scheduleWake();
       return { status: 'suspended', reason: error.reason };
@@ -123,9 +138,10 @@ export async function driveAttempts(
       continue;
     }
     if (isDurableError(error, 'journal_unavailable') || isDurableError(error, 'storage')) {
-      return deps.outcomes.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`);
+      if (isFenced(error)) return { status: 'interrupted', reason: 'another window took over' };
+      return deps.outcomes.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`, lease.fence);
     }
     const data = toErrorData(error);
-    return deps.outcomes.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) });
+    return deps.outcomes.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) }, lease.fence);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { Keyring } from '../crypto/cipher';
 import { resolveConfig, type DurableConfig } from '../model/config';
-import { IntegrityError, WrongKeyError, isDurableError } from '../model/errors';
+import { IntegrityError, InvalidStateError, WrongKeyError, isDurableError } from '../model/errors';
 import { toHex } from '../model/bytes';
 import { KEY_ID_BYTES } from '../crypto/cipher';
 import type { ExecutionId } from '../model/ids';
@@ -15,13 +15,30 @@ import { loadMigrations } from '../store/sqlite/migrations';
 import { SessionEventStore } from '../sessions/sessionEventStore';
 import { SqliteSessionStorage } from '../store/sqlite/sqliteSessionStorage';
 import { SqliteBackend } from '../store/sqlite/sqliteBackend';
+import { PostgresStore } from '../store/postgres/postgresStore';
 import type { JournalStore } from '../store/journalStore';
+import type { SessionStorage } from '../store/sessionStore';
 import { AnchorKeeper, type JournalAnchor } from '../journal/journalAnchor';
 
+/** A shared journal on PostgreSQL instead of the workspace's `durable.db`. */
+export interface PostgresTarget {
+  /** Without its password (that comes from SecretStorage or the environment). */
+  readonly connectionString: string;
+  readonly password?: string;
+  /** The project this window works in; one database serves many. */
+  readonly project: string;
+  /** A schema of its own (tests); `public` otherwise. */
+  readonly schema?: string;
+  readonly poolSize?: number;
+}
+
 export interface EngineOptions {
-  /** Path of `durable.db`. */
+  /** Path of `durable.db` (ignored with `postgres`). */
   readonly file: string;
+  /** The migrations of the chosen store (migrations/sqlite or migrations/postgres). */
   readonly migrationsDir: string;
+  /** Open the shared PostgreSQL journal instead of the file. */
+  readonly postgres?: PostgresTarget;
   /** Current master key (32 bytes) and older ones still needed to read. */
   readonly masterKey: Uint8Array;
   readonly previousKeys?: readonly Uint8Array[];
@@ -74,6 +91,24 @@ async function checkKey(backend: JournalStore, codec: JournalCodec, file: string
   if (!readOnly && (!recorded || toHex(recorded.subarray(0, KEY_ID_BYTES)) !== codec.keyId)) await backend.setMeta(KEY_CHECK, codec.keyCheck());
 }
 
+/** The adapter is chosen here and nowhere else in the core. */
+async function openStore(options: EngineOptions, config: DurableConfig, clock: () => number): Promise<{ backend: JournalStore; sessions: SessionStorage }> {
+  const migrations = loadMigrations(options.migrationsDir);
+  if (options.postgres) {
+    if (options.readOnly) throw new InvalidStateError('a shared PostgreSQL journal is not opened read-only; use a role without write rights instead');
+    const store = await PostgresStore.open({
+      ...options.postgres,
+      migrations,
+      clock,
+      statementTimeoutMs: Math.max(config.ackTimeoutMs, 5_000),
+      warn: (m) => options.logger?.warn(m),
+    });
+    return { backend: store, sessions: store.sessions };
+  }
+  const sqlite = await SqliteBackend.open({ file: options.file, migrations, busyTimeoutMs: config.busyTimeoutMs, readOnly: options.readOnly, clock });
+  return { backend: sqlite, sessions: new SqliteSessionStorage(sqlite.connection) };
+}
+
 export class DurableEngine {
   private disposed = false;
 
@@ -94,23 +129,18 @@ export class DurableEngine {
     const clock = options.clock ?? Date.now;
     const keyring = new Keyring({ current: options.masterKey, previous: options.previousKeys, maxPayloadBytes: config.maxPayloadBytes });
     try {
-      const backend = await SqliteBackend.open({
-        file: options.file,
-        migrations: loadMigrations(options.migrationsDir),
-        busyTimeoutMs: config.busyTimeoutMs,
-        readOnly: options.readOnly,
-        clock,
-      });
+      const { backend, sessions } = await openStore(options, config, clock);
       const codec = new JournalCodec(keyring, clock);
       try {
-        await checkKey(backend, codec, options.file, options.readOnly === true);
+        await checkKey(backend, codec, backend.file, options.readOnly === true);
       } catch (error) {
         await backend.close().catch(() => undefined);
         throw error;
       }
       let anchor: AnchorKeeper | undefined;
       try {
-        if (options.anchor && !options.readOnly) {
+        // The anchor guards a file someone could swap for an older copy; a server is its administrator's to restore.
+        if (options.anchor && !options.readOnly && backend.flavor === 'sqlite') {
           anchor = await AnchorKeeper.open(backend, options.anchor, options.file, {
             accept: options.acceptRolledBack === true,
             warn: (m) => options.logger?.warn(m),
@@ -125,7 +155,7 @@ export class DurableEngine {
         const keeper = anchor;
         writer.onCommit(() => keeper.committed());
       }
-      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(new SqliteSessionStorage(backend.connection), codec, clock), keyring, anchor);
+      return new DurableEngine(config, backend, codec, writer, new SessionEventStore(sessions, codec, clock), keyring, anchor);
     } catch (error) {
       keyring.dispose();
       throw error;

@@ -6,7 +6,7 @@
  */
 import { CancelledError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
-import type { JournalStore } from '../store/journalStore';
+import type { JournalStore, LeaseFence } from '../store/journalStore';
 
 const LOCAL_TRUST_MARGIN_MS = 500;
 
@@ -23,8 +23,14 @@ export class LeaseKeeper {
     private readonly clock: () => number,
     private readonly onLost: () => void,
     renewedAt: number,
+    /** The epoch this run was granted: every write of the run carries it (see LeaseFence). */
+    readonly epoch: number,
   ) {
     this.lastRenewed = renewedAt;
+  }
+
+  get fence(): LeaseFence {
+    return { owner: this.owner, epoch: this.epoch };
   }
 
   /** Take the lease, or undefined if a live owner holds it. */
@@ -38,8 +44,9 @@ export class LeaseKeeper {
   ): Promise<LeaseKeeper | undefined> {
     // Times are taken before the database call: the stored expiry is at least this plus leaseMs.
     const askedAt = clock();
-    if (!(await backend.acquireLease(executionId, owner, leaseMs))) return undefined;
-    const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost, askedAt);
+    const epoch = await backend.acquireLease(executionId, owner, leaseMs);
+    if (epoch === undefined) return undefined;
+    const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost, askedAt, epoch);
     // Not unref'd: while an execution runs, its heartbeat is live work of this process.
     keeper.timer = setInterval(() => void keeper.renew(), Math.max(100, Math.floor(leaseMs / 3)));
     return keeper;
@@ -84,7 +91,7 @@ export class LeaseKeeper {
     // safety margin for clock skew between processes; past it, ask the database.
     if (this.clock() < this.lastRenewed + this.leaseMs - LOCAL_TRUST_MARGIN_MS) return;
     const row = await this.backend.getExecution(this.executionId);
-    if (!row || row.leaseOwner !== this.owner || (row.leaseExpiresAt ?? 0) <= this.clock()) {
+    if (!row || row.leaseOwner !== this.owner || row.leaseEpoch !== this.epoch || (row.leaseExpiresAt ?? 0) <= this.clock()) {
       this.lose();
       throw new CancelledError(`execution ${this.executionId}: the lease was lost to another owner`);
     }

@@ -4,8 +4,9 @@
  * can read when the journal cannot take it, and the completeness mark at the
  * end of every run.
  */
-import { ensureError, isDurableError, type StorageError } from '../model/errors';
+import { ensureError, isDurableError, isPassingStorageFailure, StorageError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
+import type { LeaseFence } from '../model/journal';
 import { withTimeout } from '../model/abortable';
 import { encodeFinish, type FinishRecord } from '../execution/stepValue';
 import { writeJournalMark } from '../journal/journalMark';
@@ -27,13 +28,14 @@ export class RunOutcomes {
   constructor(private readonly deps: RunOutcomeDeps) {}
 
   /** Write the outcome; a journal that cannot take it leaves the execution suspended and resumable (its replay writes it). */
-  async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome): Promise<ExecutionOutcome> {
+  async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome, fence?: LeaseFence): Promise<ExecutionOutcome> {
     try {
-      await this.finish(id, attempt, record);
+      await this.finish(id, attempt, record, fence);
       return outcome;
     } catch (error) {
+      if (isFenced(error)) return fencedOut(this.deps.warn, id, error);
       if (!isDurableError(error, 'journal_unavailable') && !isDurableError(error, 'storage')) throw error;
-      return this.park(id, `${UNAVAILABLE_DETAIL}the outcome could not be recorded: ${error.message}`);
+      return this.park(id, `${UNAVAILABLE_DETAIL}the outcome could not be recorded: ${error.message}`, fence);
     }
   }
 
@@ -42,17 +44,18 @@ export class RunOutcomes {
    * unavailable). If even that cannot be written the execution stays `running`
    * with no live lease: the tree shows it interrupted, and it is resumable.
    */
-  async park(id: ExecutionId, reason: string): Promise<ExecutionOutcome> {
+  async park(id: ExecutionId, reason: string, fence?: LeaseFence): Promise<ExecutionOutcome> {
     const detail = reason.slice(0, 500);
     this.deps.warn(`execution ${id}: suspended: ${detail}`);
     // A locked database is usually brief: keep trying for as long as one acknowledged write may wait.
     const deadline = this.deps.clock() + this.deps.engine().config.ackTimeoutMs;
     for (;;) {
       try {
-        await withTimeout(this.deps.engine().backend.suspend(id, detail), this.deps.engine().config.ackTimeoutMs, 'suspending the execution');
+        await withTimeout(this.deps.engine().backend.suspend(id, detail, fence), this.deps.engine().config.ackTimeoutMs, 'suspending the execution');
         return { status: 'suspended', reason: detail };
       } catch (error) {
-        if (isDurableError(error, 'storage') && (error as StorageError).reason === 'locked' && this.deps.clock() < deadline) {
+        if (isFenced(error)) return fencedOut(this.deps.warn, id, error);
+        if (isPassingStorageFailure(error) && this.deps.clock() < deadline) {
           await new Promise((r) => setTimeout(r, 50));
           continue;
         }
@@ -77,11 +80,24 @@ export class RunOutcomes {
    * guarded status transition. No status without its journaled outcome: a
    * journal error propagates and nothing is finalized.
    */
-  async finish(id: ExecutionId, attempt: number, outcome: FinishRecord): Promise<void> {
+  async finish(id: ExecutionId, attempt: number, outcome: FinishRecord, fence?: LeaseFence): Promise<void> {
     await this.deps.engine().writer.appendAcked({
       executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
-      kind: 'execution_finished', payload: encodeFinish(outcome),
+      kind: 'execution_finished', payload: encodeFinish(outcome), ...(fence ? { fence } : {}),
     });
-    await this.deps.engine().backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome));
+    await this.deps.engine().backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome), fence);
   }
+}
+
+/** A write refused because this run's lease passed to another owner (directly, or as the cause of a journal error). */
+export function isFenced(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof StorageError && e.reason === 'fenced') return true;
+  }
+  return false;
+}
+
+function fencedOut(warn: (m: string) => void, id: ExecutionId, error: unknown): ExecutionOutcome {
+  warn(`execution ${id}: ${ensureError(error).message}`);
+  return { status: 'interrupted', reason: 'another window took over' };
 }

@@ -143,15 +143,16 @@ export class DurableRuntime {
       const execution = await this.engine.backend.getExecution(id);
       if (!execution) throw new NotFoundError(`execution ${id} does not exist`);
       if (execution.status !== 'running' && execution.status !== 'suspended') return false;
-      leased = await this.engine.backend.acquireLease(id, owner, this.engine.config.leaseMs);
-      if (!leased) {
+      const epoch = await this.engine.backend.acquireLease(id, owner, this.engine.config.leaseMs);
+      leased = epoch !== undefined;
+      if (epoch === undefined) {
         const held = await this.engine.backend.getExecution(id);
         throw new LeaseHeldError(id, held?.leaseOwner ?? 'another window', held?.leaseExpiresAt ?? 0);
       }
       // Read again under the lease: a run elsewhere may have finished between the first read and now.
       const current = await this.engine.backend.getExecution(id);
       if (!current || (current.status !== 'running' && current.status !== 'suspended')) return false;
-      await this.outcomes.finish(current.id, current.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) });
+      await this.outcomes.finish(current.id, current.attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { owner, epoch });
       leased = false; // finalizing cleared the lease
       this.emit({ type: 'execution', executionId: id, status: 'cancelled' });
       return true;
@@ -424,7 +425,7 @@ export class DurableRuntime {
     }
     this.active.set(id, run);
     this.emit({ type: 'execution', executionId: id, status: 'running' });
-    run.done = driveAttempts(this.driveDeps(), id, definition, input, attempt, replay, run, () => lease.check())
+    run.done = driveAttempts(this.driveDeps(), id, definition, input, attempt, replay, run, lease)
       .catch((error): ExecutionOutcome => ({ status: 'interrupted', reason: ensureError(error).message }))
       .then(async (outcome) => {
         if (run.stopReason !== 'lease_lost') {

@@ -6,7 +6,8 @@
  * the same behaviour. See docs/ARCHITECTURE.md.
  */
 import type { ExecutionId, IdempotencyKey, JournalSeq } from '../model/ids';
-import type { EntryKind, ExecutionRecord, ExecutionStatus, JournalReader, JournalRecord, StoredRow, TerminalStatus } from '../model/journal';
+import type { EntryKind, ExecutionRecord, ExecutionStatus, JournalReader, JournalRecord, LeaseFence, StoredRow, TerminalStatus } from '../model/journal';
+export type { LeaseFence };
 
 export interface NewExecution {
   readonly id: ExecutionId;
@@ -108,12 +109,26 @@ export interface ChildRowCounts {
   readonly bytes: number;
 }
 
+/** What another process changed, as a store that can tell (PostgreSQL's LISTEN/NOTIFY) announces it. */
+export interface StoreHint {
+  readonly kind: 'execution' | 'promise' | 'timer';
+  readonly executionId: string;
+}
+
 /** The journal's database: executions, journal rows, leases, timers, promises, audit, marks, maintenance. */
 export interface JournalStore extends JournalReader {
-  /** Where the journal lives (a file path, a server), for messages. */
+  /** Where the journal lives (a file path, a server without its password), for messages. */
   readonly file: string;
+  /** 'sqlite' or 'postgres': for messages and the few settings that differ (a shared store must be sealed). */
+  readonly flavor: 'sqlite' | 'postgres';
+  /**
+   * Hints that another process changed something (so views refresh and timers
+   * re-arm at once). Only a hint: correctness never depends on one arriving.
+   * Stores that cannot tell return a no-op subscription.
+   */
+  watch(listener: (hint: StoreHint) => void): { dispose(): void };
   close(): Promise<void>;
-  /** `PRAGMA quick_check`: 'ok' or the problems SQLite found. Costs a full scan: on demand only. */
+  /** The database's own consistency check ('ok' when healthy; SQLite's quick_check). Costs a full scan: on demand only. */
   quickCheck(): Promise<string[]>;
   /**
    * Create an execution, with its first journal rows (its recorded input) in the
@@ -125,10 +140,11 @@ export interface JournalStore extends JournalReader {
   /**
    * Move an active execution to a terminal status. The first terminal status
    * wins: returns false (and changes nothing) if it was already terminal.
+   * With a fence, refused (StorageError 'fenced') unless that lease still holds.
    */
-  finalize(id: ExecutionId, status: TerminalStatus, detail?: string | null): Promise<boolean>;
-  /** running → suspended (waiting for a person or an event). */
-  suspend(id: ExecutionId, detail?: string | null): Promise<boolean>;
+  finalize(id: ExecutionId, status: TerminalStatus, detail?: string | null, fence?: LeaseFence): Promise<boolean>;
+  /** running → suspended (waiting for a person or an event); fenced like finalize. */
+  suspend(id: ExecutionId, detail?: string | null, fence?: LeaseFence): Promise<boolean>;
   /** An unfinished execution whose journal is damaged: suspended with the reason, whatever it was waiting for. */
   markDamaged(id: ExecutionId, detail: string): Promise<boolean>;
   /** Reopen for resume: suspended, failed or aborted goes back to running (never completed or cancelled). */
@@ -137,9 +153,11 @@ export interface JournalStore extends JournalReader {
   beginAttempt(id: ExecutionId, detail: string): Promise<number>;
   /**
    * Take or renew the lease atomically: succeeds when nobody holds it, we hold
-   * it, or the holder's lease expired. Returns whether we now own it.
+   * it, or the holder's lease expired. Returns the fencing epoch we now hold
+   * (it grows each time the lease changes hands), or undefined if a live owner
+   * holds it or is claiming it right now.
    */
-  acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean>;
+  acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<number | undefined>;
   /** Renew only if still ours (a renewal never steals). */
   renewLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean>;
   releaseLease(id: ExecutionId, owner: string): Promise<void>;
@@ -197,9 +215,9 @@ export interface JournalStore extends JournalReader {
   /** VACUUM when at least a quarter of the file is free pages, so the file actually shrinks. */
   vacuumIfWorthIt(): Promise<boolean>;
   /**
-   * Insert rows in order in one transaction; returns their sequence numbers.
-   * AUTOINCREMENT under the write lock makes the seqs of one multi-row INSERT
-   * contiguous, so they are derived from the last inserted id.
+   * Insert rows in order in one transaction; returns their sequence numbers,
+   * ascending in row order. A row with a fence is refused, with the whole
+   * transaction (StorageError 'fenced'), unless its lease still holds.
    */
   appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]>;
   markState(id: ExecutionId): Promise<MarkState | undefined>;
@@ -228,7 +246,7 @@ export interface JournalStore extends JournalReader {
     segmentSize?: number;
   }): AsyncGenerator<JournalRecord>;
   findResultByKey(executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined>;
-  /** SQLite's AUTOINCREMENT counter of the journal: it only grows, whatever is deleted (see journalAnchor.ts). */
+  /** The journal's sequence counter: it only grows, whatever is deleted (see journalAnchor.ts). */
   sequenceHighWater(): Promise<number>;
   maxSeq(): Promise<number>;
   listAudit(executionId?: ExecutionId): Promise<AuditRecord[]>;

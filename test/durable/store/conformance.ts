@@ -3,7 +3,7 @@
 // file calls `storeConformance(name, open)` with a function that opens a fresh,
 // empty store (sqlite.conformance.test.ts today; PostgreSQL next).
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test as nodeTest } from 'node:test';
 import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../../../src/durable/model/ids';
 import type { NewEntry, StoredRow } from '../../../src/durable/model/journal';
 import type { JournalStore } from '../../../src/durable/store/journalStore';
@@ -34,7 +34,8 @@ const plainCodec: MessageCodec = {
   open: (_t, _i, blob) => JSON.parse(new TextDecoder().decode(blob)) as MessageBody,
 };
 
-export function storeConformance(name: string, open: Opener): void {
+export function storeConformance(name: string, open: Opener, skip?: string): void {
+  const test = (title: string, fn: (t: Parameters<Opener>[0]) => Promise<void>): void => void nodeTest(title, { skip }, fn);
   const fresh = async (t: Parameters<Opener>[0], title = 'job'): Promise<OpenedStore & { id: ExecutionId }> => {
     const opened = await open(t);
     const id = newExecutionId();
@@ -73,21 +74,46 @@ export function storeConformance(name: string, open: Opener): void {
     assert.equal((await store.findResultByKey(id, KEY))?.seq !== undefined, true);
   });
 
-  test(`${name}: a lease has one owner until it expires or is released; finishing clears it`, async (t) => {
+  test(`${name}: a lease has one owner until it expires or is released; each new owner gets the next epoch; finishing clears it`, async (t) => {
     const { store, id, advance } = await fresh(t);
-    assert.equal(await store.acquireLease(id, 'a', 1_000), true);
-    assert.equal(await store.acquireLease(id, 'b', 1_000), false, 'held by a');
+    assert.equal(await store.acquireLease(id, 'a', 1_000), 1, 'the first owner holds epoch 1');
+    assert.equal(await store.acquireLease(id, 'b', 1_000), undefined, 'held by a');
+    assert.equal(await store.acquireLease(id, 'a', 1_000), 1, 'the same owner again: the same epoch');
     assert.equal(await store.renewLease(id, 'a', 1_000), true);
     assert.equal(await store.renewLease(id, 'b', 1_000), false, 'b does not own it');
     advance(2_000);
-    assert.equal(await store.acquireLease(id, 'b', 1_000), true, 'expired: b takes over');
+    assert.equal(await store.acquireLease(id, 'b', 1_000), 2, 'expired: b takes over with the next epoch');
     assert.equal(await store.renewLease(id, 'a', 1_000), false, 'a lost it');
+    assert.equal((await store.getExecution(id))?.leaseEpoch, 2);
     await store.releaseLease(id, 'b');
-    assert.equal(await store.acquireLease(id, 'a', 1_000), true, 'released');
+    assert.equal(await store.acquireLease(id, 'a', 1_000), 3, 'released: a is a new owner again');
     await store.finalize(id, 'completed');
     const done = await store.getExecution(id);
     assert.equal(done?.status, 'completed');
     assert.equal(done?.leaseOwner, null);
+  });
+
+  test(`${name}: a fenced-out owner writes nothing: its rows, outcome and suspension are refused in the writing transaction`, async (t) => {
+    const { store, id, advance } = await fresh(t);
+    const a = { owner: 'a', epoch: (await store.acquireLease(id, 'a', 1_000))! };
+    const [seq] = await store.appendRows([{ ...result(id, 0), fence: a }]);
+    assert.ok(seq > 0, 'the owner writes');
+    advance(2_000);
+    const b = { owner: 'b', epoch: (await store.acquireLease(id, 'b', 1_000))! };
+    const refused = (e: unknown) => (e as { reason?: string }).reason === 'fenced' && /passed to another owner/.test((e as Error).message);
+    await assert.rejects(store.appendRows([{ ...result(id, 1), fence: a }]), refused, 'one row');
+    await assert.rejects(store.appendRows([{ ...intent(id, 2), fence: a }, { ...result(id, 2), fence: a }]), refused, 'a batch');
+    await assert.rejects(store.appendRows([{ ...result(id, 3), fence: b }, { ...result(id, 4), fence: a }]), refused, 'a batch with one stale row fails whole');
+    await assert.rejects(store.suspend(id, 'stale', a), refused);
+    await assert.rejects(store.finalize(id, 'failed', 'stale', a), refused);
+    assert.deepEqual(await store.countRows(id), { count: 1, lastSeq: seq }, 'nothing of the stale owner landed');
+    assert.equal((await store.getExecution(id))?.status, 'running');
+    // The same owner coming back after a release is a stranger too: its old epoch stays refused.
+    await store.releaseLease(id, 'b');
+    assert.equal(await store.acquireLease(id, 'a', 1_000), 3);
+    await assert.rejects(store.appendRows([{ ...result(id, 1), fence: a }]), refused, 'an old epoch of the same owner');
+    await store.appendRows([{ ...result(id, 1), fence: { owner: 'a', epoch: 3 } }]);
+    assert.equal(await store.finalize(id, 'completed', null, { owner: 'a', epoch: 3 }), true);
   });
 
   test(`${name}: status changes: suspend, reopen, a new attempt, damaged; a finished execution is not reopened`, async (t) => {
@@ -153,7 +179,7 @@ export function storeConformance(name: string, open: Opener): void {
   test(`${name}: an import is all or nothing, also with what another store adds inside it`, async (t) => {
     const { store } = await open(t);
     const id = newExecutionId();
-    const execution = { id, kind: 'k', version: 1, title: 'imported', status: 'completed' as const, attempt: 1, createdAt: 1, updatedAt: 2, finishedAt: 2, stepCount: 0, statusDetail: null, leaseOwner: null, leaseExpiresAt: null };
+    const execution = { id, kind: 'k', version: 1, title: 'imported', status: 'completed' as const, attempt: 1, createdAt: 1, updatedAt: 2, finishedAt: 2, stepCount: 0, statusDetail: null, leaseOwner: null, leaseExpiresAt: null, leaseEpoch: 0 };
     await assert.rejects(store.importExecutions([{ execution, rows: [result(id, 0)] }], async () => { throw new Error('the transcript failed'); }), /the transcript failed/);
     assert.equal(await store.getExecution(id), undefined, 'rolled back');
     await store.importExecutions([{ execution, rows: [result(id, 0)], timers: [{ id: 'tt', executionId: id, stepId: 0, dueAt: 1, status: 'fired', firedAt: 1 }] }]);

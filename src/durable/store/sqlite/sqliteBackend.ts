@@ -14,7 +14,7 @@ import { flatten, INSERT_CHUNKS, PLACEHOLDERS, ROW_COLUMNS } from './sqliteRows'
 import * as marks from './sqliteMarks';
 import * as maintenance from './sqliteMaintenance';
 import * as waits from './sqliteWaits';
-import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, TimerRecord } from '../journalStore';
+import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, LeaseFence, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, StoreHint, TimerRecord } from '../journalStore';
 import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
 import { InvalidStateError } from '../../model/errors';
@@ -22,6 +22,14 @@ import type { ExecutionId, IdempotencyKey, JournalSeq } from '../../model/ids';
 import { type AuditMeta, type ExecutionRecord, type JournalRecord, type StoredRow, type TerminalStatus } from '../../model/journal';
 import { migrate, type Migration } from './migrations';
 import { SqliteConnection } from './sqliteConnection';
+import { segmentedRows } from '../segments';
+
+/** The distinct (execution, fence) pairs of rows about to be written. */
+export function distinctFences(rows: readonly StoredRow[]): Array<readonly [string, LeaseFence]> {
+  const seen = new Map<string, readonly [string, LeaseFence]>();
+  for (const row of rows) if (row.fence) seen.set(`${row.executionId}\u0000${row.fence.owner}\u0000${row.fence.epoch}`, [row.executionId, row.fence]);
+  return [...seen.values()];
+}
 
 export interface BackendOptions {
   readonly file: string;
@@ -62,6 +70,14 @@ export class SqliteBackend implements JournalStore {
 
   get file(): string {
     return this.conn.file;
+  }
+
+  readonly flavor = 'sqlite';
+
+  /** One file, one machine: other processes' changes show up on the next read; nothing to announce. */
+  watch(listener: (hint: StoreHint) => void): { dispose(): void } {
+    void listener;
+    return { dispose: () => undefined };
   }
 
   /** The connection, for sibling stores of the same file (session events); they queue on it like we do. */
@@ -111,13 +127,13 @@ export class SqliteBackend implements JournalStore {
    * Move an active execution to a terminal status. The first terminal status
    * wins: returns false (and changes nothing) if it was already terminal.
    */
-  finalize(id: ExecutionId, status: TerminalStatus, detail: string | null = null): Promise<boolean> {
-    return executions.finalize(this.conn, this.clock, id, status, detail);
+  finalize(id: ExecutionId, status: TerminalStatus, detail: string | null = null, fence?: LeaseFence): Promise<boolean> {
+    return executions.finalize(this.conn, this.clock, id, status, detail, fence);
   }
 
   /** running → suspended (waiting for a person or an event). */
-  suspend(id: ExecutionId, detail: string | null = null): Promise<boolean> {
-    return executions.suspend(this.conn, this.clock, id, detail);
+  suspend(id: ExecutionId, detail: string | null = null, fence?: LeaseFence): Promise<boolean> {
+    return executions.suspend(this.conn, this.clock, id, detail, fence);
   }
 
   /** An unfinished execution whose journal is damaged: suspended with the reason, whatever it was waiting for. */
@@ -139,7 +155,7 @@ export class SqliteBackend implements JournalStore {
    * Take or renew the lease atomically: succeeds when nobody holds it, we hold
    * it, or the holder's lease expired. Returns whether we now own it.
    */
-  acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
+  acquireLease(id: ExecutionId, owner: string, leaseMs: number): Promise<number | undefined> {
     return executions.acquireLease(this.conn, this.clock, id, owner, leaseMs);
   }
 
@@ -292,12 +308,25 @@ export class SqliteBackend implements JournalStore {
   }
 
   private async appendOne(row: StoredRow): Promise<JournalSeq[]> {
-    const { lastId } = await this.conn.exclusive('append a journal row', () => this.conn.run(`INSERT INTO journal (${ROW_COLUMNS}) VALUES ${PLACEHOLDERS}`, flatten(row)));
+    const { fence } = row;
+    if (!fence) {
+      const { lastId } = await this.conn.exclusive('append a journal row', () => this.conn.run(`INSERT INTO journal (${ROW_COLUMNS}) VALUES ${PLACEHOLDERS}`, flatten(row)));
+      return [lastId as JournalSeq];
+    }
+    // Still one autocommit statement: the row goes in only while its lease holds that epoch.
+    const { lastId, changes } = await this.conn.exclusive('append a journal row', () =>
+      this.conn.run(
+        `INSERT INTO journal (${ROW_COLUMNS}) SELECT ${PLACEHOLDERS.slice(1, -1)} WHERE EXISTS (SELECT 1 FROM executions WHERE id = ? AND lease_owner = ? AND lease_epoch = ?)`,
+        [...flatten(row), row.executionId, fence.owner, fence.epoch],
+      ),
+    );
+    if (changes !== 1) throw executions.fencedError(this.conn.file, row.executionId, fence);
     return [lastId as JournalSeq];
   }
 
-  /** Inside a transaction: multi-row inserts (counters follow by trigger), audit projection. */
+  /** Inside a transaction: fences checked, multi-row inserts (counters follow by trigger), audit projection. */
   private async insertRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
+    await executions.checkFences(this.conn, distinctFences(rows));
     const seqs: JournalSeq[] = [];
     let offset = 0;
     while (offset < rows.length) {
@@ -391,18 +420,8 @@ export class SqliteBackend implements JournalStore {
    * Every journal row of an execution (one attempt, or all), in sequence order,
    * read in keyset segments: memory holds one segment whatever the journal length.
    */
-  async *journalRows(executionId: ExecutionId, options: { attempt?: number; segmentSize?: number } = {}): AsyncGenerator<JournalRecord> {
-    const size = options.segmentSize ?? 512;
-    let after = 0;
-    for (;;) {
-      const segment =
-        options.attempt === undefined
-          ? await this.readExecutionSegment(executionId, after, size)
-          : await this.readSegment(executionId, options.attempt, after, size);
-      yield* segment;
-      if (segment.length < size) return;
-      after = segment[segment.length - 1].seq;
-    }
+  journalRows(executionId: ExecutionId, options: { attempt?: number; segmentSize?: number } = {}): AsyncGenerator<JournalRecord> {
+    return segmentedRows(this, executionId, options);
   }
 
   // ---- inspection reads (inspectionQueries.ts) ----

@@ -71,6 +71,9 @@ const ADVICE: Record<StorageFailure, string> = {
   closed: 'the database was already closed',
   io: 'a disk error occurred (is the disk full?)',
   conflict: 'a row with the same identity already exists (another owner may have recorded it)',
+  unavailable: 'the database could not be reached; it is retried',
+  fenced: 'the lease passed to another owner; this run stopped without writing',
+  denied: 'permission denied; check the file permissions',
 };
 
 /** Turn a driver error into a StorageError that says what, where and how to fix it. */

@@ -51,6 +51,7 @@ export function rowToExecution(row: SqlRow): ExecutionRecord {
     statusDetail: row.status_detail as string | null,
     leaseOwner: row.lease_owner as string | null,
     leaseExpiresAt: row.lease_expires_at as number | null,
+    leaseEpoch: (row.lease_epoch as number | undefined) ?? 0,
   };
 }
 

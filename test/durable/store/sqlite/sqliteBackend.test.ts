@@ -217,15 +217,15 @@ test('leases: taken atomically, refused while live, taken over after expiry', as
   const backend = await openBackend(t, { clock: () => now });
   const exec = newExecutionId();
   await backend.createExecution({ id: exec, kind: 'k', version: 1, title: 't' });
-  assert.equal(await backend.acquireLease(exec, 'window-a', 10_000), true);
-  assert.equal(await backend.acquireLease(exec, 'window-b', 10_000), false);
+  assert.equal(await backend.acquireLease(exec, 'window-a', 10_000), 1);
+  assert.equal(await backend.acquireLease(exec, 'window-b', 10_000), undefined);
   assert.equal(await backend.renewLease(exec, 'window-b', 10_000), false, 'a renewal never steals');
   now += 5_000;
   assert.equal(await backend.renewLease(exec, 'window-a', 10_000), true);
   now += 9_000;
-  assert.equal(await backend.acquireLease(exec, 'window-b', 10_000), false, 'renewed lease is still live');
+  assert.equal(await backend.acquireLease(exec, 'window-b', 10_000), undefined, 'renewed lease is still live');
   now += 2_000;
-  assert.equal(await backend.acquireLease(exec, 'window-b', 10_000), true, 'expired lease is taken over');
+  assert.equal(await backend.acquireLease(exec, 'window-b', 10_000), 2, 'expired lease is taken over');
   assert.equal((await backend.getExecution(exec))?.leaseOwner, 'window-b');
 });
 

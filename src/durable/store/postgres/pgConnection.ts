@@ -1,0 +1,235 @@
+/**
+ * One pool of `pg` (node-postgres) connections to the shared journal.
+ *
+ * - A transaction runs on one pooled client; statements issued inside it (also
+ *   by a sibling store, such as the session events of an import) find that
+ *   client through AsyncLocalStorage instead of taking another.
+ * - A statement that could not reach the server (no connection, the server
+ *   restarting) was never sent, so it is retried with backoff; one that failed
+ *   mid-flight is reported, because it may have committed.
+ * - SQLSTATEs become StorageError reasons the UI can explain; messages name the
+ *   server without its password.
+ * - The driver loads at the first open, not when the extension activates.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
+import { ensureError, StorageError, type StorageFailure } from '../../model/errors';
+
+type Driver = typeof import('pg');
+let driver: Driver | undefined;
+
+function loadDriver(): Driver {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use on purpose
+  driver ??= require('pg') as Driver;
+  return driver;
+}
+
+export interface PgConnectionOptions {
+  /** `postgres://user@host:port/db` (a password in it works, but settings should not hold one). */
+  readonly connectionString: string;
+  /** From SecretStorage or the environment, never from settings. */
+  readonly password?: string;
+  /** A schema of its own (tests); `public` otherwise. */
+  readonly schema?: string;
+  readonly poolSize?: number;
+  readonly connectTimeoutMs?: number;
+  /** Server-side limit per statement; the client gives up a little later (a stalled network). */
+  readonly statementTimeoutMs?: number;
+  readonly applicationName?: string;
+  readonly warn?: (message: string) => void;
+}
+
+export type PgValue = string | number | boolean | null | Buffer | readonly unknown[];
+
+const CONNECT_RETRIES = 4;
+
+/** The server as messages may name it: user, host, port and database, no password. */
+export function describeServer(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `postgres://${url.username ? `${decodeURIComponent(url.username)}@` : ''}${url.host}${url.pathname}`;
+  } catch {
+    return 'the PostgreSQL server (its connection string does not parse as a URL)';
+  }
+}
+
+function reasonOf(error: Error & { code?: unknown }): StorageFailure | undefined {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', 'EAI_AGAIN'].includes(code)) return 'unavailable';
+  if (/Connection terminated|timeout exceeded when trying to connect|Connection ended|Client has encountered a connection error/i.test(error.message)) return 'unavailable';
+  if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '57014') return 'unavailable';
+  if (code === '28P01' || code === '28000' || code === '42501') return 'denied';
+  if (code === '3D000') return 'cannot_open';
+  if (code === '25006') return 'read_only';
+  if (code.startsWith('53')) return 'io';
+  if (code === '40001' || code === '40P01' || code === '55P03') return 'locked';
+  if (code.startsWith('23')) return 'conflict';
+  if (code === 'XX001' || code === 'XX002') return 'corrupt';
+  return undefined;
+}
+
+const ADVICE: Partial<Record<StorageFailure, string>> = {
+  unavailable: 'the server cannot be reached or went away; nothing committed is lost, and the journal retries with backoff',
+  denied: 'the server refused the role: check the user name, the password (Durable Sessions: Set PostgreSQL Password) and the role\'s rights on the database',
+  cannot_open: 'the database does not exist: create it (createdb) or fix the connection string',
+  read_only: 'the server is read-only (a standby?): point the connection string at the primary',
+  io: 'the server is out of disk space or memory: free space on the server',
+  locked: 'a concurrent transaction held the rows; it is retried',
+  conflict: 'a row with the same identity already exists (another owner may have recorded it)',
+  corrupt: 'the server reports damaged data: ask its administrator to check it',
+};
+
+/** Turn a driver error into a StorageError that says what, where and how to fix it. */
+export function toStorageError(raw: unknown, where: string, operation: string): Error {
+  const error = ensureError(raw) as Error & { code?: unknown };
+  if (error instanceof StorageError) return error;
+  const reason = reasonOf(error) ?? 'io';
+  const code = typeof error.code === 'string' ? ` (${error.code})` : '';
+  // A foreign key names a row that is not there: not a duplicate, so not the duplicate's advice.
+  const advice = error.code === '23503' ? 'it refers to an execution that does not exist (it may have been pruned)' : (ADVICE[reason] ?? 'see the log');
+  const detail = reason === 'conflict' ? ` [${error.message}]` : `: ${error.message}`;
+  return new StorageError(reason, `${where}: ${operation} failed${code}: ${advice}${detail}`, { cause: error });
+}
+
+function toParam(value: unknown): unknown {
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (Array.isArray(value)) return value.map(toParam);
+  return value;
+}
+
+/** Pools currently open in this process (leak checks in tests). */
+let openPools = 0;
+export function openPoolCount(): number {
+  return openPools;
+}
+
+export class PgConnection {
+  private readonly scope = new AsyncLocalStorage<PoolClient>();
+  private closed = false;
+
+  private constructor(
+    private readonly pool: Pool,
+    readonly where: string,
+    private readonly options: PgConnectionOptions,
+  ) {}
+
+  /** Connect once to prove the server, the role and the database answer (clear errors at open, not later). */
+  static async open(options: PgConnectionOptions): Promise<PgConnection> {
+    const where = describeServer(options.connectionString);
+    let pg: Driver;
+    try {
+      pg = loadDriver();
+    } catch (error) {
+      throw new StorageError('cannot_open', `${where}: the PostgreSQL driver (pg) could not be loaded: ${ensureError(error).message}`, { cause: error });
+    }
+    const statementTimeout = options.statementTimeoutMs ?? 15_000;
+    const config: PoolConfig = {
+      connectionString: options.connectionString,
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      statement_timeout: statementTimeout,
+      query_timeout: statementTimeout + 5_000,
+      application_name: options.applicationName ?? 'durable-agent-sessions',
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    };
+    const pool = new pg.Pool(config);
+    // An idle client whose server went away emits here; without a listener the process would crash.
+    pool.on('error', (error) => options.warn?.(`${where}: an idle connection failed: ${error.message}`));
+    openPools++;
+    const conn = new PgConnection(pool, where, options);
+    try {
+      await conn.query('connect', 'SELECT 1 AS ok');
+      return conn;
+    } catch (error) {
+      await conn.close();
+      throw error;
+    }
+  }
+
+  get schema(): string {
+    return this.options.schema ?? 'public';
+  }
+
+  /** A statement; inside `transaction` it runs on the transaction's client. */
+  async query<R extends QueryResultRow = QueryResultRow>(operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    const inside = this.scope.getStore();
+    if (inside) return this.send<R>(inside, operation, sql, params);
+    const client = await this.connect(operation);
+    try {
+      return await this.send<R>(client, operation, sql, params);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** BEGIN … COMMIT on one client, rolled back on any error; retried when the server reports a serialization failure or deadlock. */
+  async transaction<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.scope.getStore()) return fn(); // nested: part of the caller's transaction
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connect(operation);
+      let broken = false;
+      try {
+        await this.send(client, operation, 'BEGIN');
+        const value = await this.scope.run(client, fn);
+        await this.send(client, operation, 'COMMIT');
+        return value;
+      } catch (raw) {
+        const error = toStorageError(raw, this.where, operation);
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (error instanceof StorageError && error.reason === 'locked' && attempt < 3) continue;
+        throw error;
+      } finally {
+        // A client that could not even roll back is discarded, not returned to the pool.
+        client.release(broken ? true : undefined);
+      }
+    }
+  }
+
+  /** A dedicated client outside the pool (LISTEN needs one that stays connected). */
+  async dedicatedClient(): Promise<import('pg').Client> {
+    const pg = loadDriver();
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      ...(this.options.password !== undefined ? { password: this.options.password } : {}),
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5_000,
+      keepAlive: true,
+      application_name: `${this.options.applicationName ?? 'durable-agent-sessions'} (hints)`,
+    });
+    await client.connect();
+    return client;
+  }
+
+  private async connect(operation: string): Promise<PoolClient> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new StorageError('closed', `${this.where}: ${operation} after close`);
+      try {
+        return await this.pool.connect();
+      } catch (raw) {
+        const error = toStorageError(raw, this.where, operation);
+        // Nothing was sent: safe to retry whatever the statement is.
+        if (!(error instanceof StorageError) || error.reason !== 'unavailable' || attempt >= CONNECT_RETRIES) throw error;
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async send<R extends QueryResultRow>(client: PoolClient, operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    try {
+      const result = await client.query<R>(sql, params.map(toParam));
+      return result.rows;
+    } catch (error) {
+      throw toStorageError(error, this.where, operation);
+    }
+  }
+
+  /** Close the pool (waits for checked-out clients to be released). Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    openPools--;
+    await this.pool.end().catch((error: unknown) => this.options.warn?.(`${this.where}: closing the pool: ${ensureError(error).message}`));
+  }
+}

@@ -1,0 +1,55 @@
+// PostgreSQL for the unit suites: the server the test command started
+// (scripts/postgres.mjs, URL in DURABLE_TEST_PG_URL), one fresh schema per
+// test so tests never see each other's rows, dropped afterwards.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { loadMigrations } from '../src/durable/store/migrationFiles';
+import { PostgresStore } from '../src/durable/store/postgres/postgresStore';
+import { repoRoot } from './helpers';
+
+export const PG_URL = process.env.DURABLE_TEST_PG_URL;
+export const PG_MIGRATIONS_DIR = join(repoRoot(), 'migrations', 'postgres');
+/** Why PostgreSQL tests are skipped, or undefined when a server is there. */
+export const PG_MISSING = PG_URL ? undefined : 'no PostgreSQL server: run the tests with `npm test` (it starts one), or set DURABLE_TEST_PG_URL';
+
+type After = { after(fn: () => void | Promise<void>): void };
+
+/** A schema of its own for this test, dropped when the test ends. */
+export function pgSchema(t: After): string {
+  const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  t.after(async () => {
+    const client = new Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    } finally {
+      await client.end();
+    }
+  });
+  return schema;
+}
+
+export async function openPgStore(t: After, options: { clock?: () => number; project?: string; schema?: string } = {}): Promise<PostgresStore> {
+  const schema = options.schema ?? pgSchema(t);
+  const store = await PostgresStore.open({
+    connectionString: PG_URL!,
+    schema,
+    project: options.project ?? 'test-project',
+    migrations: loadMigrations(PG_MIGRATIONS_DIR),
+    clock: options.clock,
+  });
+  t.after(() => store.close());
+  return store;
+}
+
+/** Run a statement as the server's superuser (to damage or inspect what the store wrote). */
+export async function pgAdmin<T = Record<string, unknown>>(schema: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
