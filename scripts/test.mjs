@@ -5,9 +5,20 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, log, npx, root, run, runAsync } from './lib.mjs';
+import { startPostgres } from './postgres.mjs';
 
 const started = Date.now();
 ensureDependencies();
+
+// A private PostgreSQL server for the suites that run on the shared store (stopped at the end).
+let postgres;
+try {
+  postgres = await startPostgres({ name: 'test' });
+  log(`PostgreSQL ${postgres.major} on ${postgres.url}${postgres.created ? ' (new cluster)' : ''}`);
+} catch (error) {
+  log(`PostgreSQL could not be started: ${error.message}`);
+}
+const pgEnv = postgres ? { DURABLE_TEST_PG_URL: postgres.url } : {};
 
 const results = [];
 
@@ -42,7 +53,23 @@ await step('unit', async () => {
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...testFiles(join(root, 'out', 'test')),
-  ]);
+  ], { env: { ...process.env, ...pgEnv } });
+  if (!postgres) throw new Error('no PostgreSQL server: the PostgreSQL suites could not run');
+  return tapCounts(tap, code);
+});
+
+// The core's suites again, on PostgreSQL: steps, replay, divergence, ambiguity, waits,
+// retention, export/import, session events, and a shortened crash torture.
+await step('unit (postgres)', async () => {
+  if (!postgres) throw new Error('no PostgreSQL server');
+  const tap = join(root, 'test-results', 'unit-postgres.tap');
+  const core = ['execution', 'journal', 'runtime', 'sessions', 'inspection', 'torture'].map((d) => join(root, 'out', 'test', 'durable', d));
+  const code = await runAsync(process.execPath, [
+    '--test', '--test-concurrency=2',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+    ...core.flatMap(testFiles),
+  ], { env: { ...process.env, ...pgEnv, DURABLE_TEST_STORE: 'postgres', TORTURE_KILLS: process.env.TORTURE_KILLS ?? '40' } });
   return tapCounts(tap, code);
 });
 
@@ -76,6 +103,8 @@ await step('harness', async () => {
 function testFiles(dir) {
   return readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.test.js')).map((f) => join(dir, f));
 }
+
+await postgres?.stop().catch((error) => log(`stopping PostgreSQL: ${error.message}`));
 
 console.log('');
 for (const r of results) {

@@ -68,9 +68,13 @@ export function text(data: Uint8Array): string {
 }
 
 import { DurableEngine } from '../src/durable/runtime/engine';
+import { pgAdmin, pgLockJournal } from './pgTestStore';
 import type { DurableConfig } from '../src/durable/model/config';
 import { DurableRuntime, type RuntimeEvent } from '../src/durable/runtime/runtime';
 import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/execution/workflow';
+
+export { STORE_UNDER_TEST, SQLITE_ONLY, engineStore, schemaOfFile } from './storeUnderTest';
+import { STORE_UNDER_TEST, engineStore, schemaOfFile } from './storeUnderTest';
 
 export interface RuntimeFixture {
   readonly file: string;
@@ -92,7 +96,7 @@ export async function makeRuntime(
   const warnings: string[] = [];
   const engine = await DurableEngine.open({
     file,
-    migrationsDir: MIGRATIONS_DIR,
+    ...engineStore(file, t),
     masterKey: TEST_MASTER_KEY,
     config: { ackTimeoutMs: 2_000, ...options.config },
     clock: options.clock,
@@ -150,15 +154,22 @@ export async function until(predicate: () => boolean | Promise<boolean>, ms = 5_
 import * as sqlite3 from '@vscode/sqlite3';
 
 /** Run one statement on `file` through a separate connection (a stranger to the engine: a tool, a bug, another process). */
-export function rawSql(file: string, statement: string, params: unknown[] = []): Promise<void> {
+export async function rawSql(file: string, statement: string, params: unknown[] = []): Promise<void> {
+  if (STORE_UNDER_TEST === 'postgres') {
+    // The same damage on the server: `?` placeholders become $1, $2…, in the schema that stands for this "file".
+    let n = 0;
+    await pgAdmin(schemaOfFile(file), statement.replace(/\?/g, () => `$${++n}`), params);
+    return;
+  }
   return new Promise((resolve, reject) => {
     const db = new sqlite3.Database(file);
     db.run(statement, params, (err) => db.close(() => (err ? reject(err) : resolve())));
   });
 }
 
-/** Hold SQLite's write lock on `file` from another connection until the returned function is called. */
+/** Hold SQLite's write lock on `file` (on PostgreSQL: an exclusive lock on the journal table) from another connection until the returned function is called. */
 export async function holdWriteLock(file: string): Promise<() => Promise<void>> {
+  if (STORE_UNDER_TEST === 'postgres') return pgLockJournal(schemaOfFile(file));
   const db = await new Promise<sqlite3.Database>((resolve, reject) => {
     const opened = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(opened)));
   });

@@ -2,11 +2,18 @@
 // (scripts/postgres.mjs, URL in DURABLE_TEST_PG_URL), one fresh schema per
 // test so tests never see each other's rows, dropped afterwards.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { loadMigrations } from '../src/durable/store/migrationFiles';
 import { PostgresStore } from '../src/durable/store/postgres/postgresStore';
-import { repoRoot } from './helpers';
+
+/** The repository root (found from the bundled file, like helpers.ts does; not imported from there to keep the two acyclic). */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 export const PG_URL = process.env.DURABLE_TEST_PG_URL;
 export const PG_MIGRATIONS_DIR = join(repoRoot(), 'migrations', 'postgres');
@@ -18,16 +25,18 @@ type After = { after(fn: () => void | Promise<void>): void };
 /** A schema of its own for this test, dropped when the test ends. */
 export function pgSchema(t: After): string {
   const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  t.after(async () => {
-    const client = new Client({ connectionString: PG_URL });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await client.end();
-    }
-  });
+  t.after(() => dropPgSchema(schema));
   return schema;
+}
+
+export async function dropPgSchema(schema: string): Promise<void> {
+  const client = new Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 export async function openPgStore(t: After, options: { clock?: () => number; project?: string; schema?: string } = {}): Promise<PostgresStore> {
@@ -52,4 +61,16 @@ export async function pgAdmin<T = Record<string, unknown>>(schema: string, sql: 
   } finally {
     await client.end();
   }
+}
+
+/** Another session takes the journal table's write lock and holds it until the returned function is called (a stalled journal). */
+export async function pgLockJournal(schema: string): Promise<() => Promise<void>> {
+  const client = new Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('LOCK TABLE journal IN EXCLUSIVE MODE');
+  return async () => {
+    await client.query('ROLLBACK').catch(() => undefined);
+    await client.end();
+  };
 }

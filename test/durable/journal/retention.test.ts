@@ -6,7 +6,7 @@ import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../.
 import { prune } from '../../../src/durable/journal/retention';
 import type { JournalStore } from '../../../src/durable/store/journalStore';
 import type { JournalCodec } from '../../../src/durable/crypto/journalCodec';
-import { makeRuntime } from '../../helpers';
+import { makeRuntime, SQLITE_ONLY } from '../../helpers';
 
 const DAY = 86_400_000;
 
@@ -79,7 +79,8 @@ test('the journal byte cap is enforced', async (t) => {
   const report = await prune(fx.engine.backend, resolveConfig({ maxJournalBytes: cap }), c.now);
   assert.ok(report.overByteCap > 0);
   assert.ok((await fx.engine.backend.totals()).journalBytes <= cap);
-  assert.ok(report.vacuumed, 'the freed pages were given back');
+  // SQLite gives the freed pages back by VACUUM; PostgreSQL's autovacuum does it on its own.
+  if (fx.engine.backend.flavor === 'sqlite') assert.ok(report.vacuumed, 'the freed pages were given back');
 });
 
 test('the stale sweep aborts only running executions that no live owner holds', async (t) => {
@@ -95,7 +96,7 @@ test('the stale sweep aborts only running executions that no live owner holds', 
   assert.equal((await fx.engine.backend.getExecution(owned))?.status, 'running');
 });
 
-test('the file actually shrinks after pruning', async (t) => {
+test('the file actually shrinks after pruning', { skip: SQLITE_ONLY }, async (t) => {
   const c = { now: 5_000 * DAY };
   const fx = await makeRuntime(t, { clock: () => c.now });
   for (let i = 0; i < 20; i++) await seed(fx.engine.backend, fx.engine.codec, 'completed', 8, 32 * 1024);

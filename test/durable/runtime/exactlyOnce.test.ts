@@ -18,7 +18,7 @@ import type { WorkflowDefinition } from '../../../src/durable/execution/workflow
 import { needsAttention } from '../../../src/durable/inspection/inspection';
 import { KeyStore } from '../../../src/extension/keyStore';
 import { attentionLabel } from '../../../src/views/explorerTreeModel';
-import { holdWriteLock, makeRuntime, MIGRATIONS_DIR, openBackend, rawSql, TEST_MASTER_KEY, testCodec, until, type RuntimeFixture } from '../../helpers';
+import { holdWriteLock, makeRuntime, MIGRATIONS_DIR, openBackend, rawSql, TEST_MASTER_KEY, testCodec, until, type RuntimeFixture, SQLITE_ONLY } from '../../helpers';
 
 const HOUR = 3_600_000;
 
@@ -376,7 +376,7 @@ test('limits agree: a 1,000-character step name and a long emoji title export an
   assert.equal(cutTitle('e\u0301'.repeat(150)), 'e\u0301'.repeat(100), 'a combining accent stays with its letter');
 });
 
-test('a journal rolled back to an older copy is refused at open by the anchor outside the file; a person can accept it', async (t) => {
+test('a journal rolled back to an older copy is refused at open by the anchor outside the file; a person can accept it', { skip: SQLITE_ONLY }, async (t) => {
   const { fx, id } = await chargedAndParked(t);
   const anchorValue = { seq: undefined as number | undefined };
   const anchor = { read: () => anchorValue.seq, write: (seq: number) => void (anchorValue.seq = seq) };

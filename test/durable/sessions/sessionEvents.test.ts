@@ -5,7 +5,7 @@ import sqlite3 from '@vscode/sqlite3';
 import { newExecutionId, type ExecutionId } from '../../../src/durable/model/ids';
 import { DurableEngine } from '../../../src/durable/runtime/engine';
 import { parseSessionEvent, SESSION_EVENT_TYPES, typeColumn, type SessionEvent, type SessionEventType } from '../../../src/durable/sessions/sessionEvents';
-import { makeRuntime } from '../../helpers';
+import { makeRuntime, SQLITE_ONLY } from '../../helpers';
 
 const ONE_OF_EACH: Record<SessionEventType, SessionEvent> = {
   thread_created: { type: 'thread_created', title: 'Fix it', model: 'scripted: a.json', task: 'Fix the bug' },
@@ -89,7 +89,7 @@ test('replayAll and replayFrom rebuild projections equal to the live ones', asyn
   assert.equal(live.threads[0].pendingApprovals, 0);
 });
 
-test('a tampered event fails closed with an integrity error; the transcript is sealed at rest', async (t) => {
+test('a tampered event fails closed with an integrity error; the transcript is sealed at rest', { skip: SQLITE_ONLY }, async (t) => {
   const { engine, id, file } = await withThread(t);
   await engine.sessions.append(id, [{ key: 'thread', event: ONE_OF_EACH.thread_created }]);
   const db = new sqlite3.Database(file);

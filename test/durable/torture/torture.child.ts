@@ -5,14 +5,14 @@ import { DurableEngine } from '../../../src/durable/runtime/engine';
 import { AlreadyCompletedError, isDurableError, type StorageError } from '../../../src/durable/model/errors';
 import { DurableRuntime, type ExecutionOutcome } from '../../../src/durable/runtime/runtime';
 import { WorkflowRegistry } from '../../../src/durable/execution/workflow';
-import { MIGRATIONS_DIR, TEST_MASTER_KEY } from '../../helpers';
+import { engineStore, TEST_MASTER_KEY } from '../../helpers';
 import { tortureWorkflow } from './tortureWorkflow';
 
 async function main(): Promise<void> {
   const [file, ledger, notify, n, owner, leaseMs, mode, slowMs] = process.argv.slice(2);
   const engine = await DurableEngine.open({
     file,
-    migrationsDir: MIGRATIONS_DIR,
+    ...engineStore(file),
     masterKey: TEST_MASTER_KEY,
     config: leaseMs ? { leaseMs: Number(leaseMs) } : {},
   });

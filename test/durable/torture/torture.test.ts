@@ -71,7 +71,7 @@ test(`crash torture: ${KILLS} SIGKILLs lose no committed result and repeat no gu
           break;
         }
       } finally {
-        work.cleanup();
+        await work.cleanup();
       }
     }
   };

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { toHex } from '../../../src/durable/model/bytes';
 import { DurableEngine } from '../../../src/durable/runtime/engine';
 import type { ExecutionId } from '../../../src/durable/model/ids';
-import { MIGRATIONS_DIR, TEST_MASTER_KEY, repoRoot } from '../../helpers';
+import { engineStore, STORE_UNDER_TEST, TEST_MASTER_KEY, repoRoot, schemaOfFile } from '../../helpers';
+import { dropPgSchema } from '../../pgTestStore';
 
 export const CHILD = join(repoRoot(), 'out', 'test', 'durable', 'torture', 'torture.child.js');
 
@@ -71,8 +72,8 @@ export interface Snapshot {
 
 /** Open the journal after a kill and read every committed result (the process is dead: nothing else writes). */
 export async function snapshot(file: string): Promise<Snapshot> {
-  if (!existsSync(file)) return { results: new Map() };
-  const engine = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY });
+  if (STORE_UNDER_TEST === 'sqlite' && !existsSync(file)) return { results: new Map() };
+  const engine = await DurableEngine.open({ file, ...engineStore(file), masterKey: TEST_MASTER_KEY });
   try {
     const [execution] = await engine.backend.listExecutions({ kind: 'torture' });
     const results = new Map<string, string>();
@@ -121,7 +122,7 @@ export interface AuditStats {
  * before the result. The audit table matches the journal's audit entries.
  */
 export async function assertAuditInvariant(file: string, executionId: ExecutionId, stats: AuditStats): Promise<void> {
-  const engine = await DurableEngine.open({ file, migrationsDir: MIGRATIONS_DIR, masterKey: TEST_MASTER_KEY });
+  const engine = await DurableEngine.open({ file, ...engineStore(file), masterKey: TEST_MASTER_KEY });
   try {
     const rows = await engine.backend.readExecutionSegment(executionId, 0, 1_000_000);
     const byStep = new Map<string, string[]>();
@@ -151,7 +152,14 @@ export async function assertAuditInvariant(file: string, executionId: ExecutionI
   }
 }
 
-export function tempWorkDir(): { dir: string; cleanup(): void } {
+/** A work folder per execution; on PostgreSQL its journal's schema goes with it. */
+export function tempWorkDir(): { dir: string; cleanup(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'das-torture-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: async () => {
+      rmSync(dir, { recursive: true, force: true });
+      if (STORE_UNDER_TEST === 'postgres') await dropPgSchema(schemaOfFile(join(dir, 'durable.db')));
+    },
+  };
 }
