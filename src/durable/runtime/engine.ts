@@ -101,6 +101,7 @@ async function openStore(options: EngineOptions, config: DurableConfig, clock: (
       migrations,
       clock,
       statementTimeoutMs: Math.max(config.ackTimeoutMs, 5_000),
+      lockTimeoutMs: config.busyTimeoutMs,
       warn: (m) => options.logger?.warn(m),
     });
     return { backend: store, sessions: store.sessions };

@@ -35,6 +35,12 @@ export interface PgConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** Server-side limit per statement; the client gives up a little later (a stalled network). */
   readonly statementTimeoutMs?: number;
+  /**
+   * How long a statement waits for a row or table lock before it fails as
+   * 'locked' (and is retried with backoff by the writer), like SQLite's busy
+   * timeout: a statement never sits on a lock past the writer's ack timeout.
+   */
+  readonly lockTimeoutMs?: number;
   readonly applicationName?: string;
   readonly warn?: (message: string) => void;
 }
@@ -133,7 +139,7 @@ export class PgConnection {
       statement_timeout: statementTimeout,
       query_timeout: statementTimeout + 5_000,
       application_name: options.applicationName ?? 'durable-agent-sessions',
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      options: [`-c lock_timeout=${options.lockTimeoutMs ?? 5_000}`, ...(options.schema ? [`-c search_path=${options.schema}`] : [])].join(' '),
     };
     const pool = new pg.Pool(config);
     // An idle client whose server went away emits here; without a listener the process would crash.
