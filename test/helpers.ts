@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Keyring } from '../src/durable/crypto/cipher';
 import { DEFAULT_CONFIG } from '../src/durable/model/config';
 import { JournalCodec } from '../src/durable/crypto/journalCodec';
-import { loadMigrations } from '../src/durable/store/sqlite/migrations';
+import { loadMigrations, type Migration } from '../src/durable/store/sqlite/migrations';
 import { SqliteBackend } from '../src/durable/store/sqlite/sqliteBackend';
 
 /** The repository root, found from the bundled test file's location. */
@@ -46,12 +46,12 @@ export function testCodec(keyring = testKeyring()): JournalCodec {
 
 export async function openBackend(
   t: { after(fn: () => void | Promise<void>): void },
-  options: { file?: string; clock?: () => number } = {},
+  options: { file?: string; clock?: () => number; migrations?: Migration[] } = {},
 ): Promise<SqliteBackend> {
   const file = options.file ?? join(tempDir(t), 'durable.db');
   const backend = await SqliteBackend.open({
     file,
-    migrations: loadMigrations(MIGRATIONS_DIR),
+    migrations: options.migrations ?? loadMigrations(MIGRATIONS_DIR),
     busyTimeoutMs: 200,
     clock: options.clock,
   });

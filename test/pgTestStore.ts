@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
-import { loadMigrations } from '../src/durable/store/migrationFiles';
+import { loadMigrations, type Migration } from '../src/durable/store/migrationFiles';
 import { PostgresStore } from '../src/durable/store/postgres/postgresStore';
 
 /** The repository root (found from the bundled file, like helpers.ts does; not imported from there to keep the two acyclic). */
@@ -39,13 +39,13 @@ export async function dropPgSchema(schema: string): Promise<void> {
   }
 }
 
-export async function openPgStore(t: After, options: { clock?: () => number; project?: string; schema?: string } = {}): Promise<PostgresStore> {
+export async function openPgStore(t: After, options: { clock?: () => number; project?: string; schema?: string; migrations?: Migration[] } = {}): Promise<PostgresStore> {
   const schema = options.schema ?? pgSchema(t);
   const store = await PostgresStore.open({
     connectionString: PG_URL!,
     schema,
     project: options.project ?? 'test-project',
-    migrations: loadMigrations(PG_MIGRATIONS_DIR),
+    migrations: options.migrations ?? loadMigrations(PG_MIGRATIONS_DIR),
     clock: options.clock,
   });
   t.after(() => store.close());

@@ -294,7 +294,9 @@ export class JournalWriter implements JournalAppender {
         this.queue = batch.concat(this.queue);
         this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.config.flushIntervalMs, this.backoffMs * 2 || 25));
         const what = (error as StorageError).reason === 'locked' ? 'database locked' : 'database unreachable';
-        this.logger.warn(`journal writer: ${what}, retrying ${batch.length} entries in ${this.backoffMs} ms`);
+        // The first retry of a streak says why in full (the advice); later ones only that it goes on.
+        const why = this.backoffMs <= Math.max(this.config.flushIntervalMs, 25) ? ` (${error.message})` : '';
+        this.logger.warn(`journal writer: ${what}, retrying ${batch.length} entries in ${this.backoffMs} ms${why}`);
         return false;
       }
       if (batch.length > 1) {

@@ -102,7 +102,7 @@ export async function driveAttempts(
       }
     }
     if (run.stopReason === 'lease_lost' || run.stopReason === 'shutdown') {
-      return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : 'another window took over' };
+      return { status: 'interrupted', reason: run.stopReason === 'shutdown' ? 'the extension shut down' : (run.stopDetail ?? 'another window took over') };
     }
     // A journal that failed to authenticate, or could not confirm a guarded write, decides the
     // outcome whatever the workflow did with the error: suspend, never fail and never finish.

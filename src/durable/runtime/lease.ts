@@ -10,6 +10,9 @@ import type { JournalStore, LeaseFence } from '../store/journalStore';
 
 const LOCAL_TRUST_MARGIN_MS = 500;
 
+/** 'taken': another owner holds it now. 'unrenewable': the database did not answer renewals for a whole lease. */
+export type LeaseLoss = 'taken' | 'unrenewable';
+
 export class LeaseKeeper {
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastRenewed: number;
@@ -21,7 +24,7 @@ export class LeaseKeeper {
     readonly owner: string,
     private readonly leaseMs: number,
     private readonly clock: () => number,
-    private readonly onLost: () => void,
+    private readonly onLost: (why: LeaseLoss) => void,
     renewedAt: number,
     /** The epoch this run was granted: every write of the run carries it (see LeaseFence). */
     readonly epoch: number,
@@ -40,7 +43,7 @@ export class LeaseKeeper {
     owner: string,
     leaseMs: number,
     clock: () => number,
-    onLost: () => void,
+    onLost: (why: LeaseLoss) => void,
   ): Promise<LeaseKeeper | undefined> {
     // Times are taken before the database call: the stored expiry is at least this plus leaseMs.
     const askedAt = clock();
@@ -60,17 +63,17 @@ export class LeaseKeeper {
         this.lastRenewed = askedAt;
         return;
       }
-      this.lose();
+      this.lose('taken');
     } catch {
-      // A locked database delays a renewal; only a lease that would have expired is lost.
-      if (this.clock() - this.lastRenewed >= this.leaseMs) this.lose();
+      // A locked or unreachable database delays a renewal; only a lease that would have expired is lost.
+      if (this.clock() - this.lastRenewed >= this.leaseMs) this.lose('unrenewable');
     }
   }
 
-  private lose(): void {
+  private lose(why: LeaseLoss): void {
     if (this.released) return;
     this.stop();
-    this.onLost();
+    this.onLost(why);
   }
 
   private stop(): void {
@@ -92,7 +95,7 @@ export class LeaseKeeper {
     if (this.clock() < this.lastRenewed + this.leaseMs - LOCAL_TRUST_MARGIN_MS) return;
     const row = await this.backend.getExecution(this.executionId);
     if (!row || row.leaseOwner !== this.owner || row.leaseEpoch !== this.epoch || (row.leaseExpiresAt ?? 0) <= this.clock()) {
-      this.lose();
+      this.lose('taken');
       throw new CancelledError(`execution ${this.executionId}: the lease was lost to another owner`);
     }
   }

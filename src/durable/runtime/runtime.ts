@@ -404,10 +404,11 @@ export class DurableRuntime {
     const run: ActiveRun = { controller, done: Promise.resolve({ status: 'interrupted', reason: 'not started' }) };
     // The lease belongs to this run, not to the window: a second run of the same window is a stranger to it.
     const runOwner = `${this.options.ownerId}#${randomUUID().slice(0, 8)}`;
-    const lease = await LeaseKeeper.acquire(this.engine.backend, id, runOwner, this.engine.config.leaseMs, this.clock, () => {
+    const lease = await LeaseKeeper.acquire(this.engine.backend, id, runOwner, this.engine.config.leaseMs, this.clock, (why) => {
       run.stopReason = 'lease_lost';
+      run.stopDetail = why === 'taken' ? 'another window took over' : 'the journal\'s database did not answer for longer than the lease; stopped without writing, resumable';
       controller.abort(new CancelledError('the lease was lost', { stopping: true }));
-      this.logger.warn(`execution ${id}: lease lost to another owner; stopped without writing`);
+      this.logger.warn(`execution ${id}: ${why === 'taken' ? 'lease lost to another owner' : 'the lease could not be renewed (database unreachable)'}; stopped without writing`);
     });
     if (!lease) {
       const execution = await this.engine.backend.getExecution(id);

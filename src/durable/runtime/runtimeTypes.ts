@@ -58,6 +58,8 @@ export type StopReason = 'cancel' | 'shutdown' | 'lease_lost';
 export interface ActiveRun {
   readonly controller: AbortController;
   stopReason?: StopReason;
+  /** With 'lease_lost': what the person is told (taken over, or could not be renewed). */
+  stopDetail?: string;
   done: Promise<ExecutionOutcome>;
 }
 

@@ -11,7 +11,8 @@ import { checksumOf, type Migration } from '../migrationFiles';
 import type { PgConnection } from './pgConnection';
 import { num } from './pgRows';
 
-const LOCK = `SELECT pg_advisory_xact_lock(hashtext('durable-agent-sessions:migrations:' || current_schema()))`;
+// Keyed by the schema's name as configured: current_schema() is NULL until the schema exists.
+const LOCK = `SELECT pg_advisory_xact_lock(hashtext('durable-agent-sessions:migrations:' || $1::text))`;
 
 async function applied(conn: PgConnection): Promise<Map<number, { name: string; checksum: string }>> {
   const rows = await conn.query('read applied migrations', 'SELECT version, name, checksum FROM schema_migrations ORDER BY version');
@@ -20,11 +21,14 @@ async function applied(conn: PgConnection): Promise<Map<number, { name: string; 
 
 /** Apply pending migrations; returns the versions applied now. */
 export async function migratePostgres(conn: PgConnection, migrations: readonly Migration[], now: () => number): Promise<number[]> {
+  const schema = conn.schema;
   const newest = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
   const appliedNow: number[] = [];
   for (const migration of [undefined, ...migrations]) {
     await conn.transaction(migration ? `apply migration ${migration.version} (${migration.name})` : 'check migrations', async () => {
-      await conn.query('lock migrations', LOCK);
+      await conn.query('lock migrations', LOCK, [schema]);
+      // Under the lock: machines creating the same new schema at once do not collide.
+      if (schema !== 'public') await conn.query('create schema', `CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
       await conn.query(
         'create migration table',
         'CREATE TABLE IF NOT EXISTS schema_migrations (version bigint PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at bigint NOT NULL)',

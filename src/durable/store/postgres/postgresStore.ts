@@ -56,7 +56,6 @@ export class PostgresStore implements JournalStore {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const conn = await PgConnection.open(options);
     try {
-      if (options.schema) await conn.query('create schema', `CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '""')}"`);
       const clock = options.clock ?? Date.now;
       await migratePostgres(conn, options.migrations, clock);
       return new PostgresStore(conn, options.project, clock, options.warn ?? (() => undefined));
