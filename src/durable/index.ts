@@ -13,7 +13,7 @@ export { JournalWriter, type WriterStats, type WriterLogger } from './journal/jo
 export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './store/sqlite/sqliteBackend';
 export { loadMigrations, type Migration } from './store/sqlite/migrations';
 export { openConnectionCount } from './store/sqlite/sqliteConnection';
-export { DurableEngine, type EngineOptions, type IntegrityReport } from './runtime/engine';
+export { DurableEngine, type EngineOptions, type IntegrityReport, type PostgresTarget } from './runtime/engine';
 export { RolledBackError, type JournalAnchor } from './journal/journalAnchor';
 export { ReplayCursor, type StepRecord } from './execution/replayCursor';
 export {
@@ -35,7 +35,7 @@ export { planRecovery, planExecution, describeDecision, type RecoveryItem, type 
 export { DurableRuntime, type ExecutionHandle, type ExecutionOutcome, type RuntimeEvent, type RuntimeOptions, type RuntimeLogger, type HumanDecision } from './runtime/runtime';
 export { prune, type RetentionReport, type PruneOptions, type RetentionConfig } from './journal/retention';
 export { IN_PROCESS_SLEEP_MAX_MS, type PromiseSettlement } from './execution/waits';
-export type { PromiseRecord, JournalStore } from './store/journalStore';
+export type { PromiseRecord, JournalStore, StoreHint, LeaseFence } from './store/journalStore';
 export type { PromiseHandle, WakeCondition } from './execution/stepContext';
 export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, UNTRUSTED_IMPORT_DETAIL, type ExportOptions, type ImportOptions } from './journal/exportArtifact';
 export { foldExecution, type FoldReport, type FoldOptions } from './journal/checkpoint';

@@ -4,7 +4,6 @@
  * one instance and `deactivate` disposes it.
  */
 import { DisposableStore } from '../views/disposableStore';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { ExecutionsTreeProvider } from '../views/executionsTree';
@@ -18,7 +17,7 @@ import { HostMarker } from './hostMarker';
 import { KeyStore } from './keyStore';
 import { RetentionScheduler } from './retentionScheduler';
 import { SessionService } from './sessionService';
-import { readDurableConfig, SECTION } from './settings';
+import { readDurableConfig, readStoreSettings, SECTION } from './settings';
 
 export class Container implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -46,6 +45,12 @@ export class Container implements vscode.Disposable {
       () => this.config(),
       this.log,
       context.workspaceState,
+      {
+        secrets: context.secrets,
+        workspaceFolder: () => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+        store: () => readStoreSettings((m) => this.log.warn(m)),
+      },
+      context.asAbsolutePath('migrations/postgres'),
     );
     this.sessions = new SessionService(this.database, context.secrets, this.log, context.asAbsolutePath('dist/commandSupervisor.js'));
     this.journal = new JournalService(this.database, this.sessions, this.log);
@@ -53,7 +58,7 @@ export class Container implements vscode.Disposable {
     this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged(), () => this.config());
     this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
     this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log, context.workspaceState);
-    this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || existsSync(this.database.file ?? ''), this.log);
+    this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || this.database.hasJournal, this.log);
     this.disposables.add(
       this.journal,
       this.panels,

@@ -13,11 +13,30 @@ import * as vscode from 'vscode';
 import { NoWorkspaceError } from '../views/journalService';
 
 export { NoWorkspaceError };
-import { DurableEngine, RolledBackError, type DurableConfig, type JournalAnchor } from '../durable';
+import { DurableEngine, isDurableError, RolledBackError, type DurableConfig, type JournalAnchor } from '../durable';
 import type { KeyStore } from './keyStore';
+import { projectIdentity, type ProjectIdentity } from './projectIdentity';
+import type { StoreSettings } from './settings';
 
 export const DATABASE_FILE = 'durable.db';
 const ANCHOR_KEY = 'durableSessions.journalHighWater';
+export const PG_PASSWORD_SECRET = 'durableSessions.postgres.password';
+
+/** What the shared store needs besides settings: the password and the workspace folder (for the project id). */
+export interface SharedStoreAccess {
+  readonly secrets: Pick<vscode.SecretStorage, 'get'>;
+  readonly workspaceFolder: () => string | undefined;
+  readonly store: () => StoreSettings;
+}
+
+/** A connection string that carries a password: refused, the password belongs in the secret store. */
+function passwordIn(connectionString: string): boolean {
+  try {
+    return new URL(connectionString).password !== '';
+  } catch {
+    return false;
+  }
+}
 
 export class DurableDatabase implements vscode.Disposable {
   private opening: Promise<DurableEngine> | undefined;
@@ -33,7 +52,37 @@ export class DurableDatabase implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     /** Where the journal's high water is kept outside the file (workspace state). */
     private readonly state: vscode.Memento,
+    private readonly shared: SharedStoreAccess,
+    private readonly postgresMigrationsDir: string,
   ) {}
+
+  /** 'sqlite' or 'postgres', as the settings say now (it applies at the next open). */
+  get storeKind(): 'sqlite' | 'postgres' {
+    return this.shared.store().store;
+  }
+
+  /** The project this window works in on a shared journal. */
+  project(): ProjectIdentity | undefined {
+    const folder = this.shared.workspaceFolder();
+    return folder === undefined ? undefined : projectIdentity(folder, this.shared.store().projectId);
+  }
+
+  /** Whether there is a journal to recover from without creating one (a shared store always is). */
+  get hasJournal(): boolean {
+    return this.storeKind === 'postgres' ? this.folder !== undefined : this.file !== undefined && existsSync(this.file);
+  }
+
+  /** Whether this workspace has a durable.db (whatever the store setting says). */
+  get hasJournalFile(): boolean {
+    return this.file !== undefined && existsSync(this.file);
+  }
+
+  /** Where the journal lives, for messages and the status bar. */
+  describe(): string {
+    const settings = this.shared.store();
+    if (settings.store === 'postgres') return `${settings.connectionString || 'PostgreSQL (no connection string set)'} · project ${this.project()?.id ?? '?'}`;
+    return this.file ?? 'no workspace';
+  }
 
   /** Folder that holds durable.db, or undefined without a workspace. */
   get folder(): string | undefined {
@@ -66,6 +115,20 @@ export class DurableDatabase implements vscode.Disposable {
   }
 
   private async open(): Promise<DurableEngine> {
+    const engine = await this.openStore(this.storeKind);
+    this._onDidOpen.fire(engine);
+    return engine;
+  }
+
+  /**
+   * An engine on one store, whatever the setting says, not shared with the
+   * views (moving a journal opens both). The caller disposes it.
+   */
+  openStore(kind: 'sqlite' | 'postgres'): Promise<DurableEngine> {
+    return kind === 'postgres' ? this.openShared() : this.openFile();
+  }
+
+  private async openFile(): Promise<DurableEngine> {
     const folder = this.folder;
     const file = this.file;
     if (folder === undefined || file === undefined) throw new NoWorkspaceError();
@@ -104,7 +167,50 @@ export class DurableDatabase implements vscode.Disposable {
       engine = await DurableEngine.open({ ...options, acceptRolledBack: true });
     }
     this.log.info(`opened ${file} in ${Date.now() - started} ms (key ${engine.keyId})`);
-    this._onDidOpen.fire(engine);
+    return engine;
+  }
+
+  /**
+   * The shared journal on PostgreSQL. Sealing is mandatory there (the engine
+   * always seals), and every machine must hold the same master key: the key
+   * check recorded in the database refuses another one before anything is read.
+   */
+  private async openShared(): Promise<DurableEngine> {
+    const settings = this.shared.store();
+    const project = this.project();
+    if (!project || this.folder === undefined) throw new NoWorkspaceError();
+    if (!settings.connectionString) {
+      throw new Error('durableSessions.store is "postgres" but durableSessions.postgres.connectionString is empty: set it to postgres://user@host:5432/database');
+    }
+    if (passwordIn(settings.connectionString)) {
+      throw new Error('durableSessions.postgres.connectionString holds a password: remove it from the setting and run "Durable Sessions: Set PostgreSQL Password" (it is kept in the secret store)');
+    }
+    const password = await this.shared.secrets.get(PG_PASSWORD_SECRET);
+    const keys = await this.keys.load({ createIfMissing: true });
+    const started = Date.now();
+    let engine: DurableEngine;
+    try {
+      engine = await DurableEngine.open({
+        file: '',
+        migrationsDir: this.postgresMigrationsDir,
+        masterKey: keys.current,
+        previousKeys: keys.previous,
+        config: this.config(),
+        logger: { warn: (m: string) => this.log.warn(m) },
+        postgres: { connectionString: settings.connectionString, ...(password ? { password } : {}), project: project.id },
+      });
+    } catch (error) {
+      if (isDurableError(error, 'wrong_key')) {
+        throw new Error(
+          `${(error as Error).message}. The shared journal was sealed with another machine's key: export it there ("Durable Sessions: Export Encryption Key") ` +
+            `and import it here ("Durable Sessions: Import Encryption Key"), or set ${'DURABLE_SESSIONS_MASTER_KEY'} on every machine. The key used now comes from ${this.keys.source}.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    this.log.info(`opened the shared journal ${engine.backend.file} for project ${project.id} (${project.source}) in ${Date.now() - started} ms (key ${engine.keyId})`);
+    if (project.source === 'folder name') this.log.warn(`project id "${project.id}" is the folder's name (no git remote): set durableSessions.projectId to the same value on every machine that shares this project`);
     return engine;
   }
 

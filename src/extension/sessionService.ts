@@ -5,11 +5,10 @@
  * tells the views what changed.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import { ensureError, isDurableError, isInterrupted, type ExecutionId, type RecoveryItem } from '../durable';
+import { ensureError, isDurableError, isInterrupted, type ExecutionId, type RecoveryItem, type StoreHint } from '../durable';
 import { AgentHost } from '../agent/agentHost';
 import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import type { ModelClient, ModelSpec } from '../agent/model';
@@ -47,6 +46,9 @@ export class SessionService implements vscode.Disposable {
   /** This window, in leases: a reload is a new owner, and the old one releases its leases on shutdown. */
   readonly ownerId = `window-${vscode.env.sessionId.slice(0, 12)}-${randomUUID().slice(0, 8)}`;
   private readonly unsubscribers: Array<() => void> = [];
+  /** Sessions owned elsewhere whose lease expiry is already being waited for (one offer each, not one per hint). */
+  private readonly watchedElsewhere = new Set<string>();
+  private onInspect: ((id: ExecutionId) => void) | undefined;
   private recoveryTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
 
@@ -113,7 +115,9 @@ export class SessionService implements vscode.Disposable {
           onText: (threadId, text) => this._onDidStream.fire({ threadId, text }),
         },
       });
+      const hints = engine.backend.watch((hint) => this.onStoreHint(host, hint));
       this.unsubscribers.push(
+        () => hints.dispose(),
         engine.sessions.onAppended((threadId) => this._onDidChange.fire(threadId)),
         host.runtime.onEvent((event) => {
           if (event.type === 'execution' || event.type === 'ambiguity' || event.type === 'promise') this._onDidChange.fire(event.executionId);
@@ -221,31 +225,60 @@ export class SessionService implements vscode.Disposable {
   }
 
   private async recover(onInspect: (id: ExecutionId) => void): Promise<void> {
+    this.onInspect = onInspect;
     // No journal yet: nothing to recover, and no reason to create one.
-    if (!this.database.file || !existsSync(this.database.file) || this.disposed) return;
+    if (!this.database.hasJournal || this.disposed) return;
     const host = await this.host();
     const items = await host.plan();
     const runnable = (i: RecoveryItem): boolean => i.decision.action === 'resume' || i.decision.action === 're_execute';
     const interrupted = items.filter(runnable);
     this.log.info(`recovery: ${items.length} unfinished sessions, ${interrupted.length} interrupted; resumeOnStartup=${this.settings().resumeOnStartup}`);
+    for (const item of items) if (item.decision.action === 'owned_elsewhere') this.watchedElsewhere.add(item.execution.id);
     // Outcomes already recorded are finalized whatever the setting; nothing re-runs for them. What may
     // resume is the user's setting, on every path: now, and later when a crashed host's lease expires.
     const collected: RecoveryItem[] = [];
     let collecting = true;
-    const consent = (item: RecoveryItem): boolean => {
+    const consent = this.consent((item) => {
+      if (collecting) collected.push(item);
+      else void this.offer([item], onInspect).catch((e) => this.log.warn(`recovery offer failed: ${ensureError(e).message}`));
+    });
+    for (const handle of await host.applyPlan(items, consent)) this.watch(handle.id, handle.done);
+    collecting = false;
+    if (collected.length > 0) await this.offer(collected, onInspect);
+  }
+
+  /** The user's resumeOnStartup setting as a plan's consent: `ask` hands the item to `ask` and declines for now. */
+  private consent(ask: (item: RecoveryItem) => void): (item: RecoveryItem) => boolean {
+    return (item) => {
       const mode = this.settings().resumeOnStartup;
       if (this.disposed || mode === 'never') {
         this.log.info(`recovery: ${item.execution.id} left alone (resumeOnStartup=${mode})`);
         return false;
       }
       if (mode === 'automatic') return true;
-      if (collecting) collected.push(item);
-      else void this.offer([item], onInspect).catch((e) => this.log.warn(`recovery offer failed: ${ensureError(e).message}`));
+      ask(item);
       return false;
     };
-    for (const handle of await host.applyPlan(items, consent)) this.watch(handle.id, handle.done);
-    collecting = false;
-    if (collected.length > 0) await this.offer(collected, onInspect);
+  }
+
+  /**
+   * Another machine (or window) changed an execution of this project. A
+   * session it runs is watched once: if its owner dies, the lease expires and
+   * the user's resume setting decides here, as after a crash of our own host.
+   */
+  private onStoreHint(host: AgentHost, hint: StoreHint): void {
+    const id = hint.executionId as ExecutionId;
+    this._onDidChange.fire(id);
+    if (hint.kind === 'timer') host.runtime.startTimers();
+    const onInspect = this.onInspect;
+    if (hint.kind !== 'execution' || !onInspect || host.runtime.isActive(id) || this.watchedElsewhere.has(id) || this.disposed) return;
+    void (async () => {
+      const items = (await host.runtime.plan([id])).filter((i) => i.execution.kind === AGENT_SESSION_KIND && i.decision.action === 'owned_elsewhere');
+      if (items.length === 0 || this.watchedElsewhere.has(id)) return;
+      this.watchedElsewhere.add(id);
+      const consent = this.consent((item) => void this.offer([item], onInspect).catch((e) => this.log.warn(`recovery offer failed: ${ensureError(e).message}`)));
+      for (const handle of await host.applyPlan(items, consent)) this.watch(handle.id, handle.done);
+    })().catch((error) => this.log.warn(`could not follow session ${id} of another window: ${ensureError(error).message}`));
   }
 
   /** Ask the person whether to resume interrupted sessions (resumeOnStartup = ask). */

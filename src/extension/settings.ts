@@ -105,3 +105,25 @@ export function readAgentSettings(warn: (message: string) => void): AgentSetting
     resumeOnStartup: oneOf(cfg.get('resumeOnStartup'), ['automatic', 'ask', 'never'] as const, 'ask', 'resumeOnStartup', warn),
   };
 }
+
+export interface StoreSettings {
+  readonly store: 'sqlite' | 'postgres';
+  /** `postgres://user@host:port/db`, without its password. */
+  readonly connectionString: string;
+  /** Configured project id; empty: derived from the repository (see projectIdentity.ts). */
+  readonly projectId: string;
+}
+
+/** Where the journal lives. A password in the connection string is refused at open (it belongs in SecretStorage). */
+export function readStoreSettings(warn: (message: string) => void): StoreSettings {
+  const cfg = vscode.workspace.getConfiguration(SECTION);
+  const text = (key: string): string => {
+    const v = cfg.get<unknown>(key);
+    return typeof v === 'string' ? v.trim() : '';
+  };
+  return {
+    store: oneOf(cfg.get('store'), ['sqlite', 'postgres'] as const, 'sqlite', 'store', warn),
+    connectionString: text('postgres.connectionString'),
+    projectId: text('projectId'),
+  };
+}

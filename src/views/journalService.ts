@@ -80,7 +80,16 @@ export class JournalService implements vscode.Disposable {
 
   private watch(engine: DurableEngine): void {
     this.unsubscribeWriter?.();
-    this.unsubscribeWriter = engine.writer.onCommit((ids) => this._onDidChange.fire(ids));
+    const fromWriter = engine.writer.onCommit((ids) => this._onDidChange.fire(ids));
+    // A shared store tells what other machines changed (a hint: the views also refresh on their own).
+    const fromOthers = engine.backend.watch((hint) => {
+      this.timelines.delete(hint.executionId);
+      this._onDidChange.fire(new Set([hint.executionId]));
+    });
+    this.unsubscribeWriter = () => {
+      fromWriter();
+      fromOthers.dispose();
+    };
     this.timelines.clear();
     this._onDidChange.fire(undefined);
   }
