@@ -83,14 +83,14 @@ export interface RuntimeFixture {
   readonly runtime: DurableRuntime;
   readonly events: RuntimeEvent[];
   readonly warnings: string[];
-  /** A second runtime on the same engine (another "window" in this process). */
-  another(ownerId: string, workflows?: WorkflowDefinition[]): DurableRuntime;
+  /** A second runtime on the same engine (another "window" in this process; `machine`: on another machine). */
+  another(ownerId: string, workflows?: WorkflowDefinition[], machine?: string): DurableRuntime;
 }
 
 /** An engine on a temp database with a runtime; everything is disposed after the test. */
 export async function makeRuntime(
   t: { after(fn: () => void | Promise<void>): void },
-  options: { workflows?: WorkflowDefinition[]; config?: Partial<DurableConfig>; clock?: () => number; ownerId?: string; file?: string } = {},
+  options: { workflows?: WorkflowDefinition[]; config?: Partial<DurableConfig>; clock?: () => number; ownerId?: string; file?: string; machine?: string } = {},
 ): Promise<RuntimeFixture> {
   const file = options.file ?? join(tempDir(t), 'durable.db');
   const warnings: string[] = [];
@@ -105,7 +105,7 @@ export async function makeRuntime(
   const registry = new WorkflowRegistry();
   for (const w of options.workflows ?? []) registry.register(w);
   const logger = { info: () => undefined, warn: (m: string) => warnings.push(m) };
-  const runtime = new DurableRuntime({ engine, registry, ownerId: options.ownerId ?? 'test-owner', clock: options.clock, logger, drainTimeoutMs: 1_000 });
+  const runtime = new DurableRuntime({ engine, registry, ownerId: options.ownerId ?? 'test-owner', clock: options.clock, logger, drainTimeoutMs: 1_000, machine: options.machine });
   const events: RuntimeEvent[] = [];
   runtime.onEvent((e) => events.push(e));
   const others: DurableRuntime[] = [];
@@ -120,10 +120,10 @@ export async function makeRuntime(
     runtime,
     events,
     warnings,
-    another(ownerId, workflows) {
+    another(ownerId, workflows, machine) {
       const reg = new WorkflowRegistry();
       for (const w of workflows ?? options.workflows ?? []) reg.register(w);
-      const other = new DurableRuntime({ engine, registry: reg, ownerId, clock: options.clock, logger, drainTimeoutMs: 1_000 });
+      const other = new DurableRuntime({ engine, registry: reg, ownerId, clock: options.clock, logger, drainTimeoutMs: 1_000, machine });
       others.push(other);
       return other;
     },

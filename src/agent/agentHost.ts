@@ -35,6 +35,8 @@ export interface AgentHostOptions {
   readonly limits: () => SessionLimits;
   readonly logger?: RuntimeLogger;
   readonly drainTimeoutMs?: number;
+  /** Where this window's command records live (see RuntimeOptions.machine). */
+  readonly machine?: string;
 }
 
 const MAX_TASK_CHARS = 32_000;
@@ -52,6 +54,7 @@ export class AgentHost {
       ownerId: options.ownerId,
       logger: options.logger,
       drainTimeoutMs: options.drainTimeoutMs,
+      machine: options.machine,
     });
     this.unsubscribe = this.runtime.onEvent((event) => void this.closeTranscript(event));
   }

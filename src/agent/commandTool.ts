@@ -62,6 +62,10 @@ export const runCommandTool: AgentTool = {
         fingerprint: command,
         probe: async (h): Promise<ProbeOutcome<CommandOutcome>> => {
           const found = await env.runCommand.probe(keyOf(h), options(h));
+          // No record here, but the run that was interrupted ran on another machine: its record is there, not here.
+          if (found.state === 'not_started' && h.startedHere === false) {
+            return { done: 'unknown', detail: 'it was started on another machine sharing this journal; whether it ran is recorded there, not here' };
+          }
           if (found.state === 'finished') return { done: true, value: commandOutcome(found.result, true) };
           if (found.state === 'unknown') return { done: 'unknown', detail: found.detail };
           return { done: false };

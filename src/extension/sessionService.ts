@@ -4,8 +4,8 @@
  * models and tools, recovers interrupted sessions when the window opens, and
  * tells the views what changed.
  */
-import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { ensureError, isDurableError, isInterrupted, type ExecutionId, type RecoveryItem, type StoreHint } from '../durable';
@@ -67,6 +67,12 @@ export class SessionService implements vscode.Disposable {
     return new SupervisedCommands({ root: join(folder, 'commands'), script: this.supervisorScript, log: (m) => this.log.info(m) });
   }
 
+  /** This host and the folder its command records live in: what a probe on another machine cannot see. */
+  private machine(): string | undefined {
+    const folder = this.database.folder;
+    return folder === undefined ? undefined : `${hostname()}:${createHash('sha256').update(join(folder, 'commands')).digest('hex').slice(0, 12)}`;
+  }
+
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -94,6 +100,7 @@ export class SessionService implements vscode.Disposable {
       const host = new AgentHost({
         engine,
         ownerId: this.ownerId,
+        machine: this.machine(),
         logger: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
         limits: () => {
           const s = settings();

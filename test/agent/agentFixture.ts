@@ -27,7 +27,7 @@ export interface AgentFixture {
 
 export async function agentFixture(
   t: { after(fn: () => void | Promise<void>): void },
-  options: { policy?: Partial<ToolPolicy>; limits?: Partial<SessionLimits>; runCommand?: CommandRunner; file?: string; apiKey?: string } = {},
+  options: { policy?: Partial<ToolPolicy>; limits?: Partial<SessionLimits>; runCommand?: CommandRunner; file?: string; apiKey?: string; machine?: string; commandsRoot?: string } = {},
 ): Promise<AgentFixture> {
   const dir = tempDir(t, 'das-agent-');
   const workspace = join(dir, 'workspace');
@@ -39,6 +39,7 @@ export async function agentFixture(
   const host = new AgentHost({
     engine,
     ownerId: 'test-window',
+    machine: options.machine,
     logger: { info: () => undefined, warn: (m) => warnings.push(m) },
     drainTimeoutMs: 1_000,
     limits: () => ({ maxTurns: 10, tokenBudget: 0, modelAmbiguity: 'rerun', ...options.limits }),
@@ -49,7 +50,7 @@ export async function agentFixture(
           : new OpenAiCompatibleModel({ baseUrl: (spec as { baseUrl: string }).baseUrl, model: (spec as { model: string }).model, apiKey: async () => options.apiKey, timeoutMs: 1_000, maxRetryWaitMs: 50 }),
       workspace: () => new NodeWorkspace(workspace),
       tools: () => BUILTIN_TOOLS,
-      runCommand: options.runCommand ?? new SupervisedCommands({ root: `${file}-commands`, script: SUPERVISOR_SCRIPT, pollMs: 20 }),
+      runCommand: options.runCommand ?? new SupervisedCommands({ root: options.commandsRoot ?? `${file}-commands`, script: SUPERVISOR_SCRIPT, pollMs: 20 }),
       policy: () => ({ ...DEFAULT_TOOL_POLICY, ...options.policy }),
     },
   });

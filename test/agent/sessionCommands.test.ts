@@ -50,6 +50,26 @@ test('the window closes while a command runs: it finishes under its supervisor, 
   assert.equal(existsSync(`${file}-commands`) && readdirSync(`${file}-commands`).length, 0, 'the record is dropped once the journal holds the outcome');
 });
 
+test('a command interrupted on one machine is never run again by another that shares the journal: its record is out of reach there, so a person decides', async (t) => {
+  const file = join(tempDir(t, 'das-cmd-'), 'durable.db');
+  const laptop = await agentFixture(t, { file, policy: { requireCommandApproval: false }, machine: 'laptop:aa' });
+  const log = join(laptop.workspace, 'cmd.log');
+  laptop.script([{ toolCalls: [{ name: 'run_command', arguments: { command: `sleep 0.5; echo ran >> ${JSON.stringify(log)}; echo finished` } }] }, { say: 'done' }]);
+  await laptop.host.startSession('Run the slow command', laptop.spec);
+  await until(() => runningCommandPid(file) !== undefined);
+  await laptop.host.dispose(); // the laptop goes away mid-command; its supervisor finishes it there
+  await until(() => existsSync(log), 5_000);
+
+  const devBox = await agentFixture(t, { file, policy: { requireCommandApproval: false }, machine: 'devbox:bb', commandsRoot: `${file}-commands-devbox` });
+  const [item] = await devBox.host.plan();
+  const [resumed] = await devBox.host.applyPlan([item], () => true);
+  const outcome = await resumed.done;
+  assert.equal(outcome.status, 'suspended', JSON.stringify(outcome));
+  assert.match(outcome.status === 'suspended' ? outcome.reason : '', /could not be verified \(it was started on another machine sharing this journal; whether it ran is recorded there, not here\); a decision is needed/);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(readFileSync(log, 'utf8'), 'ran\n', 'the dev box did not run it a second time');
+});
+
 test('cancelling a session stops the command an earlier window left running, with its process group', { skip: process.platform === 'win32' }, async (t) => {
   const file = join(tempDir(t, 'das-cmd-'), 'durable.db');
   const first = await agentFixture(t, { file, policy: { requireCommandApproval: false } });

@@ -16,11 +16,14 @@ import type { StepRecord } from './replayCursor';
 import { encodeSkipped, encodeValue, type Skipped } from './stepValue';
 import { decisionNeededDetail, SuspendExecution, type ProbeOutcome, type StepDescriptor, type StepHandle } from './stepTypes';
 
-type Guarded = Extract<ResolvedEffect, { guarded: true }>;
+/** A guarded step's effect, with where its interrupted attempt ran when the journal says (for the probe). */
+type Guarded = Extract<ResolvedEffect, { guarded: true }> & { readonly startedHere?: boolean };
 
 /** What the resolver needs of the step context it works for. */
 export interface WindowHost {
   readonly executionId: ExecutionId;
+  /** This machine, recorded in every intent (see StepHandle.startedHere). */
+  readonly machine: string | undefined;
   readonly signal: AbortSignal;
   readonly codec: JournalCodec;
   audit(header: EntryHeader, resolved: Guarded, decision: AmbiguityDecision, decidedBy: string): Promise<void>;
@@ -29,6 +32,11 @@ export interface WindowHost {
   skipped(header: EntryHeader, reason: string): Skipped;
   describe(header: EntryHeader): string;
   handle(header: EntryHeader, tryNumber: number, timeoutMs: number | undefined): StepHandle;
+}
+
+/** An intent's metadata: its class and policy, and the machine that runs it when known. */
+export function intentMeta(resolved: { readonly intent: Guarded['intent']; readonly policy: Guarded['policy'] }, machine: string | undefined): { intent: Guarded['intent']; policy: Guarded['policy']; machine?: string } {
+  return machine === undefined ? { intent: resolved.intent, policy: resolved.policy } : { intent: resolved.intent, policy: resolved.policy, machine };
 }
 
 export class WindowResolver {
@@ -50,9 +58,11 @@ export class WindowResolver {
     }
     // A step that is verifiable now may have been started when it was not (an older version, before
     // its probe existed): such a run left nothing to verify, so the policy it was started under decides.
-    const recorded = record.latestIntent ? this.host.codec.readMeta(record.latestIntent as JournalRecord & { kind: 'step_intent' }).policy : resolved.policy;
+    const intent = record.latestIntent ? this.host.codec.readMeta(record.latestIntent as JournalRecord & { kind: 'step_intent' }) : undefined;
+    const recorded = intent ? intent.policy : resolved.policy;
     const settling: Guarded = resolved.policy === 'verify' && recorded !== 'verify' ? { ...resolved, policy: recorded } : resolved;
-    return this.settle(header, descriptor, settling, op);
+    const startedHere = intent?.machine === undefined || this.host.machine === undefined ? undefined : intent.machine === this.host.machine;
+    return this.settle(header, descriptor, { ...settling, startedHere }, op);
   }
 
   private settle<T>(header: EntryHeader, descriptor: StepDescriptor<T>, resolved: Guarded, op: (h: StepHandle) => Promise<T> | T): Promise<T | Skipped> {
@@ -104,7 +114,7 @@ export class WindowResolver {
       case 'verified_not_done':
         if (writeAudit) await this.host.audit(header, resolved, decision, decision === 'verified_not_done' ? 'probe' : 'policy');
         // A fresh intent opens a new window: a crash during the rerun gets its own audit record.
-        await this.host.append({ ...header, kind: 'step_intent', meta: { intent: resolved.intent, policy: resolved.policy } });
+        await this.host.append({ ...header, kind: 'step_intent', meta: intentMeta(resolved, this.host.machine) });
         return this.host.execute(header, descriptor, resolved, op);
       case 'verified_done':
         return this.verify(header, descriptor, resolved, op, false);
@@ -124,7 +134,7 @@ export class WindowResolver {
     if (!probe) throw new DeclarationError(`step "${descriptor.name}": the verify policy needs a probe`);
     let outcome: ProbeOutcome<T>;
     try {
-      outcome = await probe(this.host.handle(header, 1, descriptor.timeoutMs));
+      outcome = await probe({ ...this.host.handle(header, 1, descriptor.timeoutMs), startedHere: resolved.startedHere });
     } catch (error) {
       if (isCancellation(error) || this.host.signal.aborted) throw new CancelledError();
       throw new AmbiguousEffectError(

@@ -44,7 +44,7 @@
  *    `readFailure`: the runtime suspends the execution as damaged (never failed).
  */
 import { checkSameStep } from './divergence';
-import { WindowResolver } from './ambiguousWindow';
+import { intentMeta, WindowResolver } from './ambiguousWindow';
 import { randomUUID, webcrypto } from 'node:crypto';
 import type { DurableConfig } from '../model/config';
 import { resolveEffect, type AmbiguityPolicy, type ResolvedEffect } from '../model/effect';
@@ -105,6 +105,8 @@ export interface ContextDeps {
   /** Timer and promise rows; without it, sleep and promises are unavailable. */
   readonly waits?: WaitStore;
   readonly maxParkedPromises?: number;
+  /** This machine's identity, recorded in intents (a shared journal: see StepHandle.startedHere). */
+  readonly machine?: string;
 }
 
 /** Longest step name, in UTF-16 units (export and import use the same bound). */
@@ -126,6 +128,7 @@ export class StepContext implements DurableContext {
   constructor(private readonly deps: ContextDeps) {
     this.windows = new WindowResolver({
       executionId: deps.executionId,
+      machine: deps.machine,
       signal: deps.signal,
       codec: deps.codec,
       audit: (header, resolved, decision, by) => this.audit(header, resolved, decision, by),
@@ -332,7 +335,7 @@ export class StepContext implements DurableContext {
       // Only an earlier attempt (before a divergence restart) can hold a result the cursor did not see.
       const committed = this.deps.attempt > 1 ? await this.deps.reader.findResultByKey(this.deps.executionId, key) : undefined;
       if (committed) return (await this.adoptCommitted(committed, header)) as T | Skipped;
-      await this.appendDurably({ ...header, kind: 'step_intent', meta: { intent: resolved.intent, policy: resolved.policy } });
+      await this.appendDurably({ ...header, kind: 'step_intent', meta: intentMeta(resolved, this.deps.machine) });
     }
     return this.execute(header, descriptor, resolved, op);
   }

@@ -22,6 +22,12 @@ export interface StepHandle {
    * long operation (the lease is already checked before the operation starts).
    */
   ensureOwner(): Promise<void>;
+  /**
+   * In a probe: whether the interrupted attempt ran on this machine. False when
+   * its intent names another machine (what it left on that machine's disk is out
+   * of reach here), undefined when the journal does not say.
+   */
+  readonly startedHere?: boolean;
 }
 
 export interface RetryOptions {

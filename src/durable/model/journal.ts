@@ -55,7 +55,8 @@ export function isControlKind(kind: string): kind is ControlKind {
 
 /** Metadata per control kind: small, non-secret, authenticated. */
 export interface ControlMeta {
-  step_intent: { readonly intent: IntentClass; readonly policy: AmbiguityPolicy };
+  /** `machine`: where the run that wrote it ran (a shared journal), so a probe elsewhere knows it cannot look. */
+  step_intent: { readonly intent: IntentClass; readonly policy: AmbiguityPolicy; readonly machine?: string };
   ambiguity_resolved: AuditMeta;
   promise_created: { readonly promiseId: string; readonly name: string };
   timer_armed: { readonly timerId: string; readonly dueAt: number };

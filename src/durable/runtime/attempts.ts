@@ -32,6 +32,7 @@ export interface DriveDeps {
   readonly logger: RuntimeLogger;
   readonly drainTimeoutMs: number;
   readonly outcomes: RunOutcomes;
+  readonly machine?: string;
   emit(event: RuntimeEvent): void;
   scheduleWake(): void;
 }
@@ -70,6 +71,7 @@ export async function driveAttempts(
       warn: (m) => deps.logger.warn(m),
       fence,
       waits: deps.engine.backend,
+      machine: deps.machine,
       events: {
         onCommitted: (stepId, kind, name) => deps.emit({ type: 'step', executionId: id, stepId, kind, name }),
         onAmbiguity: (stepId, name, policy, decision) => deps.emit({ type: 'ambiguity', executionId: id, stepId, name, policy, decision }),

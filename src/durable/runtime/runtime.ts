@@ -336,6 +336,7 @@ export class DurableRuntime {
       logger: this.logger,
       drainTimeoutMs: this.drainTimeoutMs,
       outcomes: this.outcomes,
+      machine: this.options.machine,
       emit: (event) => this.emit(event),
       scheduleWake: () => this.timers.schedule(),
     };

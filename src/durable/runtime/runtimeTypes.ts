@@ -23,6 +23,12 @@ export interface RuntimeOptions {
   readonly logger?: RuntimeLogger;
   /** How long shutdown and restarts wait for in-flight steps, ms. */
   readonly drainTimeoutMs?: number;
+  /**
+   * Where this runtime's local side records live (a host and its storage
+   * folder), written into every intent: on a shared journal, a probe on another
+   * machine learns that what the interrupted run left locally is out of its reach.
+   */
+  readonly machine?: string;
 }
 
 export type ExecutionOutcome =

@@ -235,3 +235,37 @@ test('a cost-bearing step defaults to skip', async (t) => {
   assert.deepEqual(outcome, { status: 'completed', output: 'skipped' });
   assert.equal(world.calls, 1, 'a model call is never paid for twice');
 });
+
+test('a probe learns whether the interrupted attempt ran on this machine: the intent records where it ran', async (t) => {
+  const seen: Array<boolean | undefined> = [];
+  const world = newWorld();
+  const workflow = (): WorkflowDefinition<null, unknown> => {
+    const base = effectWorkflow(world, 'verify');
+    return {
+      ...base,
+      async run(ctx, input) {
+        // The same step, its probe noting what it was told before answering.
+        const wrapped = new Proxy(ctx, {
+          get: (target, prop, receiver) =>
+            prop === 'step'
+              ? (descriptor: { probe?: (h: { startedHere?: boolean }) => unknown }, op: unknown) =>
+                  target.step({ ...descriptor, probe: async (h: { startedHere?: boolean }) => (seen.push(h.startedHere), descriptor.probe!(h)) } as never, op as never)
+              : Reflect.get(target, prop, receiver),
+        });
+        return base.run(wrapped, input);
+      },
+    };
+  };
+  const fx = await makeRuntime(t, { workflows: [workflow()], machine: 'laptop:1' });
+  const h = await fx.runtime.start('effect', null);
+  await world.started.promise;
+  await fx.runtime.dispose();
+  const [intent] = (await fx.engine.backend.readSegment(h.id, 1, 0, 100)).filter((r) => r.kind === 'step_intent');
+  assert.equal(fx.engine.codec.readMeta(intent as typeof intent & { kind: 'step_intent' }).machine, 'laptop:1', 'the intent names its machine');
+  // Resumed on another machine: the probe is told it cannot see what the laptop left behind.
+  const devBox = fx.another('dev-box', [workflow()], 'devbox:2');
+  const resumed = await (await devBox.resume(h.id)).done;
+  assert.equal(resumed.status, 'completed');
+  assert.deepEqual(seen, [false]);
+  assert.equal(world.calls, 1, 'the ledger had it: verified, not run again');
+});
