@@ -84,7 +84,7 @@ function tapCounts(tap, code) {
 // The real VS Code: integration tests inside the extension host, then the UI in Chromium.
 await step('vscode', async () => {
   const { runVsCodeSuites } = await import('./vscode-test.mjs');
-  const r = await runVsCodeSuites();
+  const r = await runVsCodeSuites({ postgresUrl: postgres?.url });
   results.push({ name: 'integration', ...r.integration, seconds: 0 });
   return { ...r.ui, rename: 'ui' };
 });

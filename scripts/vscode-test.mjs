@@ -11,6 +11,9 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log, root } from './lib.mjs';
 import { assertBrowser, CHROMIUM_ARGS, ensureTools, installExtension, processesMatching, profile, startServer, waitForFile } from './vscode.mjs';
+import { startPostgres } from './postgres.mjs';
+import { runTwoMachineSuite } from './vscode-machines.mjs';
+import { extensionHostPids, palette as runPalette, startScriptedSession as startScripted, webview as webviewOf } from './vscodeUi.mjs';
 
 const PHASE_TIMEOUT_MS = 180_000;
 const SUITE_TIMEOUT_MS = 12 * 60_000;
@@ -49,12 +52,32 @@ function extensionHostLog(p) {
   return logs.map((f) => `--- ${f}\n${readFileSync(f, 'utf8').slice(-4000)}`).join('\n');
 }
 
+/**
+ * A UI check: runs `fn`, records passed/failed with the error, and takes a
+ * screenshot of the page `fn` names (through the function it is given), else
+ * of `page`.
+ */
+function checker(ui, shots, page) {
+  return async (name, fn) => {
+    const t0 = Date.now();
+    let shotPage = page;
+    try {
+      await fn((other) => (shotPage = other));
+      ui.push({ title: name, state: 'passed', durationMs: Date.now() - t0 });
+    } catch (error) {
+      ui.push({ title: name, state: 'failed', durationMs: Date.now() - t0, error: String(error?.stack ?? error) });
+    }
+    await shotPage.screenshot({ path: join(shots, `${String(ui.length).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`) }).catch(() => undefined);
+  };
+}
+
 function readResults(file) {
   if (!existsSync(file)) return [{ title: 'results file missing', state: 'failed', error: file }];
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
-export async function runVsCodeSuites() {
+/** `postgresUrl`: the test command's PostgreSQL; without one (run alone), a private server is started for the two-machine suite. */
+export async function runVsCodeSuites({ postgresUrl } = {}) {
   const started = Date.now();
   const toolSeconds = ensureTools();
   const browserPath = assertBrowser();
@@ -96,16 +119,7 @@ export async function runVsCodeSuites() {
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const check = async (name, fn) => {
-      const t0 = Date.now();
-      try {
-        await fn();
-        ui.push({ title: name, state: 'passed', durationMs: Date.now() - t0 });
-      } catch (error) {
-        ui.push({ title: name, state: 'failed', durationMs: Date.now() - t0, error: String(error?.stack ?? error) });
-      }
-      await page.screenshot({ path: join(shots, `${String(ui.length).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`) }).catch(() => undefined);
-    };
+    const check = checker(ui, shots, page);
 
     await check('workbench loads', async () => {
       await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`, { timeout: 60_000 });
@@ -119,15 +133,8 @@ export async function runVsCodeSuites() {
       await chat.getByText('The workspace has a README and a src folder.').first().waitFor({ timeout: 30_000 });
       await chat.getByText(/Finished after 2 turns/).first().waitFor({ timeout: 5_000 });
     });
-    const webview = () => page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
-    const palette = async (title, query = `>Durable Sessions: ${title}`) => {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(query);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
-      await page.keyboard.press('Enter');
-    };
+    const webview = () => webviewOf(page);
+    const palette = (title, query) => runPalette(page, title, query);
     // VS Code's own Reload Window runs the workbench's shutdown (which persists the editor layout and
     // webview state) before the page reloads; a bare page.reload() can race that save.
     const reloadWindow = async () => {
@@ -201,15 +208,7 @@ export async function runVsCodeSuites() {
       await w.locator('.count', { hasText: /^11 of 3,000 rows/ }).waitFor({ timeout: 10_000 });
       await filteredRowsPainted(w);
     });
-    /** Start a scripted session from a new panel; resolves once turn 1's tools are journaled (turn 2 is a 10 s model call). */
-    const startScriptedSession = async (text) => {
-      await palette('New Agent Session');
-      const task = webview().locator('textarea');
-      await task.waitFor({ state: 'visible', timeout: 30_000 });
-      await task.fill(text);
-      await webview().getByRole('button', { name: 'Start session' }).click();
-      await webview().locator('.msg.tool.state-done', { hasText: 'README.md' }).first().waitFor({ timeout: 30_000 });
-    };
+    const startScriptedSession = (text) => startScripted(page, text);
     await check('a session starts from the session panel with the scripted model', async () => {
       // The reload comes in the middle of turn 2's model call.
       await startScriptedSession('Add a greeting file and run the check.');
@@ -253,19 +252,7 @@ export async function runVsCodeSuites() {
     /** SIGKILL the extension host (what an out-of-memory kill does) and wait until code-server started a new one. */
     const killExtensionHost = async () => {
       // The extension host is a `bootstrap-fork --type=extensionHost` process below this test's code-server.
-      const hostPids = () => {
-        const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n').map((l) => l.trim().split(/\s+/));
-        const below = new Set([server.pid]);
-        for (let grew = true; grew; ) {
-          grew = false;
-          for (const [pid, ppid] of rows) {
-            if (!below.has(Number(ppid)) || below.has(Number(pid))) continue;
-            below.add(Number(pid));
-            grew = true;
-          }
-        }
-        return rows.filter((r) => below.has(Number(r[0])) && r.includes('--type=extensionHost')).map((r) => Number(r[0]));
-      };
+      const hostPids = () => extensionHostPids(server.pid);
       const [victim, ...others] = hostPids();
       if (victim === undefined || others.length > 0) throw new Error(`expected one extension host below code-server ${server.pid}, found ${others.length + (victim ? 1 : 0)}`);
       process.kill(victim, 'SIGKILL');
@@ -379,9 +366,29 @@ export async function runVsCodeSuites() {
       setResumeOnStartup('ask');
     });
   } finally {
-    clearTimeout(watchdog);
     await browser?.close().catch(() => undefined);
     await server?.stop();
+  }
+  // Two machines, one PostgreSQL journal: after the single-machine suite, so the two servers have the cores.
+  let ownPostgres;
+  try {
+    if (!postgresUrl) {
+      ownPostgres = await startPostgres({ name: 'vscode' });
+      postgresUrl = ownPostgres.url;
+    }
+    const machineBrowser = await (await import('playwright-core')).chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const page = await machineBrowser.newPage();
+    const check = checker(ui, shots, page);
+    try {
+      await runTwoMachineSuite({ runDir, vsix: vsixes[0], browserPath, postgresUrl, sampleWorkspace, check });
+    } finally {
+      await machineBrowser.close().catch(() => undefined);
+    }
+  } catch (error) {
+    ui.push({ title: 'two machines: the suite ran', state: 'failed', durationMs: 0, error: String(error?.stack ?? error) });
+  } finally {
+    clearTimeout(watchdog);
+    await ownPostgres?.stop().catch(() => undefined);
   }
   const leftovers = processesMatching(p.dir);
   ui.push(

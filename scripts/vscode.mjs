@@ -211,7 +211,15 @@ export async function startServer(p, { folder, port, env = {}, startTimeoutMs = 
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return { url, port: chosen, pid: child.pid, stop, output: () => output };
+  /** The machine dies: every process of the server at once (SIGKILL), no shutdown, no deactivation. */
+  const crash = async () => {
+    if (!running.has(child)) return;
+    killGroup(child, 'SIGKILL');
+    const until = Date.now() + 5_000;
+    while (exited === null && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    running.delete(child);
+  };
+  return { url, port: chosen, pid: child.pid, stop, crash, output: () => output };
 }
 
 /** Processes whose command line mentions `needle` (to prove nothing was left behind). */
