@@ -90,13 +90,13 @@ export interface RuntimeFixture {
 /** An engine on a temp database with a runtime; everything is disposed after the test. */
 export async function makeRuntime(
   t: { after(fn: () => void | Promise<void>): void },
-  options: { workflows?: WorkflowDefinition[]; config?: Partial<DurableConfig>; clock?: () => number; ownerId?: string; file?: string; machine?: string } = {},
+  options: { workflows?: WorkflowDefinition[]; config?: Partial<DurableConfig>; clock?: () => number; ownerId?: string; file?: string; machine?: string; store?: 'sqlite' | 'postgres' } = {},
 ): Promise<RuntimeFixture> {
   const file = options.file ?? join(tempDir(t), 'durable.db');
   const warnings: string[] = [];
   const engine = await DurableEngine.open({
     file,
-    ...engineStore(file, t),
+    ...engineStore(file, t, options.store),
     masterKey: TEST_MASTER_KEY,
     config: { ackTimeoutMs: 2_000, ...options.config },
     clock: options.clock,

@@ -26,8 +26,12 @@ export function schemaOfFile(file: string): string {
 const claimed = new Set<string>();
 
 /** What DurableEngine.open needs for the store under test at `file`; `t` (when given) drops the schema after the test. */
-export function engineStore(file: string, t?: { after(fn: () => void | Promise<void>): void }): { migrationsDir: string; postgres?: PostgresTarget } {
-  if (STORE_UNDER_TEST === 'sqlite') return { migrationsDir: join(root(), 'migrations', 'sqlite') };
+export function engineStore(
+  file: string,
+  t?: { after(fn: () => void | Promise<void>): void },
+  kind: 'sqlite' | 'postgres' = STORE_UNDER_TEST,
+): { migrationsDir: string; postgres?: PostgresTarget } {
+  if (kind === 'sqlite') return { migrationsDir: join(root(), 'migrations', 'sqlite') };
   const url = process.env.DURABLE_TEST_PG_URL;
   if (!url) throw new Error('DURABLE_TEST_STORE=postgres needs DURABLE_TEST_PG_URL (npm test starts a server)');
   const schema = schemaOfFile(file);
