@@ -47,6 +47,10 @@ const commands: CommandTable = {
     run: async (c) => {
       const folder = c.database.folder;
       if (folder === undefined) throw new NoWorkspaceError();
+      if (c.database.storeKind === 'postgres') {
+        notify(`Durable Sessions: the journal is shared on ${c.database.describe()}; this window's command records are in ${folder}`);
+        return folder;
+      }
       const uri = vscode.Uri.file(folder);
       await vscode.workspace.fs.createDirectory(uri);
       // In a browser or a remote window the folder is on the server: show its path instead of an OS file manager.

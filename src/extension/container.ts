@@ -58,7 +58,7 @@ export class Container implements vscode.Disposable {
     this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged(), () => this.config());
     this.panels = new SessionPanels(this.sessions, context.extensionUri, this.log, context.workspaceState);
     this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log, context.workspaceState);
-    this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || this.database.hasJournal, this.log);
+    this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || this.database.hasJournal, this.log, () => this.database.describe());
     this.disposables.add(
       this.journal,
       this.panels,

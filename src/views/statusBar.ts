@@ -38,6 +38,8 @@ export class DurableStatusBar implements vscode.Disposable {
     onTreeLoad: vscode.Event<Snapshot>,
     private readonly hasJournal: () => boolean,
     private readonly log: vscode.LogOutputChannel,
+    /** Where the journal lives (a file, or a shared server and project), for the tooltip. */
+    private readonly where: () => string = () => '',
   ) {
     this.item = vscode.window.createStatusBarItem('durableSessions.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Durable Sessions';
@@ -64,7 +66,9 @@ export class DurableStatusBar implements vscode.Disposable {
 
   private show(snapshot: Snapshot): void {
     this.lastLoad = Date.now();
-    const { text, tooltip, attention } = statusText(snapshot);
+    const { text, tooltip: counts, attention } = statusText(snapshot);
+    const where = this.where();
+    const tooltip = where ? `${counts}\nJournal: ${where}` : counts;
     this.item.text = text;
     this.item.tooltip = tooltip;
     this.item.backgroundColor = attention > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
