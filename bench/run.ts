@@ -1,10 +1,11 @@
 // `npm run bench`: every benchmark group in turn (or the groups named on the
-// command line: journal, steps, peers, replay, extension). Results go to
+// command line: journal, steps, peers, replay, extension, postgres). Results go to
 // bench/results/latest.json and latest.md.
 import { run as extension } from './extension.bench';
 import { report, against, type Figure } from './harness';
 import { run as journal } from './journal.bench';
 import { run as langgraph } from './langgraph.bench';
+import { run as postgres } from './postgres.bench';
 import { run as replay } from './replay.bench';
 import { run as steps } from './steps.bench';
 
@@ -24,7 +25,7 @@ async function peers(): Promise<void> {
   report('peers', figures);
 }
 
-const groups: Record<string, () => Promise<unknown>> = { journal, peers, replay, extension };
+const groups: Record<string, () => Promise<unknown>> = { journal, peers, replay, extension, postgres };
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -25,7 +25,7 @@ run(process.execPath, [join(root, 'scripts/build.mjs'), '--production']);
 run(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--target', target, '--out', out, '--no-update-package-json', '--skip-license']);
 
 const entries = await listZip(out);
-for (const required of ['extension/dist/extension.js', 'extension/migrations/sqlite/001_initial.sql', 'extension/dist/commandSupervisor.js', 'extension/node_modules/@vscode/sqlite3/build/Release/vscode-sqlite3.node']) {
+for (const required of ['extension/dist/extension.js', 'extension/migrations/sqlite/001_initial.sql', 'extension/migrations/postgres/001_initial.sql', 'extension/dist/commandSupervisor.js', 'extension/node_modules/@vscode/sqlite3/build/Release/vscode-sqlite3.node']) {
   if (!entries.has(required)) throw new Error(`the VSIX lacks ${required}`);
 }
 console.log(`packaged ${out} (${(statSync(out).size / 1024).toFixed(0)} KiB, ${entries.size} files, target ${target})`);
