@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { log } from './lib.mjs';
 import { CHROMIUM_ARGS, installExtension, processesMatching, profile, startServer } from './vscode.mjs';
-import { sidebarRow, startScriptedSession, webview } from './vscodeUi.mjs';
+import { openSessionPanel, sidebarRow, startScriptedSession, webview } from './vscodeUi.mjs';
 
 const REMOTE = 'git@github.com:acme/durable-demo.git';
 
@@ -91,8 +91,8 @@ export async function runTwoMachineSuite({ runDir, vsix, browserPath, postgresUr
       await sidebarRow(b.page, 'Interrupted').waitFor({ state: 'visible', timeout: 10_000 });
       await sidebarRow(b.page, title.slice(0, 20)).waitFor({ state: 'visible', timeout: 10_000 });
       await offer.getByRole('button', { name: 'Resume' }).click();
-      // The person opens the session on B from the tree and approves its command there.
-      await sidebarRow(b.page, title.slice(0, 20)).click();
+      // The person opens the session on B and approves its command there.
+      await openSessionPanel(b.page, title);
       const approve = webview(b.page).getByRole('button', { name: 'Approve' });
       await approve.waitFor({ state: 'visible', timeout: 60_000 });
       await webview(b.page).locator('.msg.approval', { hasText: 'sleep 3; echo checked >> checks.log' }).first().waitFor({ timeout: 5_000 });
@@ -107,7 +107,8 @@ export async function runTwoMachineSuite({ runDir, vsix, browserPath, postgresUr
       a = await open(A);
       page(a.page);
       await sidebarRow(a.page, 'Completed').click({ timeout: 30_000 });
-      await sidebarRow(a.page, title.slice(0, 20)).click({ timeout: 30_000 });
+      await sidebarRow(a.page, title.slice(0, 20)).waitFor({ timeout: 10_000 });
+      await openSessionPanel(a.page, title);
       await webview(a.page).locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
       await webview(a.page).locator('.msg.tool', { hasText: 'exit code 0' }).first().waitFor({ timeout: 10_000 });
       if (await a.page.locator('.notifications-toasts .notification-toast', { hasText: 'was interrupted' }).first().isVisible()) throw new Error('A offered a finished session again');

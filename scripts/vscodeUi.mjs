@@ -42,3 +42,11 @@ export function extensionHostPids(serverPid) {
   }
   return rows.filter((r) => below.has(Number(r[0])) && r.includes('--type=extensionHost')).map((r) => Number(r[0]));
 }
+
+/** Open a session's panel from the palette (Open Session → its quick-pick row). */
+export async function openSessionPanel(page, title) {
+  await palette(page, 'Open Session');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 20_000 });
+  await row.click();
+}
