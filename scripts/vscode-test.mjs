@@ -101,7 +101,7 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     mochaPath: join(root, 'node_modules', 'mocha'),
     stateFile: join(runDir, 'harness-state'),
     timeoutMs: 30_000,
-    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['dispose.itest.js'])],
+    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['sharedStore.itest.js', 'dispose.itest.js'])],
   };
   const configFile = join(runDir, 'harness.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -109,12 +109,15 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
   const ui = [];
   let server;
   let browser;
+  // Run alone, the suites start a PostgreSQL of their own (the shared-journal checks need one).
+  const ownPostgres = postgresUrl ? undefined : await startPostgres({ name: 'vscode' });
+  postgresUrl ??= ownPostgres.url;
   const watchdog = setTimeout(() => {
     log(`the VS Code suites exceeded ${SUITE_TIMEOUT_MS / 60_000} minutes: stopping`);
     void server?.stop().finally(() => process.exit(1));
   }, SUITE_TIMEOUT_MS);
   try {
-    server = await startServer(p, { folder: workspace, env: { DAS_TEST_CONFIG: configFile, DURABLE_SESSIONS_TEST_API: '1' } });
+    server = await startServer(p, { folder: workspace, env: { DAS_TEST_CONFIG: configFile, DURABLE_SESSIONS_TEST_API: '1', ...(postgresUrl ? { DURABLE_TEST_PG_URL: postgresUrl } : {}) } });
     log(`code-server ${server.url} (pid ${server.pid})`);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
@@ -370,12 +373,7 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     await server?.stop();
   }
   // Two machines, one PostgreSQL journal: after the single-machine suite, so the two servers have the cores.
-  let ownPostgres;
   try {
-    if (!postgresUrl) {
-      ownPostgres = await startPostgres({ name: 'vscode' });
-      postgresUrl = ownPostgres.url;
-    }
     const machineBrowser = await (await import('playwright-core')).chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
     const page = await machineBrowser.newPage();
     const check = checker(ui, shots, page);

@@ -127,6 +127,7 @@ test('a frozen owner is taken over only after its lease expires, and stops when 
   assert.ok(lateFromA.length <= 1, `A wrote ${lateFromA.length} effects after the takeover`);
   const keys = lines.map((l) => l.key);
   const duplicates = keys.filter((k, i) => keys.indexOf(k) !== i);
-  assert.ok(duplicates.every((k) => lateFromA.some((l) => l.key === k)), 'only an effect in flight at the freeze can repeat');
+  const repeated = lines.filter((l) => duplicates.includes(l.key)).map((l) => `${l.key.slice(0, 8)} ${l.pid === a.child.pid ? 'A' : 'B'} ${l.at - tookOver}ms`);
+  assert.ok(duplicates.every((k) => lateFromA.some((l) => l.key === k)), `only an effect in flight at the freeze can repeat: ${repeated.join(', ')}; A: ${a.out.join(' | ')}; B: ${b.out.join(' | ')}`);
   t.diagnostic(`${continuedAt ? 'frozen holding the write lock; ' : ''}${Number.isFinite(tookOver) ? `takeover after ${tookOver - frozenAt} ms` : 'the woken owner completed it'}; effects landing late from the frozen owner: ${lateFromA.length}; duplicates ${duplicates.length}`);
 });

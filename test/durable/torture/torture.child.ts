@@ -42,7 +42,8 @@ async function main(): Promise<void> {
       // Finished in an earlier life: its recorded output (a completed execution is never replayed).
       const recorded = await runtime.outcome(done.id);
       handle = { id: done.id, done: Promise.resolve(recorded?.status === 'completed' ? recorded : { status: 'interrupted', reason: 'no recorded output' }) };
-    } else if (plan.some((p) => p.decision.action === 'owned_elsewhere')) {
+    } else if (plan.some((p) => p.decision.action === 'owned_elsewhere') || (await runtime.list({ kind: 'torture' })).length > 0) {
+      // Owned elsewhere, or its resume did not go through this time (see the warning): never a second execution.
       process.stdout.write('OWNED_ELSEWHERE\n');
       await runtime.dispose();
       await engine.dispose();

@@ -58,6 +58,8 @@ test(`crash torture: ${KILLS} SIGKILLs lose no committed result and repeat no gu
             before = after;
             continue;
           }
+          // A life that could not take the execution over this time (it said why) is followed by another.
+          if (result.code === 4) continue;
           assert.equal(result.code, 0, `child exited ${result.code}: ${result.stdout} ${result.stderr}`);
           const done = result.stdout.split('\n').find((l) => l.startsWith('DONE '));
           assert.ok(done, result.stdout);

@@ -114,25 +114,38 @@ export async function beginAttempt(s: PgScope, id: ExecutionId, detail: string):
 
 /**
  * Claim the lease: free, ours, or expired. A row another transaction is
- * writing right now (its owner is alive and busy) is skipped, not waited for.
- * A different owner gets the next epoch.
+ * writing right now is skipped, not waited for (FOR UPDATE SKIP LOCKED); when
+ * the lease itself is claimable, that lock is a brief write (often the last
+ * statement of an owner that just died), so the claim is tried again a few
+ * times before it reports the execution as held. A different owner gets the
+ * next epoch.
  */
 export async function acquireLease(s: PgScope, id: ExecutionId, owner: string, leaseMs: number): Promise<number | undefined> {
-  const now = s.clock();
-  const [row] = await s.conn.query(
-    'acquire lease',
-    `WITH claim AS (
-       SELECT id FROM executions WHERE id = $1 AND project = $2 AND (lease_owner IS NULL OR lease_owner = $3 OR lease_expires_at < $4)
-       FOR UPDATE SKIP LOCKED
-     ), changed AS (
-       UPDATE executions e SET lease_epoch = CASE WHEN e.lease_owner = $3 THEN e.lease_epoch ELSE e.lease_epoch + 1 END,
-              lease_owner = $3, lease_expires_at = $5
-       FROM claim WHERE e.id = claim.id RETURNING e.id, e.project, e.lease_epoch
-     ) ${announce('execution')}`,
-    [id, s.project, owner, now, now + leaseMs],
-  );
-  return row ? num(row.lease_epoch) : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const now = s.clock();
+    const [row] = await s.conn.query(
+      'acquire lease',
+      `WITH claim AS (
+         SELECT id FROM executions WHERE id = $1 AND project = $2 AND (lease_owner IS NULL OR lease_owner = $3 OR lease_expires_at < $4)
+         FOR UPDATE SKIP LOCKED
+       ), changed AS (
+         UPDATE executions e SET lease_epoch = CASE WHEN e.lease_owner = $3 THEN e.lease_epoch ELSE e.lease_epoch + 1 END,
+                lease_owner = $3, lease_expires_at = $5
+         FROM claim WHERE e.id = claim.id RETURNING e.id, e.project, e.lease_epoch
+       ) ${announce('execution')}`,
+      [id, s.project, owner, now, now + leaseMs],
+    );
+    if (row) return num(row.lease_epoch);
+    if (attempt >= CLAIM_TRIES) return undefined;
+    // Not claimed: a live owner holds the lease (final), or the row was locked for a moment (try again).
+    const current = await getExecution(s, id);
+    const claimable = current !== undefined && (current.leaseOwner === null || current.leaseOwner === owner || (current.leaseExpiresAt ?? 0) < s.clock());
+    if (!claimable) return undefined;
+    await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+  }
 }
+
+const CLAIM_TRIES = 5;
 
 export async function renewLease(s: PgScope, id: ExecutionId, owner: string, leaseMs: number): Promise<boolean> {
   const rows = await s.conn.query('renew lease', 'UPDATE executions SET lease_expires_at = $1 WHERE id = $2 AND project = $3 AND lease_owner = $4 RETURNING id', [

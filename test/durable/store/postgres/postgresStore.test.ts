@@ -34,7 +34,7 @@ test('one database, two projects: each store sees, leases and prunes only its ow
   assert.equal((await other.totals()).executions, 1);
 });
 
-test('a claim skips an execution another transaction is holding instead of waiting for it', { skip }, async (t) => {
+test('a claim skips an execution another transaction is holding instead of waiting for it (after a few short tries)', { skip }, async (t) => {
   const schema = pgSchema(t);
   const store = await openPgStore(t, { schema });
   const e = await store.createExecution(job('busy'));
@@ -45,7 +45,7 @@ test('a claim skips an execution another transaction is holding instead of waiti
   await holder.query('SELECT 1 FROM executions WHERE id = $1 FOR UPDATE', [e.id]);
   const started = Date.now();
   assert.equal(await store.acquireLease(e.id, 'window-b', 1_000), undefined, 'skipped while held');
-  assert.ok(Date.now() - started < 1_000, 'answered at once, without waiting for the holder');
+  assert.ok(Date.now() - started < 1_500, 'answered after a few short tries, without waiting for the holder to finish');
   await holder.query('ROLLBACK');
   assert.equal(await store.acquireLease(e.id, 'window-b', 1_000), 1, 'claimed once released');
 });
