@@ -143,6 +143,8 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     const reloadWindow = async () => {
       await page.keyboard.press('Escape');
       const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+      // Awaited below; if the palette fails first, its later timeout must not crash the whole run unhandled.
+      navigated.catch(() => undefined);
       await palette('Developer: Reload Window', '>Developer: Reload Window');
       await navigated;
       await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });

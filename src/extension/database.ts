@@ -175,16 +175,22 @@ export class DurableDatabase implements vscode.Disposable {
    * always seals), and every machine must hold the same master key: the key
    * check recorded in the database refuses another one before anything is read.
    */
-  private async openShared(): Promise<DurableEngine> {
+  /** The shared store's settings are usable (a connection string without a password, a workspace); throws what to fix. */
+  checkSharedSettings(): { connectionString: string; project: ProjectIdentity } {
     const settings = this.shared.store();
     const project = this.project();
     if (!project || this.folder === undefined) throw new NoWorkspaceError();
     if (!settings.connectionString) {
-      throw new Error('durableSessions.store is "postgres" but durableSessions.postgres.connectionString is empty: set it to postgres://user@host:5432/database');
+      throw new Error('the shared journal needs durableSessions.postgres.connectionString: set it to postgres://user@host:5432/database');
     }
     if (passwordIn(settings.connectionString)) {
       throw new Error('durableSessions.postgres.connectionString holds a password: remove it from the setting and run "Durable Sessions: Set PostgreSQL Password" (it is kept in the secret store)');
     }
+    return { connectionString: settings.connectionString, project };
+  }
+
+  private async openShared(): Promise<DurableEngine> {
+    const { connectionString, project } = this.checkSharedSettings();
     const password = await this.shared.secrets.get(PG_PASSWORD_SECRET);
     const keys = await this.keys.load({ createIfMissing: true });
     const started = Date.now();
@@ -197,7 +203,7 @@ export class DurableDatabase implements vscode.Disposable {
         previousKeys: keys.previous,
         config: this.config(),
         logger: { warn: (m: string) => this.log.warn(m) },
-        postgres: { connectionString: settings.connectionString, ...(password ? { password } : {}), project: project.id },
+        postgres: { connectionString, ...(password ? { password } : {}), project: project.id },
       });
     } catch (error) {
       if (isDurableError(error, 'wrong_key')) {

@@ -37,6 +37,8 @@ async function withEngine<T>(c: Container, kind: StoreKind, fn: (engine: Durable
 /** Copy every execution of this workspace from one store to the other, in one transaction on the target. */
 async function moveJournal(c: Container, from: StoreKind, to: StoreKind): Promise<{ imported: number; rows: number }> {
   if (from === 'sqlite' && !c.database.hasJournalFile) throw new Error('this workspace has no durable.db to copy');
+  // Refused before anything stops: a shared store that is not set up is the user's to fix first.
+  c.database.checkSharedSettings();
   // Nothing may run while its journal is copied: the sessions stop (resumable) and the views reopen afterwards.
   await c.sessions.shutdownHost();
   await c.database.close();

@@ -1,6 +1,8 @@
 // Phase 1, inside a real extension host: activation, commands, storage location, settings.
 import * as assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { newExecutionId } from '../../src/durable';
 import { api, contributedCommands, EXTENSION_ID, SURVIVOR_TITLE } from './support';
@@ -33,10 +35,19 @@ suite('extension in a real VS Code', () => {
   });
 
   test('every contributed command runs, on an empty journal, without prompting', async () => {
-    // Commands that only ask for input (a secret) are exercised in the UI, not here: a prompt would wait forever.
+    // Commands that only ask for input (a secret) are not run here: a prompt would wait forever.
     // On an empty journal the pickers have nothing to offer and say so; Import is given a file that does not exist.
-    const args: Record<string, unknown> = { 'durableSessions.import': { source: '/nonexistent/durable-export.json' } };
-    for (const command of contributedCommands().filter((c) => c !== 'durableSessions.setApiKey')) {
+    // The key is exported to a file and imported back from it (the same key); the copy to PostgreSQL without a
+    // connection string is refused before anything stops.
+    const keyFile = join(mkdtempSync(join(tmpdir(), 'das-key-')), 'key.json');
+    const args: Record<string, unknown> = {
+      'durableSessions.import': { source: '/nonexistent/durable-export.json' },
+      'durableSessions.exportKey': { file: keyFile, confirmed: true },
+      'durableSessions.importKey': { file: keyFile, confirmed: true },
+      'durableSessions.moveJournal': { to: 'postgres', confirmed: true },
+    };
+    const promptOnly = new Set(['durableSessions.setApiKey', 'durableSessions.setPostgresPassword']);
+    for (const command of contributedCommands().filter((c) => !promptOnly.has(c))) {
       await vscode.commands.executeCommand(command, args[command] ?? { confirmed: true });
     }
     const folder = await vscode.commands.executeCommand<string>('durableSessions.openDatabaseFolder');
