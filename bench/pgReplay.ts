@@ -6,16 +6,13 @@
 // workflow reaches its frontier.
 import { join } from 'node:path';
 import { DurableEngine } from '../src/durable/runtime/engine';
-import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/model/ids';
-import type { StoredRow } from '../src/durable/model/journal';
+import type { ExecutionId } from '../src/durable/model/ids';
 import { DurableRuntime } from '../src/durable/runtime/runtime';
-import { encodeValue } from '../src/durable/execution/stepValue';
-import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/execution/workflow';
+import { WorkflowRegistry } from '../src/durable/execution/workflow';
 import { root } from './harness';
 import { within } from './pgServer';
+import { buildExecution as buildJournal, replayWorkflow } from './replayJournal';
 
-const KIND = 'bench.replay';
-const STEP = 'chunk';
 /** Rows per append while building: the journal's per-row counter trigger makes very large statements slow. */
 const BUILD_CHUNK = 512;
 const REPLAY_TIMEOUT_MS = 120_000;
@@ -31,43 +28,10 @@ export function openPgEngine(url: string, schema: string): Promise<DurableEngine
   });
 }
 
-/** An interrupted execution with `steps` committed idempotent steps (plus its start entry). */
-export async function buildExecution(engine: DurableEngine, steps: number): Promise<ExecutionId> {
-  const id = newExecutionId();
-  const started = engine.codec.encode({ executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null, kind: 'execution_started', payload: encodeValue(null, 'input') });
-  await engine.backend.createExecution({ id, kind: KIND, version: 1, title: `${steps} steps` }, [started]);
-  const empty = new Uint8Array(0);
-  for (let from = 0; from < steps; from += BUILD_CHUNK) {
-    const rows: StoredRow[] = [];
-    for (let i = from; i < Math.min(steps, from + BUILD_CHUNK); i++) {
-      const sid = stepId(i);
-      rows.push(
-        engine.codec.encode({
-          executionId: id, attempt: 1, stepId: sid, stepName: STEP, effect: 'idempotent',
-          idempotencyKey: deriveIdempotencyKey({ executionId: id, stepId: sid, stepName: STEP, effect: 'idempotent', fingerprint: empty }),
-          kind: 'step_result', payload: encodeValue(i, 'bench'),
-        }),
-      );
-    }
-    await engine.backend.appendRows(rows);
-  }
-  return id;
+export function buildExecution(engine: DurableEngine, steps: number): Promise<ExecutionId> {
+  return buildJournal(engine, steps, BUILD_CHUNK);
 }
 
-function replayWorkflow(steps: number, onFrontier: () => void): WorkflowDefinition<null, void> {
-  return {
-    kind: KIND,
-    version: 1,
-    async run(ctx) {
-      for (let i = 0; i < steps; i++) {
-        const value = await ctx.step({ name: STEP, effect: 'idempotent' }, () => i);
-        if (value !== i) throw new Error(`step ${i} replayed ${String(value)}`);
-      }
-      onFrontier();
-      await ctx.sleep(24 * 3600_000);
-    },
-  };
-}
 
 export interface PgReplayRun {
   /** Open + plan + replay until the frontier. */

@@ -9,64 +9,20 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurableEngine } from '../src/durable/runtime/engine';
-import { deriveIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../src/durable/model/ids';
+import type { ExecutionId } from '../src/durable/model/ids';
 import { buildTimeline, type Timeline } from '../src/durable/inspection/inspection';
-import type { StoredRow } from '../src/durable/model/journal';
 import { DurableRuntime } from '../src/durable/runtime/runtime';
-import { encodeValue } from '../src/durable/execution/stepValue';
-import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/execution/workflow';
+import { WorkflowRegistry } from '../src/durable/execution/workflow';
+import { buildExecution, replayWorkflow } from './replayJournal';
 import { against, fmt, inTempDir, measure, report, root, summarize, type Figure } from './harness';
 
-const KIND = 'bench.replay';
 const MASTER_KEY = new Uint8Array(32).fill(11);
-const STEP = 'chunk';
 const BUILD_CHUNK = 5_000;
 
 async function openEngine(file: string): Promise<DurableEngine> {
   return DurableEngine.open({ file, migrationsDir: join(root, 'migrations', 'sqlite'), masterKey: MASTER_KEY, config: { maxStepsPerExecution: 10_000_000 } });
 }
 
-/** An interrupted execution with `steps` committed idempotent steps (plus its start entry). */
-async function buildExecution(engine: DurableEngine, steps: number): Promise<ExecutionId> {
-  const id = newExecutionId();
-  const started = engine.codec.encode({ executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null, kind: 'execution_started', payload: encodeValue(null, 'input') });
-  await engine.backend.createExecution({ id, kind: KIND, version: 1, title: `${steps} steps` }, [started]);
-  const empty = new Uint8Array(0);
-  for (let from = 0; from < steps; from += BUILD_CHUNK) {
-    const rows: StoredRow[] = [];
-    for (let i = from; i < Math.min(steps, from + BUILD_CHUNK); i++) {
-      const sid = stepId(i);
-      rows.push(
-        engine.codec.encode({
-          executionId: id, attempt: 1, stepId: sid, stepName: STEP, effect: 'idempotent',
-          idempotencyKey: deriveIdempotencyKey({ executionId: id, stepId: sid, stepName: STEP, effect: 'idempotent', fingerprint: empty }),
-          kind: 'step_result', payload: encodeValue(i, 'bench'),
-        }),
-      );
-    }
-    await engine.backend.appendRows(rows);
-  }
-  return id;
-}
-
-/**
- * The workflow the journal belongs to: `steps` idempotent steps, then a long
- * sleep, so every run ends parked at the same place and can be replayed again.
- */
-function replayWorkflow(steps: number, onFrontier: () => void): WorkflowDefinition<null, void> {
-  return {
-    kind: KIND,
-    version: 1,
-    async run(ctx) {
-      for (let i = 0; i < steps; i++) {
-        const value = await ctx.step({ name: STEP, effect: 'idempotent' }, () => i);
-        if (value !== i) throw new Error(`step ${i} replayed ${String(value)}`);
-      }
-      onFrontier();
-      await ctx.sleep(24 * 3600_000);
-    },
-  };
-}
 
 interface ReplayRun {
   readonly ms: number;
@@ -125,7 +81,7 @@ async function cachedJournal(entries: number): Promise<{ file: string; id: Execu
   for (const stale of [file, `${file}-wal`, `${file}-shm`]) rmSync(stale, { force: true });
   const engine = await openEngine(file);
   const t0 = performance.now();
-  const id = await buildExecution(engine, entries - 1);
+  const id = await buildExecution(engine, entries - 1, BUILD_CHUNK);
   await engine.dispose();
   writeFileSync(meta, JSON.stringify({ id }));
   console.log(`(built a ${fmt(entries)}-entry journal in ${((performance.now() - t0) / 1000).toFixed(1)} s; kept in ${file})`);
@@ -142,7 +98,7 @@ export async function run(): Promise<void> {
     let smallId!: ExecutionId;
     {
       const engine = await openEngine(small);
-      smallId = await buildExecution(engine, SMALL);
+      smallId = await buildExecution(engine, SMALL, BUILD_CHUNK);
       await engine.dispose();
     }
     const opens: number[] = [];
@@ -161,7 +117,7 @@ export async function run(): Promise<void> {
     let explorerId!: ExecutionId;
     {
       const engine = await openEngine(explorerFile);
-      explorerId = await buildExecution(engine, EXPLORER - 1);
+      explorerId = await buildExecution(engine, EXPLORER - 1, BUILD_CHUNK);
       await engine.dispose();
     }
     const full: number[] = [];
