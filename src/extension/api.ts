@@ -23,6 +23,8 @@ export interface DurableSessionsApi {
     openExplorers(): string[];
     /** The status bar item's text and tooltip as last shown. */
     statusBar(): { text: string; tooltip: string; visible: boolean };
+    /** The model a new session would use, as the settings name it now. */
+    modelForNewSessions(): { readonly provider: string; readonly scriptFile?: string; readonly baseUrl?: string; readonly model?: string };
     /** Start an agent session with the model the settings name (as the panel's Start does). */
     startSession(task: string): Promise<string>;
     /** Resume a session as the panel's Resume does, without opening a panel. */
@@ -52,6 +54,7 @@ export function createApi(container: Container): DurableSessionsApi {
       openConnections: openConnectionCount,
       openExplorers: () => container.explorers.openExecutions,
       statusBar: () => container.statusBar.current,
+      modelForNewSessions: () => container.sessions.modelFromSettings(),
       startSession: (task) => container.sessions.start(task),
       resumeSession: (id) => container.sessions.resume(id as ExecutionId),
       chat: async (prompt, selector) => {

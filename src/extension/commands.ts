@@ -12,6 +12,7 @@ import type { ExecutionId } from '../durable';
 import { executionIdOf, formatAge, formatBytes } from '../views/explorerTreeModel';
 import { journalCommands } from './journalCommands';
 import { sharedStoreCommands } from './sharedStoreCommands';
+import { modelCommands } from './modelCommands';
 import { API_KEY_SECRET } from './sessionService';
 import type { CommandOptions, CommandTable } from './commandTable';
 
@@ -207,7 +208,7 @@ const commands: CommandTable = {
 };
 
 export function registerCommands(container: Container): vscode.Disposable[] {
-  return Object.entries({ ...commands, ...journalCommands, ...sharedStoreCommands }).map(([id, { action, run }]) =>
+  return Object.entries({ ...commands, ...journalCommands, ...sharedStoreCommands, ...modelCommands }).map(([id, { action, run }]) =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
       try {
         return await run(container, parseOptions(arg), arg);

@@ -51,8 +51,9 @@ export class Container implements vscode.Disposable {
         store: () => readStoreSettings((m) => this.log.warn(m)),
       },
       context.asAbsolutePath('migrations/postgres'),
+      { appRoot: vscode.env.appRoot, extensionRoot: context.extensionPath },
     );
-    this.sessions = new SessionService(this.database, context.secrets, this.log, context.asAbsolutePath('dist/commandSupervisor.js'));
+    this.sessions = new SessionService(this.database, context.secrets, this.log, context.asAbsolutePath('dist/commandSupervisor.js'), context.asAbsolutePath('media/demo/tour.json'));
     this.journal = new JournalService(this.database, this.sessions, this.log);
     this.executionsTree = new ExecutionsTreeProvider(this.journal);
     this.retention = new RetentionScheduler(this.database, this.log, () => this.journal.notifyChanged(), () => this.config());

@@ -13,7 +13,18 @@ import * as vscode from 'vscode';
 import { NoWorkspaceError } from '../views/journalService';
 
 export { NoWorkspaceError };
-import { DurableEngine, isDurableError, RolledBackError, type DurableConfig, type JournalAnchor } from '../durable';
+import {
+  bundledBindingCandidate,
+  describeBinding,
+  DurableEngine,
+  hostBindingCandidates,
+  isDurableError,
+  NoSqliteBindingError,
+  RolledBackError,
+  type BindingCandidate,
+  type DurableConfig,
+  type JournalAnchor,
+} from '../durable';
 import type { KeyStore } from './keyStore';
 import { projectIdentity, type ProjectIdentity } from './projectIdentity';
 import type { StoreSettings } from './settings';
@@ -27,6 +38,12 @@ export interface SharedStoreAccess {
   readonly secrets: Pick<vscode.SecretStorage, 'get'>;
   readonly workspaceFolder: () => string | undefined;
   readonly store: () => StoreSettings;
+}
+
+/** Where the SQLite module can come from: the running VS Code (`vscode.env.appRoot`) and this extension's folder. */
+export interface BindingRoots {
+  readonly appRoot: string;
+  readonly extensionRoot: string;
 }
 
 /** A connection string that carries a password: refused, the password belongs in the secret store. */
@@ -54,7 +71,17 @@ export class DurableDatabase implements vscode.Disposable {
     private readonly state: vscode.Memento,
     private readonly shared: SharedStoreAccess,
     private readonly postgresMigrationsDir: string,
+    private readonly bindingRoots: BindingRoots,
   ) {}
+
+  /** The candidates for `@vscode/sqlite3`, in the order durableSessions.sqlite.binding asks for. */
+  private bindingCandidates(): BindingCandidate[] {
+    const choice = this.shared.store().sqliteBinding;
+    return [
+      ...(choice === 'bundled' ? [] : hostBindingCandidates(this.bindingRoots.appRoot)),
+      ...(choice === 'vscode' ? [] : [bundledBindingCandidate(this.bindingRoots.extensionRoot)]),
+    ];
+  }
 
   /** 'sqlite' or 'postgres', as the settings say now (it applies at the next open). */
   get storeKind(): 'sqlite' | 'postgres' {
@@ -153,11 +180,13 @@ export class DurableDatabase implements vscode.Disposable {
       config: this.config(),
       logger: { warn: (m: string) => this.log.warn(m) },
       anchor,
+      sqliteBinding: this.bindingCandidates(),
     };
     let engine: DurableEngine;
     try {
       engine = await DurableEngine.open(options);
     } catch (error) {
+      if (error instanceof NoSqliteBindingError) throw this.noBinding(error);
       if (!(error instanceof RolledBackError)) throw error;
       this.log.warn(error.message);
       // Only a person can say the older file is the one they meant to have.
@@ -167,7 +196,16 @@ export class DurableDatabase implements vscode.Disposable {
       engine = await DurableEngine.open({ ...options, acceptRolledBack: true });
     }
     this.log.info(`opened ${file} in ${Date.now() - started} ms (key ${engine.keyId})`);
+    if (engine.sqliteBinding) this.log.info(`SQLite binding: ${describeBinding(engine.sqliteBinding)}`);
     return engine;
+  }
+
+  /** The log keeps every attempt; the message a person reads adds the setting when it narrowed the choice. */
+  private noBinding(error: NoSqliteBindingError): Error {
+    this.log.error(`no SQLite binding could be loaded (${process.platform}-${process.arch}, VS Code at ${this.bindingRoots.appRoot}):\n  ${error.attempts.join('\n  ')}`);
+    const choice = this.shared.store().sqliteBinding;
+    if (choice === 'auto') return error;
+    return new Error(`${error.message}. The setting durableSessions.sqlite.binding is "${choice}": set it to "auto" to try both`, { cause: error });
   }
 
   /**

@@ -58,6 +58,8 @@ export class SessionService implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
     /** The bundled command supervisor (dist/commandSupervisor.js). */
     private readonly supervisorScript: string,
+    /** The built-in tour the scripted model plays when no script file is set (media/demo/tour.json). */
+    private readonly tourScript: string,
   ) {}
 
   /** Commands run under supervisors whose records sit next to the journal (per workspace). */
@@ -158,7 +160,7 @@ export class SessionService implements vscode.Disposable {
     const s = this.settings();
     switch (s.provider) {
       case 'scripted': {
-        if (!s.scriptFile) throw new Error('the scripted model needs a script: set durableSessions.agent.scriptFile');
+        if (!s.scriptFile) return { provider: 'scripted', scriptFile: this.tourScript };
         const file = isAbsolute(s.scriptFile) ? s.scriptFile : join(this.folder().fsPath, s.scriptFile);
         return { provider: 'scripted', scriptFile: file };
       }

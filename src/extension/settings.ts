@@ -108,6 +108,8 @@ export function readAgentSettings(warn: (message: string) => void): AgentSetting
 
 export interface StoreSettings {
   readonly store: 'sqlite' | 'postgres';
+  /** Which `@vscode/sqlite3` opens durable.db: VS Code's own, then the bundled copy ('auto'), or one of them only. */
+  readonly sqliteBinding: 'auto' | 'vscode' | 'bundled';
   /** `postgres://user@host:port/db`, without its password. */
   readonly connectionString: string;
   /** Configured project id; empty: derived from the repository (see projectIdentity.ts). */
@@ -123,6 +125,7 @@ export function readStoreSettings(warn: (message: string) => void): StoreSetting
   };
   return {
     store: oneOf(cfg.get('store'), ['sqlite', 'postgres'] as const, 'sqlite', 'store', warn),
+    sqliteBinding: oneOf(cfg.get('sqlite.binding'), ['auto', 'vscode', 'bundled'] as const, 'auto', 'sqlite.binding', warn),
     connectionString: text('postgres.connectionString'),
     projectId: text('projectId'),
   };

@@ -45,6 +45,8 @@ suite('extension in a real VS Code', () => {
       'durableSessions.exportKey': { file: keyFile, confirmed: true },
       'durableSessions.importKey': { file: keyFile, confirmed: true },
       'durableSessions.moveJournal': { to: 'postgres', confirmed: true },
+      // The sample workspace's own choice, so nothing changes.
+      'durableSessions.chooseModel': { model: 'scripted' },
     };
     const promptOnly = new Set(['durableSessions.setApiKey', 'durableSessions.setPostgresPassword']);
     for (const command of contributedCommands().filter((c) => !promptOnly.has(c))) {
@@ -56,6 +58,38 @@ suite('extension in a real VS Code', () => {
     assert.match(keyId ?? '', /^[0-9a-f]{8}$/);
     const report = (await vscode.commands.executeCommand('durableSessions.checkIntegrity')) as { failures: string[] };
     assert.deepEqual(report.failures, [], 'entries sealed before the rotation still open');
+  });
+
+  test("durable.db opens through the running VS Code's own SQLite (the universal package carries none)", async () => {
+    const binding = (await (await api()).testing.engine()).sqliteBinding;
+    assert.equal(binding?.source, 'host');
+    assert.ok(binding.where.startsWith(vscode.env.appRoot), `${binding.where} is not under ${vscode.env.appRoot}`);
+    assert.match(binding.sqliteVersion, /^3\.\d+\.\d+$/);
+  });
+
+  test('Choose Agent Model writes the settings where they take effect, and new sessions use them', async () => {
+    const a = await api();
+    const cfg = () => vscode.workspace.getConfiguration('durableSessions');
+    try {
+      await vscode.commands.executeCommand('durableSessions.chooseModel', { model: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', openaiModel: 'qwen2.5-coder:7b' });
+      // The sample workspace sets agent.model itself: a user setting would lose to it, so the workspace's is changed.
+      assert.equal(cfg().inspect('agent.model')?.workspaceValue, 'openai');
+      assert.deepEqual(a.testing.modelForNewSessions(), { provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'qwen2.5-coder:7b' });
+      // The scripted tour: with no script file set, the scripted model plays the built-in tour from the package.
+      await vscode.commands.executeCommand('durableSessions.chooseModel', { model: 'scripted' });
+      await cfg().update('agent.scriptFile', '', vscode.ConfigurationTarget.Workspace);
+      const tour = a.testing.modelForNewSessions();
+      assert.equal(tour.provider, 'scripted');
+      assert.match(tour.scriptFile ?? '', /media[\\/]demo[\\/]tour\.json$/);
+      assert.ok(existsSync(tour.scriptFile!), `the tour ${tour.scriptFile} is in the package`);
+    } finally {
+      await cfg().update('agent.model', 'scripted', vscode.ConfigurationTarget.Workspace);
+      await cfg().update('agent.scriptFile', '.vscode/demo-agent.json', vscode.ConfigurationTarget.Workspace);
+      for (const key of ['agent.openai.baseUrl', 'agent.openai.model']) {
+        await cfg().update(key, undefined, vscode.ConfigurationTarget.Workspace);
+        await cfg().update(key, undefined, vscode.ConfigurationTarget.Global);
+      }
+    }
   });
 
   test('settings are read, and a bad value falls back to the defaults', async () => {

@@ -15,6 +15,7 @@ import { loadMigrations } from '../store/sqlite/migrations';
 import { SessionEventStore } from '../sessions/sessionEventStore';
 import { SqliteSessionStorage } from '../store/sqlite/sqliteSessionStorage';
 import { SqliteBackend } from '../store/sqlite/sqliteBackend';
+import type { BindingCandidate, SqliteBinding } from '../store/sqlite/sqliteBinding';
 import { PostgresStore } from '../store/postgres/postgresStore';
 import type { JournalStore } from '../store/journalStore';
 import type { SessionStorage } from '../store/sessionStore';
@@ -50,6 +51,8 @@ export interface EngineOptions {
   readonly anchor?: JournalAnchor;
   /** Open a file that is behind its anchor anyway (a person restored it on purpose). */
   readonly acceptRolledBack?: boolean;
+  /** Where to load `@vscode/sqlite3` from, in order (default: the one this build resolves). */
+  readonly sqliteBinding?: readonly BindingCandidate[];
 }
 
 export interface IntegrityReport {
@@ -106,7 +109,7 @@ async function openStore(options: EngineOptions, config: DurableConfig, clock: (
     });
     return { backend: store, sessions: store.sessions };
   }
-  const sqlite = await SqliteBackend.open({ file: options.file, migrations, busyTimeoutMs: config.busyTimeoutMs, readOnly: options.readOnly, clock });
+  const sqlite = await SqliteBackend.open({ file: options.file, migrations, busyTimeoutMs: config.busyTimeoutMs, readOnly: options.readOnly, clock, binding: options.sqliteBinding });
   return { backend: sqlite, sessions: new SqliteSessionStorage(sqlite.connection) };
 }
 
@@ -165,6 +168,11 @@ export class DurableEngine {
 
   get keyId(): string {
     return this.keyring.currentKeyId;
+  }
+
+  /** The `@vscode/sqlite3` a file journal runs on (undefined on PostgreSQL). */
+  get sqliteBinding(): SqliteBinding | undefined {
+    return this.backend instanceof SqliteBackend ? this.backend.binding : undefined;
   }
 
   /**

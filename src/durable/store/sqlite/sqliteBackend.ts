@@ -17,11 +17,12 @@ import * as waits from './sqliteWaits';
 import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, LeaseFence, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, StoreHint, TimerRecord } from '../journalStore';
 import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
-import { InvalidStateError } from '../../model/errors';
+import { InvalidStateError, StorageError } from '../../model/errors';
 import type { ExecutionId, IdempotencyKey, JournalSeq } from '../../model/ids';
 import { type AuditMeta, type ExecutionRecord, type JournalRecord, type StoredRow, type TerminalStatus } from '../../model/journal';
 import { migrate, type Migration } from './migrations';
 import { SqliteConnection } from './sqliteConnection';
+import type { BindingCandidate, SqliteBinding } from './sqliteBinding';
 import { segmentedRows } from '../segments';
 
 /** The distinct (execution, fence) pairs of rows about to be written. */
@@ -31,12 +32,30 @@ export function distinctFences(rows: readonly StoredRow[]): Array<readonly [stri
   return [...seen.values()];
 }
 
+/**
+ * Readers never block the writer, and a crash loses no committed transaction,
+ * only in write-ahead logging. SQLite keeps the old mode and says so when it
+ * cannot switch (some network file systems): refuse rather than run without it.
+ */
+async function requireWal(conn: SqliteConnection): Promise<void> {
+  const [row] = await conn.rawAll('PRAGMA journal_mode=WAL');
+  const mode = String(row?.journal_mode ?? '').toLowerCase();
+  if (mode !== 'wal') {
+    throw new StorageError(
+      'cannot_open',
+      `durable.db (${conn.file}): SQLite kept the journal mode '${mode || 'unknown'}' instead of write-ahead logging, which the journal needs; the folder may be on a network file system: move the workspace storage to a local disk, or share the journal on PostgreSQL`,
+    );
+  }
+}
+
 export interface BackendOptions {
   readonly file: string;
   readonly migrations: readonly Migration[];
   readonly busyTimeoutMs: number;
   readonly readOnly?: boolean;
   readonly clock?: () => number;
+  /** Where to load `@vscode/sqlite3` from, in order (see sqliteBinding.ts). */
+  readonly binding?: readonly BindingCandidate[];
 }
 
 export class SqliteBackend implements JournalStore {
@@ -52,12 +71,12 @@ export class SqliteBackend implements JournalStore {
   /** Open (creating if needed), configure and migrate. Throws StorageError / MigrationError with advice. */
   static async open(options: BackendOptions): Promise<SqliteBackend> {
     const clock = options.clock ?? Date.now;
-    const conn = await SqliteConnection.open(options.file, { readOnly: options.readOnly, busyTimeoutMs: options.busyTimeoutMs });
+    const conn = await SqliteConnection.open(options.file, { readOnly: options.readOnly, busyTimeoutMs: options.busyTimeoutMs, binding: options.binding });
     try {
       await conn.exclusive('configure', async () => {
         // The first read of the file: a damaged header fails here with SQLITE_NOTADB.
         await conn.rawAll('PRAGMA schema_version');
-        if (!options.readOnly) await conn.rawAll('PRAGMA journal_mode=WAL');
+        if (!options.readOnly) await requireWal(conn);
         await conn.execScript('PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;');
       });
       if (!options.readOnly) await migrate(conn, options.migrations, clock);
@@ -70,6 +89,11 @@ export class SqliteBackend implements JournalStore {
 
   get file(): string {
     return this.conn.file;
+  }
+
+  /** The `@vscode/sqlite3` this file is open with. */
+  get binding(): SqliteBinding {
+    return this.conn.binding;
   }
 
   readonly flavor = 'sqlite';

@@ -9,17 +9,26 @@
  * - SQLite result codes become StorageError reasons the UI can explain.
  */
 import type * as sqlite3 from '@vscode/sqlite3';
-
-type Driver = typeof import('@vscode/sqlite3');
-let driver: Driver | undefined;
-
-/** The native module loads at the first open, not when the extension activates (a CommonJS module: required, not imported). */
-function loadDriver(): Driver {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use on purpose
-  driver ??= require('@vscode/sqlite3') as Driver;
-  return driver;
-}
 import { StorageError, ensureError, type StorageFailure } from '../../model/errors';
+import { loadSqliteBinding, RESOLVED_BINDING, type BindingCandidate, type SqliteBinding } from './sqliteBinding';
+
+/**
+ * The native module loads at the first open, not when the extension activates.
+ * One choice per list of candidates for the life of the process (a native module
+ * cannot be unloaded); a failed choice is not kept, so the next open tries again.
+ */
+const bindings = new Map<string, Promise<SqliteBinding>>();
+
+function chooseBinding(candidates: readonly BindingCandidate[]): Promise<SqliteBinding> {
+  const key = candidates.map((c) => `${c.source}:${c.where}`).join('|');
+  let chosen = bindings.get(key);
+  if (!chosen) {
+    chosen = loadSqliteBinding(candidates);
+    bindings.set(key, chosen);
+    chosen.catch(() => bindings.delete(key));
+  }
+  return chosen;
+}
 
 export type SqlValue = string | number | null | Buffer;
 export type SqlRow = Record<string, SqlValue>;
@@ -32,6 +41,8 @@ export interface RunOutcome {
 export interface ConnectionOptions {
   readonly readOnly?: boolean;
   readonly busyTimeoutMs: number;
+  /** Where to load `@vscode/sqlite3` from, in order (default: the one this build resolves). */
+  readonly binding?: readonly BindingCandidate[];
 }
 
 const BUSY_RETRIES = 3;
@@ -108,15 +119,13 @@ export class SqliteConnection {
   private constructor(
     private readonly db: sqlite3.Database,
     readonly file: string,
+    /** The module this connection runs on (logged by the extension). */
+    readonly binding: SqliteBinding,
   ) {}
 
   static async open(file: string, options: ConnectionOptions): Promise<SqliteConnection> {
-    let sqlite3: Driver;
-    try {
-      sqlite3 = loadDriver();
-    } catch (error) {
-      throw new StorageError('cannot_open', `durable.db (${file}): the SQLite driver (@vscode/sqlite3) could not be loaded: ${ensureError(error).message}`, { cause: error });
-    }
+    const binding = await chooseBinding(options.binding ?? [RESOLVED_BINDING]);
+    const sqlite3 = binding.driver;
     const mode = options.readOnly ? sqlite3.OPEN_READONLY : sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE;
     return new Promise((resolve, reject) => {
       const db = new sqlite3.Database(file, mode, (err) => {
@@ -126,7 +135,7 @@ export class SqliteConnection {
         }
         db.configure('busyTimeout', options.busyTimeoutMs);
         openConnections++;
-        resolve(new SqliteConnection(db, file));
+        resolve(new SqliteConnection(db, file, binding));
       });
     });
   }
