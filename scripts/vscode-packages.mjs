@@ -30,12 +30,13 @@ export async function runPackageSuite({ runDir, packages, browser, sampleWorkspa
       page(current.page);
       const row = sidebarRow(current.page, 'Journal unavailable');
       await row.waitFor({ state: 'visible', timeout: 30_000 });
-      const text = await row.innerText();
-      if (!/no usable SQLite binding for durable\.db/.test(text)) throw new Error(`the tree's row reads ${JSON.stringify(text)}`);
+      // The row's description is the message in full: what was tried, and the setting that narrowed the choice.
+      const text = `${await row.innerText()} ${(await row.getAttribute('aria-label')) ?? ''}`;
+      if (!/no usable SQLite binding for durable\.db/.test(text) || !text.includes('durableSessions.sqlite.binding is "bundled"')) throw new Error(`the tree's row reads ${JSON.stringify(text)}`);
       // The extension host is alive: another command of ours still runs and answers.
       await palette(current.page, 'Show Log');
       await current.page.locator('.part.panel', { hasText: 'no SQLite binding could be loaded' }).first().waitFor({ timeout: 20_000 });
-      if (!extensionLog(p).includes('The setting durableSessions.sqlite.binding is "bundled"')) throw new Error('the log does not name the setting that narrowed the choice');
+      if (!/bundled at .*: not found/.test(extensionLog(p))) throw new Error('the log does not list the attempt that failed');
     });
     await current?.server.stop();
     current = undefined;
@@ -47,7 +48,8 @@ export async function runPackageSuite({ runDir, packages, browser, sampleWorkspa
       await current.page.locator('.notifications-toasts', { hasText: 'journal is intact' }).first().waitFor({ state: 'visible', timeout: 30_000 });
       const version = JSON.parse(readFileSync(join(root, 'node_modules', '@vscode', 'sqlite3', 'package.json'), 'utf8')).version;
       const line = extensionLog(p).split('\n').reverse().find((l) => l.includes('SQLite binding:'));
-      if (!line || !line.includes(`SQLite binding: the bundled copy of @vscode/sqlite3 ${version} (${p.extensions}/`) || !line.includes('-linux-x64/node_modules/@vscode/sqlite3), SQLite 3.')) {
+      const installed = join(p.extensions, 'durable-sessions.durable-agent-sessions-' + JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+      if (!line?.includes(`SQLite binding: the bundled copy of @vscode/sqlite3 ${version} (${installed}/node_modules/@vscode/sqlite3), SQLite 3.`)) {
         throw new Error(`the log says ${JSON.stringify(line)}`);
       }
       if (await sidebarRow(current.page, 'Journal unavailable').isVisible()) throw new Error('the tree still says the journal is unavailable');

@@ -245,6 +245,9 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       const approve = webview().getByRole('button', { name: 'Approve' });
       await approve.waitFor({ state: 'visible', timeout: 60_000 });
       await webview().locator('.msg.approval', { hasText: 'sleep 3; echo checked >> checks.log' }).first().waitFor({ timeout: 5_000 });
+      // Until the person approves, the command has not started, and its row says so.
+      const waiting = await webview().locator('.msg.tool', { hasText: '$ sleep 3; echo checked' }).first().locator('.state').innerText();
+      if (waiting !== 'awaiting approval') throw new Error(`before its approval the command's row says ${JSON.stringify(waiting)}`);
       await approve.click();
       await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
       const hello = readFileSync(join(workspace, 'hello.txt'), 'utf8');

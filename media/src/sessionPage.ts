@@ -43,7 +43,7 @@ function start(): void {
 const ROLE_LABEL: Record<MessageView['role'], string> = { user: 'Task', assistant: 'Agent', tool: 'Tool', approval: 'Approval', error: 'Error', status: 'Session' };
 
 function renderMessage(m: MessageView): HTMLElement {
-  const row = el('article', { className: `msg ${m.role}${m.state ? ` state-${m.state}` : ''}` });
+  const row = el('article', { className: `msg ${m.role}${m.state ? ` state-${m.state.replace(/\s+/g, '-')}` : ''}` });
   row.dataset.index = String(m.index);
   const head = el('div', { className: 'msg-head' }, el('span', { className: 'role', text: ROLE_LABEL[m.role] }));
   if (m.kind) head.append(el('span', { className: 'kind', text: m.kind }));

@@ -7,6 +7,7 @@
  * Security: strict CSP (`default-src 'none'`, script by CSPRNG nonce), local
  * resources limited to `media/`, every page message validated (protocol file).
  */
+import { honestToolStates } from './transcriptStates';
 import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
@@ -124,7 +125,7 @@ class SessionPanel implements HostedPanel {
     this.panel.title = sessionTabLabel(execution.title);
     this.pushAtLeaseExpiry(execution.status === 'running' && !host.runtime.isActive(id) ? execution.leaseExpiresAt : null);
     const actionable = new Set(pending.map((p) => p.ref));
-    const messages: MessageView[] = all.map((m) => ({
+    const messages: MessageView[] = honestToolStates(all).map((m) => ({
       index: m.index,
       turn: m.turn,
       role: m.role,
