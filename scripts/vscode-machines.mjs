@@ -35,18 +35,26 @@ async function withAdmin(serverUrl, fn) {
   }
 }
 
+/** A new database on the test server for one run; `drop()` removes it (and logs, never throws). */
+export async function freshDatabase(serverUrl, prefix) {
+  const name = `${prefix}_${Date.now().toString(36)}`;
+  await withAdmin(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => withAdmin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch((e) => log(`dropping ${name}: ${e.message}`)),
+  };
+}
+
 /**
  * Run the suite; `check(name, fn)` records each step as a UI result (the
  * caller's reporter). `postgresUrl` is the test server (its database is only
  * used to create and drop our own).
  */
 export async function runTwoMachineSuite({ runDir, vsix, browserPath, postgresUrl, sampleWorkspace, check }) {
-  const database = `durable_machines_${Date.now().toString(36)}`;
-  const adminUrl = postgresUrl;
-  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${database}`));
-  const url = new URL(postgresUrl);
-  url.pathname = `/${database}`;
-  const shared = url.toString();
+  const database = await freshDatabase(postgresUrl, 'durable_machines');
+  const shared = database.url;
   const env = { DURABLE_SESSIONS_MASTER_KEY: randomBytes(32).toString('base64') };
   const machines = ['a', 'b'].map((name) => {
     const p = profile(join(runDir, `machine-${name}`, 'profile'));
@@ -117,7 +125,7 @@ export async function runTwoMachineSuite({ runDir, vsix, browserPath, postgresUr
   } finally {
     await browser.close().catch(() => undefined);
     for (const s of servers) await s.stop();
-    await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)).catch((e) => log(`dropping ${database}: ${e.message}`));
+    await database.drop();
   }
   const leftovers = machines.flatMap((m) => processesMatching(m.p.dir));
   if (leftovers.length > 0) throw new Error(`processes of the two machines left behind:\n${leftovers.join('\n')}`);

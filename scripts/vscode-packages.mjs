@@ -7,13 +7,13 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { root } from './lib.mjs';
-import { extensionLog, installExtension, processesMatching, profile, setUserSettings, startServer } from './vscode.mjs';
+import { extensionLog, installExtension, processesMatching, profile, setMachineSettings, startServer } from './vscode.mjs';
 import { palette, sidebarRow } from './vscodeUi.mjs';
 
 export async function runPackageSuite({ runDir, packages, browser, sampleWorkspace, check }) {
   const p = profile(join(runDir, 'packages', 'profile'));
   const workspace = sampleWorkspace(join(runDir, 'packages', 'workspace'));
-  setUserSettings(p, { 'durableSessions.sqlite.binding': 'bundled' });
+  setMachineSettings(p, { 'durableSessions.sqlite.binding': 'bundled' });
   const open = async () => {
     const server = await startServer(p, { folder: workspace });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

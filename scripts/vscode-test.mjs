@@ -14,7 +14,7 @@ import { assertBrowser, CHROMIUM_ARGS, codeServerDir, ensureTools, extensionLog,
 import { currentTarget, packageVsix } from './package.mjs';
 import { runPackageSuite } from './vscode-packages.mjs';
 import { startPostgres } from './postgres.mjs';
-import { runTwoMachineSuite } from './vscode-machines.mjs';
+import { freshDatabase, runTwoMachineSuite } from './vscode-machines.mjs';
 import { extensionHostPids, palette as runPalette, startScriptedSession as startScripted, webview as webviewOf } from './vscodeUi.mjs';
 
 const PHASE_TIMEOUT_MS = 180_000;
@@ -115,12 +115,14 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
   // Run alone, the suites start a PostgreSQL of their own (the shared-journal checks need one).
   const ownPostgres = postgresUrl ? undefined : await startPostgres({ name: 'vscode' });
   postgresUrl ??= ownPostgres.url;
+  // A database of this run's own: the shared journal's key check is per database, and this profile's key is new.
+  const itest = await freshDatabase(postgresUrl, 'durable_itest');
   const watchdog = setTimeout(() => {
     log(`the VS Code suites exceeded ${SUITE_TIMEOUT_MS / 60_000} minutes: stopping`);
     void server?.stop().finally(() => process.exit(1));
   }, SUITE_TIMEOUT_MS);
   try {
-    server = await startServer(p, { folder: workspace, env: { DAS_TEST_CONFIG: configFile, DURABLE_SESSIONS_TEST_API: '1', ...(postgresUrl ? { DURABLE_TEST_PG_URL: postgresUrl } : {}) } });
+    server = await startServer(p, { folder: workspace, env: { DAS_TEST_CONFIG: configFile, DURABLE_SESSIONS_TEST_API: '1', DURABLE_TEST_PG_URL: itest.url } });
     log(`code-server ${server.url} (pid ${server.pid})`);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, timeout: 60_000 });
@@ -290,6 +292,9 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     await check('disposal on deactivate leaves no open handle (phase 3, after another reload)', async () => {
       await reloadWindow();
       await waitForFile(config.phases[2].done, PHASE_TIMEOUT_MS, 'integration phase 3');
+      // Phase 3 copied the journal to PostgreSQL: the report names both ends as they are, not the store in use.
+      const copied = extensionLog(p).split('\n').find((l) => l.includes('[info] copied '));
+      if (!copied || !/from durable\.db \(\/.*durable\.db\) to PostgreSQL \(postgres:\/\/.* · project itest-/.test(copied)) throw new Error(`the copy was reported as ${JSON.stringify(copied)}`);
     });
     /** The number the tree shows next to its Interrupted group (0 when the group is absent). */
     const interruptedCount = async () => {
@@ -387,6 +392,10 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       setResumeOnStartup('ask');
     });
     await check('the walkthrough lists its five steps, renders its pages and pictures, and its first button chooses the model', async () => {
+      // The walkthrough shows its pages beside the steps only in a wide editor: make room as a person would.
+      for (const view of ['View: Close Panel', 'View: Close Secondary Side Bar', 'View: Close Primary Side Bar']) {
+        await palette(view, `>${view}`).catch(() => page.keyboard.press('Escape'));
+      }
       await palette('Open Walkthrough', '>Welcome: Open Walkthrough');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get Started with Durable Agent Sessions' }).first().click({ timeout: 10_000 });
       const steps = page.locator('.gettingStartedContainer .getting-started-step');
@@ -441,6 +450,7 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     ui.push({ title: 'packages: the suite ran', state: 'failed', durationMs: 0, error: String(error?.stack ?? error) });
   } finally {
     clearTimeout(watchdog);
+    await itest.drop();
     await ownPostgres?.stop().catch(() => undefined);
   }
   const leftovers = processesMatching(p.dir);

@@ -150,10 +150,24 @@ export function extensionLog(p) {
   return files.map((f) => readFileSync(f, 'utf8')).join('');
 }
 
-/** Add user settings to a profile (machine-scoped settings cannot come from the workspace). */
+/** Add user settings to a profile. */
 export function setUserSettings(p, values) {
-  const file = join(p.userData, 'User', 'settings.json');
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...values }, null, 2));
+  mergeSettings(join(p.userData, 'User', 'settings.json'), values);
+}
+
+/**
+ * Add settings of the machine the extension host runs on. code-server is a
+ * remote window: machine-scoped settings come from this file, as they come
+ * from the "Remote" settings in Remote-SSH, not from the user's.
+ */
+export function setMachineSettings(p, values) {
+  mkdirSync(join(p.userData, 'Machine'), { recursive: true });
+  mergeSettings(join(p.userData, 'Machine', 'settings.json'), values);
+}
+
+function mergeSettings(file, values) {
+  const current = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  writeFileSync(file, JSON.stringify({ ...current, ...values }, null, 2));
 }
 
 export function installExtension(p, vsix) {

@@ -104,10 +104,9 @@ export class DurableDatabase implements vscode.Disposable {
     return this.file !== undefined && existsSync(this.file);
   }
 
-  /** Where the journal lives, for messages and the status bar. */
-  describe(): string {
-    const settings = this.shared.store();
-    if (settings.store === 'postgres') return `${settings.connectionString || 'PostgreSQL (no connection string set)'} · project ${this.project()?.id ?? '?'}`;
+  /** Where the journal lives (or, given a kind, where that store's journal is), for messages and the status bar. */
+  describe(kind: 'sqlite' | 'postgres' = this.storeKind): string {
+    if (kind === 'postgres') return `${this.shared.store().connectionString || 'PostgreSQL (no connection string set)'} · project ${this.project()?.id ?? '?'}`;
     return this.file ?? 'no workspace';
   }
 

@@ -22,7 +22,7 @@ function fileArg(arg: unknown): string | undefined {
 }
 
 function describeKind(c: Container, kind: StoreKind): string {
-  return kind === 'sqlite' ? `durable.db (${c.database.file ?? 'no workspace'})` : `PostgreSQL (${c.database.describe()})`;
+  return kind === 'sqlite' ? `durable.db (${c.database.file ?? 'no workspace'})` : `PostgreSQL (${c.database.describe('postgres')})`;
 }
 
 async function withEngine<T>(c: Container, kind: StoreKind, fn: (engine: DurableEngine) => Promise<T>): Promise<T> {
