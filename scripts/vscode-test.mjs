@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log, root } from './lib.mjs';
-import { assertBrowser, CHROMIUM_ARGS, codeServerDir, ensureTools, extensionLog, installExtension, processesMatching, profile, startServer, waitForFile } from './vscode.mjs';
+import { assertBrowser, CHROMIUM_ARGS, codeServerDir, ensureTools, extensionLog, installExtension, processesMatching, profile, setUserSettings, startServer, waitForFile } from './vscode.mjs';
 import { currentTarget, packageVsix } from './package.mjs';
 import { runPackageSuite } from './vscode-packages.mjs';
 import { startPostgres } from './postgres.mjs';
@@ -88,6 +88,8 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
   const shots = join(runDir, 'screenshots');
   mkdirSync(shots, { recursive: true });
   const p = profile(join(runDir, 'profile'));
+  // Prices are the user's (no workspace may change what money reads): the scripted demo model is priced here.
+  setUserSettings(p, { 'durableSessions.agent.prices': { 'scripted: demo-agent.json': { input: 2, output: 10 } } });
   const workspace = sampleWorkspace(join(runDir, 'workspace'));
 
   log('packaging the extension and the test harness…');
@@ -252,6 +254,14 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       if (waiting !== 'awaiting approval') throw new Error(`before its approval the command's row says ${JSON.stringify(waiting)}`);
       await approve.click();
       await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
+      // Money, counted once: the four replies at 2 and 10 per million tokens (1,190 + 1,700 + 1,620 + 1,660 millionths),
+      // whatever the reload did; the call it cut off was made again, and that is said apart with what it cost.
+      const cost = await webview().locator('.meta .cost').innerText();
+      if (cost !== '$0.0062') throw new Error(`the panel says the session cost ${JSON.stringify(cost)}`);
+      const note = await webview().locator('.cost-note').innerText();
+      if (note !== '1 model call made again after an interruption: the provider may have charged about $0.0017 more for their first tries') throw new Error(`the cost note reads ${JSON.stringify(note)}`);
+      await webview().locator('.msg.status', { hasText: 'This model call was interrupted and made again (see its audit record): the provider may have charged its first try too, about $0.0017.' }).first().waitFor({ timeout: 5_000 });
+      await webview().locator('.msg.status', { hasText: 'Finished after 4 turns, 2609 tokens, $0.0062.' }).first().waitFor({ timeout: 5_000 });
       const hello = readFileSync(join(workspace, 'hello.txt'), 'utf8');
       if (hello !== 'Hello from a durable session.\n') throw new Error(`hello.txt is ${JSON.stringify(hello)}`);
       const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');

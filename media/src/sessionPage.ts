@@ -90,7 +90,9 @@ function render(state: SessionState): void {
         el('span', { text: t.model }),
         el('span', { className: 'tokens', text: `${tokens.toLocaleString()} tokens (${t.tokensIn.toLocaleString()} in / ${t.tokensOut.toLocaleString()} out)${t.budget ? ` of ${t.budget.toLocaleString()}` : ''}` }),
         el('span', { text: `${t.turns} turn${t.turns === 1 ? '' : 's'} · ${t.toolCalls} tool call${t.toolCalls === 1 ? '' : 's'}` }),
+        ...(t.cost ? [el('span', { className: 'cost', text: t.cost })] : []),
       ),
+      ...(t.costNote ? [el('div', { className: 'cost-note', text: t.costNote })] : []),
     );
     const actions = el('div', { className: 'actions' });
     const stopped = t.status === 'suspended' || t.status === 'interrupted';

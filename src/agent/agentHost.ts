@@ -26,6 +26,9 @@ export interface SessionLimits {
   readonly maxTurns: number;
   readonly tokenBudget: number;
   readonly modelAmbiguity: ModelAmbiguityPolicy;
+  /** Money after which a session stops (millionths of `currency`); 0 for none. */
+  readonly costBudgetMicros?: number;
+  readonly currency?: string;
 }
 
 export interface AgentHostOptions {

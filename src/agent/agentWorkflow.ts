@@ -34,6 +34,7 @@ import type { CommandRunner } from './commandRunner';
 import { describeModel, isModelReply, type ChatMessage, type ModelClient, type ModelReply, type ModelSpec, type TokenUsage } from './model';
 import { ToolArgumentError, type AgentTool, type ApprovalDecision, type ToolEnv, type ToolOutcome, type ToolPolicy } from './tools';
 import { PathOutsideWorkspaceError, type WorkspaceAccess } from './workspaceAccess';
+import { costOf, formatMoney, isCallCost, priceOf, type PriceTable } from './pricing';
 
 export const AGENT_SESSION_KIND = 'agent_session';
 export const AGENT_SESSION_VERSION = 1;
@@ -48,6 +49,10 @@ export interface AgentInput {
   readonly tokenBudget: number;
   /** What to do with a model call interrupted before its reply was journaled. */
   readonly modelAmbiguity: ModelAmbiguityPolicy;
+  /** Money after which the session stops, in millionths of `currency`; 0 or absent for no budget. */
+  readonly costBudgetMicros?: number;
+  /** The price table's currency ("USD"), for the transcript. */
+  readonly currency?: string;
 }
 
 export type AgentOutcomeKind = 'answered' | 'budget_exceeded' | 'turn_limit' | 'stopped';
@@ -56,6 +61,8 @@ export interface AgentOutcome {
   readonly outcome: AgentOutcomeKind;
   readonly answer: string;
   readonly tokens: TokenUsage;
+  /** What the journaled model calls cost, each once (millionths of the currency). */
+  readonly costMicros: number;
   readonly turns: number;
 }
 
@@ -68,6 +75,8 @@ export interface AgentDeps {
   readonly sessions: () => SessionEventStore;
   /** Streamed model text, for live display only. */
   readonly onText?: (executionId: string, delta: string) => void;
+  /** The price table as the settings say when a call is made (its cost is journaled with the reply). */
+  readonly prices?: () => PriceTable;
 }
 
 export const SYSTEM_PROMPT =
@@ -151,7 +160,10 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
         { role: 'user', content: input.task },
       ];
       let tokens: TokenUsage = { input: 0, output: 0 };
+      let spent = 0;
       let turn = 0;
+      const currency = input.currency ?? 'USD';
+      const budget = input.costBudgetMicros ?? 0;
       let model: ModelClient | undefined;
 
       const approval = async (kind: ApprovalKind, prompt: string): Promise<ApprovalDecision> => {
@@ -163,16 +175,20 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
       };
 
       const finish = async (outcome: AgentOutcomeKind, answer: string): Promise<AgentOutcome> => {
+        const money = spent > 0 ? `, ${formatMoney(spent, currency)}` : '';
+        const overMoney = budget > 0 && spent > budget;
         const summary =
           outcome === 'answered'
-            ? `Finished after ${turn} turns, ${tokens.input + tokens.output} tokens.`
+            ? `Finished after ${turn} turns, ${tokens.input + tokens.output} tokens${money}.`
             : outcome === 'budget_exceeded'
-              ? `Stopped: ${tokens.input + tokens.output} tokens used, over the budget of ${input.tokenBudget}.`
+              ? overMoney
+                ? `Stopped: ${formatMoney(spent, currency)} spent, over the budget of ${formatMoney(budget, currency)}.`
+                : `Stopped: ${tokens.input + tokens.output} tokens used, over the budget of ${input.tokenBudget}.`
               : outcome === 'turn_limit'
                 ? `Stopped: reached the limit of ${input.maxTurns} turns.`
                 : 'Stopped by the user.';
         await transcript.emit({ type: 'session_finished', outcome, summary }, 'finished');
-        return { outcome, answer, tokens, turns: turn };
+        return { outcome, answer, tokens, costMicros: spent, turns: turn };
       };
 
       const env: ToolEnv = {
@@ -200,7 +216,9 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
             async (h): Promise<ModelReply> => {
               model ??= await deps.createModel(input.model);
               const r = await model.chat({ messages: asked, tools: tools.map((t) => t.schema), signal: h.signal, onText: (d) => deps.onText?.(ctx.executionId, d) });
-              return isModelReply(r) ? r : { ok: false, error: { kind: 'malformed', message: `${model.label} returned a reply of the wrong shape` } };
+              if (!isModelReply(r)) return { ok: false, error: { kind: 'malformed', message: `${model.label} returned a reply of the wrong shape` } };
+              // Priced now, journaled with the reply: a replay returns this cost, never a new one.
+              return r.ok ? { ...r, cost: costOf(r.usage, priceOf(deps.prices?.() ?? {}, r.model), h.afterInterruption === true) } : r;
             },
           );
           reply = isSkipped(result) ? { ok: false, error: { kind: 'unavailable', message: 'the interrupted model call was skipped by decision' } } : result;
@@ -210,9 +228,23 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
           if (!retry.approved) return finish('stopped', '');
         }
         tokens = addUsage(tokens, reply.usage);
+        // A reply journaled before costs were has none: its cost is unknown, not zero.
+        const cost = isCallCost(reply.cost) ? reply.cost : { micros: 0, priced: false, rerun: false };
+        spent += cost.micros;
         messages.push({ role: 'assistant', content: reply.content, ...(reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}) });
-        await transcript.emit({ type: 'message_appended', turn, role: 'assistant', text: reply.content || (reply.toolCalls.length ? '' : '(empty answer)'), usage: reply.usage });
+        if (cost.rerun) {
+          const paid = cost.priced ? `, about ${formatMoney(cost.micros, currency)}` : '';
+          await transcript.emit({ type: 'message_appended', turn, role: 'status', text: `This model call was interrupted and made again (see its audit record): the provider may have charged its first try too${paid}.` });
+        }
+        await transcript.emit({
+          type: 'message_appended',
+          turn,
+          role: 'assistant',
+          text: reply.content || (reply.toolCalls.length ? '' : '(empty answer)'),
+          usage: { ...reply.usage, costMicros: cost.micros, priced: cost.priced, rerun: cost.rerun },
+        });
         if (input.tokenBudget > 0 && tokens.input + tokens.output > input.tokenBudget) return finish('budget_exceeded', reply.content);
+        if (budget > 0 && spent > budget) return finish('budget_exceeded', reply.content);
         if (reply.toolCalls.length === 0) return finish('answered', reply.content);
 
         for (const call of reply.toolCalls) {

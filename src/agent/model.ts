@@ -37,7 +37,15 @@ export interface TokenUsage {
 export type ModelErrorKind = 'rate_limited' | 'timeout' | 'http' | 'malformed' | 'unavailable' | 'refused' | 'script';
 
 export type ModelReply =
-  | { readonly ok: true; readonly content: string; readonly toolCalls: readonly ToolCall[]; readonly usage: TokenUsage; readonly model: string }
+  | {
+      readonly ok: true;
+      readonly content: string;
+      readonly toolCalls: readonly ToolCall[];
+      readonly usage: TokenUsage;
+      readonly model: string;
+      /** Added by the agent when the call is made, and journaled with the reply (see pricing.ts). */
+      readonly cost?: { readonly micros: number; readonly priced: boolean; readonly rerun: boolean };
+    }
   | { readonly ok: false; readonly error: { readonly kind: ModelErrorKind; readonly message: string } };
 
 export interface ModelRequest {

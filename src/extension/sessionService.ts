@@ -13,6 +13,7 @@ import { AgentHost } from '../agent/agentHost';
 import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import type { ModelClient, ModelSpec } from '../agent/model';
 import { OpenAiCompatibleModel } from '../agent/openAiModel';
+import { toMicros } from '../agent/pricing';
 import { ScriptedModel } from '../agent/scriptedModel';
 import { SupervisedCommands } from '../agent/supervisedCommands';
 import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY, type ApprovalDecision } from '../agent/tools';
@@ -106,7 +107,7 @@ export class SessionService implements vscode.Disposable {
         logger: { info: (m) => this.log.info(m), warn: (m) => this.log.warn(m) },
         limits: () => {
           const s = settings();
-          return { maxTurns: s.maxTurns, tokenBudget: s.tokenBudget, modelAmbiguity: s.interruptedModelCall };
+          return { maxTurns: s.maxTurns, tokenBudget: s.tokenBudget, modelAmbiguity: s.interruptedModelCall, costBudgetMicros: toMicros(s.costBudget), currency: s.currency };
         },
         deps: {
           createModel: (spec) => this.createModel(spec),
@@ -122,6 +123,7 @@ export class SessionService implements vscode.Disposable {
             return { ...DEFAULT_TOOL_POLICY, requireCommandApproval: s.requireCommandApproval, commandAmbiguity: s.interruptedCommand, commandTimeoutMs: s.commandTimeoutSeconds * 1000 };
           },
           onText: (threadId, text) => this._onDidStream.fire({ threadId, text }),
+          prices: () => settings().prices,
         },
       });
       const hints = engine.backend.watch((hint) => this.onStoreHint(host, hint));
@@ -193,6 +195,11 @@ export class SessionService implements vscode.Disposable {
 
   private watch(id: ExecutionId, done: Promise<{ status: string; reason?: string }>): void {
     void done.then((o) => this.log.info(`session ${id} stopped: ${o.status}${o.reason ? ` (${o.reason})` : ''}`));
+  }
+
+  /** The currency the price table is in (durableSessions.agent.currency). */
+  currency(): string {
+    return this.settings().currency;
   }
 
   /** Is the execution running in this window right now? (False before the host exists.) */

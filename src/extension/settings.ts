@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { ConfigError, EFFECT_CLASSES, resolveConfig, type DurableConfig } from '../durable';
+import type { ModelPrice, PriceTable } from '../agent/pricing';
 
 export const SECTION = 'durableSessions';
 
@@ -59,6 +60,28 @@ export interface AgentSettings {
   readonly offerExternalTools: boolean;
   readonly externalToolEffects: Readonly<Record<string, 'idempotent' | 'at_least_once' | 'exactly_once' | 'exclude'>>;
   readonly resumeOnStartup: ResumeOnStartup;
+  /** Model name → price per million tokens; empty by default (no price is built in). */
+  readonly prices: PriceTable;
+  readonly currency: string;
+  /** Currency units after which a session stops; 0 for no budget. */
+  readonly costBudget: number;
+}
+
+/** A price table from settings: entries with two non-negative numbers are kept, others are reported and dropped. */
+function priceTable(value: unknown, warn: (m: string) => void): PriceTable {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    warn(`settings: ${SECTION}.agent.prices must be an object of model names to { "input": …, "output": … }; no prices are used`);
+    return {};
+  }
+  const table: Record<string, ModelPrice> = {};
+  for (const [model, price] of Object.entries(value as Record<string, unknown>)) {
+    const p = price as Record<string, unknown> | null;
+    const valid = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1_000_000;
+    if (typeof p === 'object' && p !== null && valid(p.input) && valid(p.output)) table[model] = { input: p.input, output: p.output };
+    else warn(`settings: ${SECTION}.agent.prices["${model}"] needs "input" and "output" prices per million tokens (numbers ≥ 0); it is ignored`);
+  }
+  return table;
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, name: string, warn: (m: string) => void): T {
@@ -103,6 +126,15 @@ export function readAgentSettings(warn: (message: string) => void): AgentSetting
     offerExternalTools: cfg.get<unknown>('agent.offerExternalTools') !== false,
     externalToolEffects: cleanEffects,
     resumeOnStartup: oneOf(cfg.get('resumeOnStartup'), ['automatic', 'ask', 'never'] as const, 'ask', 'resumeOnStartup', warn),
+    prices: priceTable(cfg.get<unknown>('agent.prices'), warn),
+    currency: /^[A-Za-z]{3}$/.test(text('agent.currency', 'USD')) ? text('agent.currency', 'USD').toUpperCase() : 'USD',
+    costBudget: ((): number => {
+      const v = cfg.get<unknown>('agent.costBudget');
+      if (v === undefined || v === 0) return 0;
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+      warn(`settings: ${SECTION}.agent.costBudget must be a positive amount (0 for none); no budget is used`);
+      return 0;
+    })(),
   };
 }
 

@@ -19,6 +19,10 @@ export interface ThreadView {
   readonly tokensIn: number;
   readonly tokensOut: number;
   readonly budget: number;
+  /** What the session's model calls cost ("$0.0123 of $1.00"), or null when nothing is priced. */
+  readonly cost: string | null;
+  /** What that amount leaves out (calls without a price, calls made again after an interruption). */
+  readonly costNote: string | null;
 }
 
 export interface MessageView {

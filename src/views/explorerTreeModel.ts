@@ -208,10 +208,11 @@ export function attentionNodes(items: readonly AttentionItem[], live: Liveness):
   });
 }
 
-export function executionNode(e: ExecutionRecord, live: Liveness, tokens?: { readonly in: number; readonly out: number }): NodeModel {
+export function executionNode(e: ExecutionRecord, live: Liveness, tokens?: { readonly in: number; readonly out: number; readonly cost?: string | null }): NodeModel {
   const group = groupOf(e, live);
   const parts = [kindLabel(e), `${e.stepCount} step${e.stepCount === 1 ? '' : 's'}`];
   if (tokens && tokens.in + tokens.out > 0) parts.push(`${(tokens.in + tokens.out).toLocaleString('en-US')} tokens`);
+  if (tokens?.cost) parts.push(tokens.cost);
   parts.push(formatAge(live.now - e.updatedAt));
   const lines = [
     `**${md(e.title || e.kind)}**`,
@@ -224,6 +225,7 @@ export function executionNode(e: ExecutionRecord, live: Liveness, tokens?: { rea
     `- started: ${new Date(e.createdAt).toISOString()}`,
   ];
   if (tokens) lines.push(`- tokens: ${tokens.in} in, ${tokens.out} out`);
+  if (tokens?.cost) lines.push(`- model calls cost: ${tokens.cost}`);
   if (e.statusDetail) lines.push('', md(e.statusDetail));
   const info = GROUPS.find((g) => g.id === group)!;
   return {

@@ -6,6 +6,7 @@
  * changed: on every commit of the journal writer, runtime event, session event
  * or database reopen.
  */
+import { costLines, workspaceSpend } from './costView';
 import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import {
@@ -39,6 +40,8 @@ export interface SessionActivity {
   isActive(id: ExecutionId): boolean;
   resolveWindow(id: ExecutionId, stepId: number, decision: 'rerun' | 'skip' | 'fail'): Promise<void>;
   decide(promiseId: string, decision: ApprovalDecision): Promise<void>;
+  /** The price table's currency, for the amounts the views show. */
+  currency(): string;
 }
 
 /** Thrown where a journal is needed and no folder is open (the views show the welcome text instead). */
@@ -54,7 +57,10 @@ const TIMELINE_CACHE = 8;
 export interface Snapshot {
   readonly executions: readonly ExecutionRecord[];
   readonly attention: readonly AttentionItem[];
-  readonly tokens: ReadonlyMap<string, { in: number; out: number }>;
+  /** Per session: tokens, and what its model calls cost ("$0.0123", null when nothing is priced). */
+  readonly tokens: ReadonlyMap<string, { in: number; out: number; cost: string | null }>;
+  /** The listed sessions' total spend ("$0.4200 on models in 5 sessions"), or null. */
+  readonly spend: string | null;
   readonly live: Liveness;
 }
 
@@ -120,7 +126,8 @@ export class JournalService implements vscode.Disposable {
       needsAttention(engine.backend, engine.codec, { now: live.now, isActive: live.isActive }),
       engine.sessions.listThreads(limit),
     ]);
-    const tokens = new Map(threads.map((t) => [t.threadId as string, { in: t.tokensIn, out: t.tokensOut }]));
+    const currency = this.sessions.currency();
+    const tokens = new Map(threads.map((t) => [t.threadId as string, { in: t.tokensIn, out: t.tokensOut, cost: costLines(t, currency).cost }]));
     this.refreshAtLeaseExpiry(executions, live);
     // A person approves what they can read: the command in full, not the promise's name.
     const withPrompts = await Promise.all(
@@ -128,7 +135,7 @@ export class JournalService implements vscode.Disposable {
         item.type === 'approval' ? { ...item, prompt: await engine.sessions.messageText(item.execution.id, item.promiseId).catch(() => undefined) } : item,
       ),
     );
-    return { executions, attention: withPrompts, tokens, live };
+    return { executions, attention: withPrompts, tokens, spend: workspaceSpend(threads, currency), live };
   }
 
   /**

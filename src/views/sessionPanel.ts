@@ -8,6 +8,8 @@
  * resources limited to `media/`, every page message validated (protocol file).
  */
 import { honestToolStates } from './transcriptStates';
+import { costLines } from './costView';
+import { toMicros } from '../agent/pricing';
 import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
@@ -21,7 +23,7 @@ export interface SessionPanelService extends SessionActivity {
   readonly onDidStream: vscode.Event<{ threadId: string; text: string }>;
   readonly isDisposed: boolean;
   host(): Promise<AgentHost>;
-  settings(): { readonly tokenBudget: number };
+  settings(): { readonly tokenBudget: number; readonly currency: string; readonly costBudget: number };
   modelFromSettings(): ModelSpec;
   start(task: string): Promise<ExecutionId>;
   decide(promiseId: string, decision: ApprovalDecision): Promise<void>;
@@ -161,6 +163,10 @@ class SessionPanel implements HostedPanel {
         tokensIn: thread?.tokensIn ?? 0,
         tokensOut: thread?.tokensOut ?? 0,
         budget: limits.tokenBudget,
+        ...((): { cost: string | null; costNote: string | null } => {
+          const lines = thread ? costLines(thread, limits.currency, toMicros(limits.costBudget)) : { cost: null, note: null };
+          return { cost: lines.cost, costNote: lines.note };
+        })(),
       },
       messages,
       decision,

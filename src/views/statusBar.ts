@@ -68,7 +68,7 @@ export class DurableStatusBar implements vscode.Disposable {
     this.lastLoad = Date.now();
     const { text, tooltip: counts, attention } = statusText(snapshot);
     const where = this.where();
-    const tooltip = where ? `${counts}\nJournal: ${where}` : counts;
+    const tooltip = [counts, ...(snapshot.spend ? [`Spent: ${snapshot.spend}`] : []), ...(where ? [`Journal: ${where}`] : [])].join('\n');
     this.item.text = text;
     this.item.tooltip = tooltip;
     this.item.backgroundColor = attention > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

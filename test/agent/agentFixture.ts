@@ -11,6 +11,7 @@ import { ScriptedModel } from '../../src/agent/scriptedModel';
 import { SupervisedCommands } from '../../src/agent/supervisedCommands';
 import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY, type ToolPolicy } from '../../src/agent/tools';
 import { NodeWorkspace } from '../../src/agent/workspaceAccess';
+import type { PriceTable } from '../../src/agent/pricing';
 import { MIGRATIONS_DIR, SUPERVISOR_SCRIPT, TEST_MASTER_KEY, tempDir, until } from '../helpers';
 
 export interface AgentFixture {
@@ -27,7 +28,16 @@ export interface AgentFixture {
 
 export async function agentFixture(
   t: { after(fn: () => void | Promise<void>): void },
-  options: { policy?: Partial<ToolPolicy>; limits?: Partial<SessionLimits>; runCommand?: CommandRunner; file?: string; apiKey?: string; machine?: string; commandsRoot?: string } = {},
+  options: {
+    policy?: Partial<ToolPolicy>;
+    limits?: Partial<SessionLimits>;
+    runCommand?: CommandRunner;
+    file?: string;
+    apiKey?: string;
+    machine?: string;
+    commandsRoot?: string;
+    prices?: PriceTable;
+  } = {},
 ): Promise<AgentFixture> {
   const dir = tempDir(t, 'das-agent-');
   const workspace = join(dir, 'workspace');
@@ -52,6 +62,7 @@ export async function agentFixture(
       tools: () => BUILTIN_TOOLS,
       runCommand: options.runCommand ?? new SupervisedCommands({ root: options.commandsRoot ?? `${file}-commands`, script: SUPERVISOR_SCRIPT, pollMs: 20 }),
       policy: () => ({ ...DEFAULT_TOOL_POLICY, ...options.policy }),
+      prices: () => options.prices ?? {},
     },
   });
   t.after(async () => {

@@ -132,6 +132,37 @@ test('a token budget stops the session once exceeded, and the total survives in 
   assert.equal(thread.outcome, 'budget_exceeded');
 });
 
+test('money: each call is priced once, by the model the provider names; a money budget stops the session and its transcript says so', async (t) => {
+  const f = await agentFixture(t, { limits: { costBudgetMicros: 3_000, currency: 'EUR' }, prices: { 'scripted: script.json': { input: 10, output: 30 } } });
+  f.script([
+    { toolCalls: [{ name: 'list_directory', arguments: {} }], usage: { input: 100, output: 10 } },
+    { toolCalls: [{ name: 'list_directory', arguments: {} }], usage: { input: 150, output: 20 } },
+    { say: 'never reached', usage: { input: 1, output: 1 } },
+  ]);
+  const handle = await f.host.startSession('Spend money', f.spec);
+  const outcome = (await handle.done) as { status: string; output: { outcome: string; costMicros: number } };
+  assert.equal(outcome.status, 'completed');
+  assert.equal(outcome.output.outcome, 'budget_exceeded');
+  // 100 × 10 + 10 × 30 = 1,300; then 150 × 10 + 20 × 30 = 2,100: 3,400 > 3,000.
+  assert.equal(outcome.output.costMicros, 3_400);
+  const thread = (await f.engine.sessions.thread(handle.id))!;
+  assert.deepEqual([thread.costMicros, thread.unpricedCalls, thread.rerunCalls], [3_400, 0, 0]);
+  assert.deepEqual((await f.engine.sessions.turns(handle.id)).map((turn) => turn.costMicros), [1_300, 2_100]);
+  const last = (await f.engine.sessions.messages(handle.id)).at(-1)!;
+  assert.equal(last.text, 'Stopped: €0.0034 spent, over the budget of €0.0030.');
+});
+
+test('money: a model the price table does not name is counted as unpriced, never as free', async (t) => {
+  const f = await agentFixture(t, { prices: { 'gpt-4o': { input: 2.5, output: 10 } } });
+  f.script([{ say: 'done', usage: { input: 500, output: 50 } }]);
+  const handle = await f.host.startSession('Unpriced', f.spec);
+  await handle.done;
+  const thread = (await f.engine.sessions.thread(handle.id))!;
+  assert.deepEqual([thread.costMicros, thread.unpricedCalls], [0, 1]);
+  const last = (await f.engine.sessions.messages(handle.id)).at(-1)!;
+  assert.equal(last.text, 'Finished after 1 turns, 550 tokens.', 'no amount is claimed for an unpriced call');
+});
+
 test('a turn limit stops a model that never stops calling tools', async (t) => {
   const f = await agentFixture(t, { limits: { maxTurns: 2 } });
   f.script([{ toolCalls: [{ name: 'list_directory', arguments: {} }] }, { toolCalls: [{ name: 'list_directory', arguments: {} }] }, { say: 'x' }]);
@@ -182,4 +213,8 @@ test('a session stopped mid-model-call resumes in a new host without repeating c
   assert.deepEqual(audit.map((a) => [a.stepName, a.policy, a.decision]), [['model.call', 'rerun', 'reran']]);
   const thread = (await second.engine.sessions.thread(handle.id))!;
   assert.equal(thread.outcome, 'answered');
+  // The call made again is counted once in the total, and apart as a rerun; the transcript says what it may have cost.
+  assert.deepEqual([thread.rerunCalls, thread.unpricedCalls], [1, 2]);
+  const told = (await second.engine.sessions.messages(handle.id)).filter((m) => m.role === 'status').map((m) => m.text);
+  assert.ok(told.includes('This model call was interrupted and made again (see its audit record): the provider may have charged its first try too.'), JSON.stringify(told));
 });

@@ -11,6 +11,7 @@ import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY } from '../../src/agent/tools';
 import { NodeWorkspace } from '../../src/agent/workspaceAccess';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR, SUPERVISOR_SCRIPT, TEST_MASTER_KEY } from '../helpers';
+import { TORTURE_PRICE } from './agentTortureScript';
 
 async function main(): Promise<void> {
   const [file, workspace, scriptFile] = process.argv.slice(2);
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
       tools: () => BUILTIN_TOOLS,
       runCommand: new SupervisedCommands({ root: join(file, '..', 'commands'), script: SUPERVISOR_SCRIPT, pollMs: 20 }),
       policy: () => DEFAULT_TOOL_POLICY,
+      // Every call of the scripted model is priced: what a session costs must survive the kills.
+      prices: () => ({ [`scripted: ${scriptFile.split(/[\\/]/).pop()}`]: TORTURE_PRICE }),
     },
   });
   process.stdout.write('READY\n');

@@ -10,28 +10,19 @@ import { test } from 'node:test';
 import { DurableEngine } from '../../src/durable/runtime/engine';
 import { MIGRATIONS_DIR, TEST_MASTER_KEY, repoRoot, tempDir } from '../helpers';
 import { live, prng } from '../durable/torture/tortureHarness';
+import { SCRIPT, TORTURE_PRICE } from './agentTortureScript';
+import { costOf } from '../../src/agent/pricing';
 
 const CHILD = join(repoRoot(), 'out', 'test', 'agent', 'agentTorture.child.js');
 const RUNS = Number(process.env.AGENT_TORTURE_RUNS ?? 6);
 const SEED = Number(process.env.TORTURE_SEED ?? Math.floor(Math.random() * 2 ** 31));
-
-const SCRIPT = {
-  ledger: 'charges.log',
-  turns: [
-    { toolCalls: [{ name: 'write_file', arguments: { path: 'a.txt', content: 'A\n' } }], delayMs: 3 },
-    { toolCalls: [{ name: 'edit_file', arguments: { path: 'a.txt', old_text: 'A\n', new_text: 'A\nB\n' } }], delayMs: 3 },
-    { toolCalls: [{ name: 'run_command', arguments: { command: 'sleep 0.02; echo once >> cmd.log' } }], delayMs: 3 },
-    { toolCalls: [{ name: 'edit_file', arguments: { path: 'a.txt', old_text: 'B\n', new_text: 'B\nC\n' } }], delayMs: 3 },
-    { say: 'done', delayMs: 3 },
-  ],
-};
-
 
 test(`agent crash torture: ${RUNS} sessions killed at random points finish with every effect exactly once`, { timeout: 10 * 60_000 }, async (t) => {
   t.diagnostic(`seed ${SEED} (reproduce with TORTURE_SEED=${SEED} AGENT_TORTURE_RUNS=${RUNS})`);
   const random = prng(SEED);
   let kills = 0;
   let reruns = 0;
+  let spentOnReruns = 0;
   for (let run = 0; run < RUNS; run++) {
     const dir = tempDir(t, 'das-agent-torture-');
     const workspace = join(dir, 'ws');
@@ -67,12 +58,28 @@ test(`agent crash torture: ${RUNS} sessions killed at random points finish with 
       assert.ok(charges <= committedCalls + modelReruns, `${charges} charged calls for ${committedCalls} replies and ${modelReruns} reruns of interrupted calls`);
       const thread = (await engine.sessions.thread(execution.id))!;
       assert.equal(thread.outcome, 'answered');
+      // Money, counted once: the total is what an uninterrupted run costs; each audited rerun is counted
+      // apart, with what its second call cost (what the provider may have charged on top).
+      const costs = SCRIPT.turns.map((turn) => costOf(turn.usage, TORTURE_PRICE, false).micros);
+      const uninterrupted = costs.reduce((a, b) => a + b, 0);
+      assert.equal(thread.costMicros, uninterrupted, 'the session cost what an uninterrupted run costs');
+      assert.equal(thread.unpricedCalls, 0);
+      // A call interrupted twice has two audit records and one reply made after an interruption.
+      const rerunSteps = new Set(audit.filter((a) => a.stepName === 'model.call' && a.decision === 'reran').map((a) => a.stepId)).size;
+      assert.equal(thread.rerunCalls, rerunSteps, 'every model call the audit trail shows made again, and no other, is counted');
+      const rerunCosts = [...new Set(audit.filter((a) => a.stepName === 'model.call' && a.decision === 'reran').map((a) => a.stepId))];
+      assert.equal(rerunCosts.length === 0, thread.rerunCostMicros === 0, `reruns cost ${thread.rerunCostMicros}`);
+      assert.ok(thread.rerunCostMicros <= Math.max(...costs) * rerunSteps);
+      // What a person reads: one line per call made again, saying the first try may have been charged.
+      const told = (await engine.sessions.messages(execution.id)).filter((m) => m.role === 'status' && m.text.startsWith('This model call was interrupted and made again'));
+      assert.equal(told.length, rerunSteps);
+      spentOnReruns += thread.rerunCostMicros;
       const messages = await engine.sessions.messages(execution.id);
       assert.equal(messages.filter((m) => m.role === 'assistant').length, 5, 'the transcript shows each reply once');
     } finally {
       await engine.dispose();
     }
   }
-  t.diagnostic(`${kills} kills, ${reruns} interrupted model calls rerun`);
+  t.diagnostic(`${kills} kills, ${reruns} interrupted model calls rerun, costing ${spentOnReruns} micro-units on top of the runs' own`);
   assert.ok(kills > 0);
 });

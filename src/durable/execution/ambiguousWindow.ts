@@ -115,7 +115,7 @@ export class WindowResolver {
         if (writeAudit) await this.host.audit(header, resolved, decision, decision === 'verified_not_done' ? 'probe' : 'policy');
         // A fresh intent opens a new window: a crash during the rerun gets its own audit record.
         await this.host.append({ ...header, kind: 'step_intent', meta: intentMeta(resolved, this.host.machine) });
-        return this.host.execute(header, descriptor, resolved, op);
+        return this.host.execute(header, descriptor, resolved, (h) => op({ ...h, afterInterruption: true }));
       case 'verified_done':
         return this.verify(header, descriptor, resolved, op, false);
       case 'asked':

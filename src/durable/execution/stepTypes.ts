@@ -28,6 +28,13 @@ export interface StepHandle {
    * of reach here), undefined when the journal does not say.
    */
   readonly startedHere?: boolean;
+  /**
+   * True when the operation runs again because an earlier attempt was
+   * interrupted after its intent was committed (a rerun, by policy, by a person
+   * or after a probe): the earlier attempt may have taken effect (or been paid
+   * for) even though its result was never journaled. An audit record says so.
+   */
+  readonly afterInterruption?: boolean;
 }
 
 export interface RetryOptions {

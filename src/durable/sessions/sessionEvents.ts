@@ -34,7 +34,8 @@ export type SessionEvent =
       readonly turn: number;
       readonly role: MessageRole;
       readonly text: string;
-      readonly usage?: { readonly input: number; readonly output: number };
+      /** A model call's tokens, and its cost as journaled with its reply (absent from sessions recorded before costs were). */
+      readonly usage?: { readonly input: number; readonly output: number; readonly costMicros?: number; readonly priced?: boolean; readonly rerun?: boolean };
     }
   | { readonly type: 'tool_called'; readonly turn: number; readonly callId: string; readonly name: string; readonly summary: string; readonly effect: string }
   | { readonly type: 'tool_result'; readonly callId: string; readonly ok: boolean; readonly summary: string }
@@ -112,7 +113,14 @@ export function parseSessionEvent(value: unknown): SessionEvent {
           isCount(e.turn) &&
           ['user', 'assistant', 'error', 'status'].includes(e.role as string) &&
           isText(e.text) &&
-          (usage === undefined || (typeof usage === 'object' && usage !== null && isCount(usage.input) && isCount(usage.output)))
+          (usage === undefined ||
+            (typeof usage === 'object' &&
+              usage !== null &&
+              isCount(usage.input) &&
+              isCount(usage.output) &&
+              (usage.costMicros === undefined || isCount(usage.costMicros)) &&
+              (usage.priced === undefined || typeof usage.priced === 'boolean') &&
+              (usage.rerun === undefined || typeof usage.rerun === 'boolean')))
         );
       }
       case 'tool_called':
@@ -151,7 +159,20 @@ export function projectionOf(ev: SessionEvent): ProjectionOp[] {
     case 'message_appended':
       return [
         message(ev.turn, ev.role, null, null, { text: clip(ev.text) }),
-        ...(ev.usage ? [{ op: 'add_usage', turn: ev.turn, input: ev.usage.input, output: ev.usage.output } as const] : []),
+        ...(ev.usage
+          ? [
+              {
+                op: 'add_usage',
+                turn: ev.turn,
+                input: ev.usage.input,
+                output: ev.usage.output,
+                costMicros: ev.usage.costMicros ?? 0,
+                // A session recorded before costs were has no price to tell: unknown, not free.
+                priced: ev.usage.priced ?? false,
+                rerun: ev.usage.rerun ?? false,
+              } as const,
+            ]
+          : []),
       ];
     case 'tool_called':
       return [message(ev.turn, 'tool', 'running', ev.callId, { text: clip(ev.summary), kind: `${ev.name} · ${ev.effect}` }), { op: 'count_tool_call', turn: ev.turn }];

@@ -31,7 +31,8 @@ export type ProjectionOp =
   | { readonly op: 'add_message'; readonly turn: number; readonly role: TranscriptRole; readonly state: string | null; readonly ref: string | null; readonly body: MessageBody }
   /** The newest row with `ref` takes `state` and the patch (nothing when there is none). */
   | { readonly op: 'update_message'; readonly ref: string; readonly state: string; readonly patch: Partial<MessageBody> }
-  | { readonly op: 'add_usage'; readonly turn: number; readonly input: number; readonly output: number }
+  /** A model call's tokens and cost (millionths of the price table's currency; `priced` false when no price named its model). */
+  | { readonly op: 'add_usage'; readonly turn: number; readonly input: number; readonly output: number; readonly costMicros: number; readonly priced: boolean; readonly rerun: boolean }
   | { readonly op: 'count_tool_call'; readonly turn: number }
   | { readonly op: 'approval_opened' }
   /** An approval row with `ref` that was still pending was decided: one fewer pending. */
@@ -70,6 +71,13 @@ export interface ThreadSummary {
   readonly toolCalls: number;
   readonly tokensIn: number;
   readonly tokensOut: number;
+  /** What the journaled model calls cost, each once, in millionths of the price table's currency. */
+  readonly costMicros: number;
+  /** Model calls no price named (their cost is unknown). */
+  readonly unpricedCalls: number;
+  /** Model calls made again after an interruption, and what those second calls cost. */
+  readonly rerunCalls: number;
+  readonly rerunCostMicros: number;
   readonly pendingApprovals: number;
   readonly lastSeq: number;
 }
@@ -94,6 +102,7 @@ export interface TurnSummary {
   readonly startedAt: number;
   readonly tokensIn: number;
   readonly tokensOut: number;
+  readonly costMicros: number;
   readonly toolCalls: number;
 }
 

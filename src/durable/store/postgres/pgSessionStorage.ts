@@ -27,6 +27,10 @@ function toThread(row: PgRow): ThreadSummary {
     toolCalls: num(row.tool_calls),
     tokensIn: num(row.tokens_in),
     tokensOut: num(row.tokens_out),
+    costMicros: num(row.cost_micros),
+    unpricedCalls: num(row.unpriced_calls),
+    rerunCalls: num(row.rerun_calls),
+    rerunCostMicros: num(row.rerun_cost_micros),
     pendingApprovals: num(row.pending_approvals),
     lastSeq: num(row.last_seq),
   };
@@ -128,7 +132,7 @@ export class PgSessionStorage implements SessionStorage {
   async turns(threadId: ExecutionId): Promise<TurnSummary[]> {
     const rows = await this.q('read turns', 'SELECT * FROM session_turns WHERE thread_id = $1 ORDER BY turn', [threadId]);
     return rows.map((r) => ({
-      turn: num(r.turn), startedSeq: num(r.started_seq), startedAt: num(r.started_at), tokensIn: num(r.tokens_in), tokensOut: num(r.tokens_out), toolCalls: num(r.tool_calls),
+      turn: num(r.turn), startedSeq: num(r.started_seq), startedAt: num(r.started_at), tokensIn: num(r.tokens_in), tokensOut: num(r.tokens_out), costMicros: num(r.cost_micros), toolCalls: num(r.tool_calls),
     }));
   }
 
@@ -150,7 +154,8 @@ export class PgSessionStorage implements SessionStorage {
             'create a thread',
             `INSERT INTO session_threads (thread_id, title, model, created_at, updated_at, last_seq) VALUES ($1, $2, $3, $4, $4, $5)
              ON CONFLICT (thread_id) DO UPDATE SET title = excluded.title, model = excluded.model, outcome = NULL, created_at = excluded.created_at,
-               updated_at = excluded.updated_at, turn_count = 0, message_count = 0, tool_calls = 0, tokens_in = 0, tokens_out = 0, pending_approvals = 0, last_seq = excluded.last_seq`,
+               updated_at = excluded.updated_at, turn_count = 0, message_count = 0, tool_calls = 0, tokens_in = 0, tokens_out = 0, cost_micros = 0, unpriced_calls = 0, rerun_calls = 0, rerun_cost_micros = 0,
+               pending_approvals = 0, last_seq = excluded.last_seq`,
             [t, op.title, op.model, at, seq],
           );
           break;
@@ -176,8 +181,15 @@ export class PgSessionStorage implements SessionStorage {
           break;
         }
         case 'add_usage':
-          await this.q('count tokens', 'UPDATE session_threads SET tokens_in = tokens_in + $1, tokens_out = tokens_out + $2 WHERE thread_id = $3', [op.input, op.output, t]);
-          await this.q('count tokens', 'UPDATE session_turns SET tokens_in = tokens_in + $1, tokens_out = tokens_out + $2 WHERE thread_id = $3 AND turn = $4', [op.input, op.output, t, op.turn]);
+          await this.q(
+            'count tokens',
+            `UPDATE session_threads SET tokens_in = tokens_in + $1, tokens_out = tokens_out + $2, cost_micros = cost_micros + $3, unpriced_calls = unpriced_calls + $4,
+               rerun_calls = rerun_calls + $5, rerun_cost_micros = rerun_cost_micros + $6 WHERE thread_id = $7`,
+            [op.input, op.output, op.costMicros, op.priced ? 0 : 1, op.rerun ? 1 : 0, op.rerun ? op.costMicros : 0, t],
+          );
+          await this.q('count tokens', 'UPDATE session_turns SET tokens_in = tokens_in + $1, tokens_out = tokens_out + $2, cost_micros = cost_micros + $3 WHERE thread_id = $4 AND turn = $5', [
+            op.input, op.output, op.costMicros, t, op.turn,
+          ]);
           break;
         case 'count_tool_call':
           await this.q('count tool calls', 'UPDATE session_threads SET tool_calls = tool_calls + 1 WHERE thread_id = $1', [t]);

@@ -34,6 +34,10 @@ function toThread(row: SqlRow): ThreadSummary {
     toolCalls: row.tool_calls as number,
     tokensIn: row.tokens_in as number,
     tokensOut: row.tokens_out as number,
+    costMicros: row.cost_micros as number,
+    unpricedCalls: row.unpriced_calls as number,
+    rerunCalls: row.rerun_calls as number,
+    rerunCostMicros: row.rerun_cost_micros as number,
     pendingApprovals: row.pending_approvals as number,
     lastSeq: row.last_seq as number,
   };
@@ -145,6 +149,7 @@ export class SqliteSessionStorage implements SessionStorage {
       startedAt: r.started_at as number,
       tokensIn: r.tokens_in as number,
       tokensOut: r.tokens_out as number,
+      costMicros: r.cost_micros as number,
       toolCalls: r.tool_calls as number,
     }));
   }
@@ -189,8 +194,14 @@ export class SqliteSessionStorage implements SessionStorage {
           break;
         }
         case 'add_usage':
-          await this.conn.run('UPDATE session_threads SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ? WHERE thread_id = ?', [op.input, op.output, t]);
-          await this.conn.run('UPDATE session_turns SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ? WHERE thread_id = ? AND turn = ?', [op.input, op.output, t, op.turn]);
+          await this.conn.run(
+            `UPDATE session_threads SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost_micros = cost_micros + ?, unpriced_calls = unpriced_calls + ?,
+               rerun_calls = rerun_calls + ?, rerun_cost_micros = rerun_cost_micros + ? WHERE thread_id = ?`,
+            [op.input, op.output, op.costMicros, op.priced ? 0 : 1, op.rerun ? 1 : 0, op.rerun ? op.costMicros : 0, t],
+          );
+          await this.conn.run('UPDATE session_turns SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost_micros = cost_micros + ? WHERE thread_id = ? AND turn = ?', [
+            op.input, op.output, op.costMicros, t, op.turn,
+          ]);
           break;
         case 'count_tool_call':
           await this.conn.run('UPDATE session_threads SET tool_calls = tool_calls + 1 WHERE thread_id = ?', [t]);
