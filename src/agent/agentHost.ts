@@ -20,6 +20,7 @@ import {
 } from '../durable';
 import { agentSessionWorkflow, AGENT_SESSION_KIND, type AgentDeps, type AgentInput, type ModelAmbiguityPolicy } from './agentWorkflow';
 import type { ModelSpec } from './model';
+import { UNDO_KIND, undoWorkflow, type UndoInput } from './undoWorkflow';
 import type { ApprovalDecision } from './tools';
 
 export interface SessionLimits {
@@ -51,6 +52,7 @@ export class AgentHost {
   constructor(private readonly options: AgentHostOptions) {
     const registry = new WorkflowRegistry();
     registry.register(agentSessionWorkflow({ ...options.deps, sessions: () => options.engine.sessions }));
+    registry.register(undoWorkflow({ workspace: options.deps.workspace, sessions: () => options.engine.sessions }));
     this.runtime = new DurableRuntime({
       engine: options.engine,
       registry,
@@ -73,6 +75,11 @@ export class AgentHost {
     if (text.length > MAX_TASK_CHARS) throw new InvalidStateError(`the task is ${text.length} characters long; the limit is ${MAX_TASK_CHARS}`);
     const input: AgentInput = { task: text, model, ...this.options.limits(), ...limits };
     return this.runtime.start(AGENT_SESSION_KIND, input);
+  }
+
+  /** Undo (or redo) edits of a session as an execution of its own; its `done` settles when every file is settled. */
+  startUndo(input: UndoInput): Promise<ExecutionHandle> {
+    return this.runtime.start(UNDO_KIND, input);
   }
 
   /** Approvals, questions and retry prompts still waiting for a person, oldest first. */
@@ -122,7 +129,8 @@ export class AgentHost {
 
   /** Interrupted agent sessions and what recovery would do with each. */
   async plan(): Promise<RecoveryItem[]> {
-    return (await this.runtime.plan()).filter((item) => item.execution.kind === AGENT_SESSION_KIND);
+    // An undo a crash interrupted is the person's own action: it is offered like a session.
+    return (await this.runtime.plan()).filter((item) => item.execution.kind === AGENT_SESSION_KIND || item.execution.kind === UNDO_KIND);
   }
 
   /** Act on a plan; `shouldResume` decides for every interrupted session (also ones found later, when a lease expires). */

@@ -91,6 +91,8 @@ interface EditPlan {
   readonly afterHash: string;
   /** The old text, kept sealed in the journal so the edit can be reverted (absent when large). */
   readonly before?: string | null;
+  /** The new text (absent when large, and in plans recorded before undo showed it). */
+  readonly after?: string;
 }
 
 interface EditApplied {
@@ -117,6 +119,7 @@ async function editFile(env: ToolEnv, toolName: string, path: string, transform:
       beforeHash: contentHash(bytes),
       afterHash: contentHash(encoder.encode(next.text)),
       before: current === undefined ? null : current.length <= MAX_REVERT_TEXT ? current : undefined,
+      ...(next.text.length <= MAX_REVERT_TEXT ? { after: next.text } : {}),
     };
   });
   if (!plan.ok) return fail(`${path}: ${plan.message}`);

@@ -4,7 +4,7 @@
  * (vscodeWorkspace.ts), tests with the file system (NodeWorkspace below).
  * Paths are workspace-relative; anything that escapes the root is refused.
  */
-import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 
 export interface DirectoryEntry {
@@ -24,6 +24,8 @@ export interface WorkspaceAccess {
   /** The file's bytes, or undefined when it does not exist. */
   readFile(path: string): Promise<Uint8Array | undefined>;
   writeFile(path: string, content: Uint8Array): Promise<void>;
+  /** Remove a file (undo of a file a session created); nothing when it is already gone. */
+  deleteFile(path: string): Promise<void>;
   listDirectory(path: string): Promise<DirectoryEntry[]>;
   search(query: string, maxResults: number, signal: AbortSignal): Promise<SearchHit[]>;
 }
@@ -72,6 +74,10 @@ export class NodeWorkspace implements WorkspaceAccess {
     const full = this.resolve(path);
     await mkdir(dirname(full), { recursive: true });
     await writeFile(full, content);
+  }
+
+  async deleteFile(path: string): Promise<void> {
+    await rm(this.resolve(path), { force: true });
   }
 
   async listDirectory(path: string): Promise<DirectoryEntry[]> {

@@ -49,6 +49,7 @@ export type { PromiseRecord, JournalStore, StoreHint, LeaseFence } from './store
 export type { PromiseHandle, WakeCondition } from './execution/stepContext';
 export { exportExecutions, importExecutions, parseImport, EXPORT_FORMAT, EXPORT_SCHEMA_VERSION, UNTRUSTED_IMPORT_DETAIL, type ExportOptions, type ImportOptions } from './journal/exportArtifact';
 export { foldExecution, type FoldReport, type FoldOptions } from './journal/checkpoint';
+export { committedSteps, type CommittedStep } from './inspection/committedSteps';
 export {
   SESSION_EVENT_TYPES,
   parseSessionEvent,

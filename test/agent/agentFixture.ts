@@ -10,7 +10,7 @@ import { OpenAiCompatibleModel } from '../../src/agent/openAiModel';
 import { ScriptedModel } from '../../src/agent/scriptedModel';
 import { SupervisedCommands } from '../../src/agent/supervisedCommands';
 import { BUILTIN_TOOLS, DEFAULT_TOOL_POLICY, type ToolPolicy } from '../../src/agent/tools';
-import { NodeWorkspace } from '../../src/agent/workspaceAccess';
+import { NodeWorkspace, type WorkspaceAccess } from '../../src/agent/workspaceAccess';
 import type { PriceTable } from '../../src/agent/pricing';
 import { MIGRATIONS_DIR, SUPERVISOR_SCRIPT, TEST_MASTER_KEY, tempDir, until } from '../helpers';
 
@@ -37,10 +37,14 @@ export async function agentFixture(
     machine?: string;
     commandsRoot?: string;
     prices?: PriceTable;
+    /** Use this workspace folder (a second window on the same checkout). */
+    workspace?: string;
+    /** Wrap the workspace access (to stall or count writes). */
+    wrapWorkspace?: (inner: WorkspaceAccess) => WorkspaceAccess;
   } = {},
 ): Promise<AgentFixture> {
   const dir = tempDir(t, 'das-agent-');
-  const workspace = join(dir, 'workspace');
+  const workspace = options.workspace ?? join(dir, 'workspace');
   mkdirSync(workspace, { recursive: true });
   const scriptFile = join(dir, 'script.json');
   const warnings: string[] = [];
@@ -58,7 +62,7 @@ export async function agentFixture(
         spec.provider === 'scripted'
           ? new ScriptedModel(spec.scriptFile)
           : new OpenAiCompatibleModel({ baseUrl: (spec as { baseUrl: string }).baseUrl, model: (spec as { model: string }).model, apiKey: async () => options.apiKey, timeoutMs: 1_000, maxRetryWaitMs: 50 }),
-      workspace: () => new NodeWorkspace(workspace),
+      workspace: () => (options.wrapWorkspace ?? ((w) => w))(new NodeWorkspace(workspace)),
       tools: () => BUILTIN_TOOLS,
       runCommand: options.runCommand ?? new SupervisedCommands({ root: options.commandsRoot ?? `${file}-commands`, script: SUPERVISOR_SCRIPT, pollMs: 20 }),
       policy: () => ({ ...DEFAULT_TOOL_POLICY, ...options.policy }),

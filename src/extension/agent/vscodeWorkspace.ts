@@ -47,6 +47,13 @@ export class VsCodeWorkspace implements WorkspaceAccess {
     if (doc?.isDirty && !(await doc.save())) throw new Error(`${path} was edited but could not be saved`);
   }
 
+  async deleteFile(path: string): Promise<void> {
+    const uri = this.uri(path);
+    const edit = new vscode.WorkspaceEdit();
+    edit.deleteFile(uri, { ignoreIfNotExists: true });
+    if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`VS Code refused to delete ${path}`);
+  }
+
   async listDirectory(path: string): Promise<DirectoryEntry[]> {
     const entries = await vscode.workspace.fs.readDirectory(this.uri(path));
     return entries
