@@ -15,7 +15,7 @@ import { currentTarget, packageVsix } from './package.mjs';
 import { runPackageSuite } from './vscode-packages.mjs';
 import { startPostgres } from './postgres.mjs';
 import { freshDatabase, runTwoMachineSuite } from './vscode-machines.mjs';
-import { extensionHostPids, palette as runPalette, startScriptedSession as startScripted, webview as webviewOf } from './vscodeUi.mjs';
+import { extensionHostPids, openSessionPanel, palette as runPalette, startScriptedSession as startScripted, webview as webviewOf } from './vscodeUi.mjs';
 
 const PHASE_TIMEOUT_MS = 180_000;
 const SUITE_TIMEOUT_MS = 15 * 60_000;
@@ -106,7 +106,7 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     mochaPath: join(root, 'node_modules', 'mocha'),
     stateFile: join(runDir, 'harness-state'),
     timeoutMs: 30_000,
-    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['sharedStore.itest.js', 'dispose.itest.js'])],
+    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js', 'undo.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['sharedStore.itest.js', 'dispose.itest.js'])],
   };
   const configFile = join(runDir, 'harness.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -400,6 +400,19 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       await webview().locator('.msg.status', { hasText: 'Finished after 4 turns' }).first().waitFor({ timeout: 30_000 });
       if (checksLog().split('\n').filter(Boolean).length !== 4) throw new Error(`the command log is ${JSON.stringify(checksLog())}`);
       setResumeOnStartup('ask');
+    });
+    await check("Undo Edits… in the session panel restores the session's file from the journal (no git), the transcript says so, and Redo puts it back", async () => {
+      await openSessionPanel(page, 'Add a greeting file and run the check.');
+      await webview().getByRole('button', { name: 'Undo Edits…' }).click({ timeout: 20_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'All 1 edit of the session' }).first().click({ timeout: 10_000 });
+      await page.locator('.monaco-dialog-box').getByRole('button', { name: 'Undo', exact: true }).click({ timeout: 10_000 });
+      await webview().locator('.msg.status', { hasText: "Undid 1 edit of 'Add a greeting file and run the check.' from the journal, without git: 1 file restored (hello.txt)." }).first().waitFor({ timeout: 20_000 });
+      if (existsSync(join(workspace, 'hello.txt'))) throw new Error('hello.txt is still there after the undo');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Undid 1 edit' }).first();
+      await toast.getByRole('button', { name: 'Redo' }).click({ timeout: 10_000 });
+      await page.locator('.monaco-dialog-box').getByRole('button', { name: 'Redo', exact: true }).click({ timeout: 10_000 });
+      await webview().locator('.msg.status', { hasText: "Redid 1 edit of 'Add a greeting file and run the check.' from the journal" }).first().waitFor({ timeout: 20_000 });
+      if (readFileSync(join(workspace, 'hello.txt'), 'utf8') !== 'Hello from a durable session.\n') throw new Error('hello.txt did not come back with the session\'s text');
     });
     await check('the walkthrough lists its five steps, renders its pages and pictures, and its first button chooses the model', async () => {
       // The walkthrough shows its pages beside the steps only in a wide editor: a wide window, as on a desktop.

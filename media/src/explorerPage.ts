@@ -257,6 +257,8 @@ function renderHeader(o: ExplorerOverview): void {
   if (x.state === 'interrupted' || x.state === 'waiting') actions.append(button('Resume', () => vscode.postMessage({ type: 'command', command: 'resume' })));
   if (!['completed', 'failed', 'cancelled', 'aborted'].includes(x.status)) actions.append(button('Cancel', () => vscode.postMessage({ type: 'command', command: 'cancel' }), { secondary: true }));
   if (x.isSession) actions.append(button('Open session', () => vscode.postMessage({ type: 'command', command: 'openSession' }), { secondary: true }));
+  if (x.isSession && x.state !== 'running') actions.append(button('Undo edits…', () => vscode.postMessage({ type: 'command', command: 'undoEdits' }), { secondary: true, title: 'Restore the files this session edited, from the journal (never git)' }));
+  if (x.isUndo) actions.append(button('Redo', () => vscode.postMessage({ type: 'command', command: 'redoEdits' }), { secondary: true, title: 'Put back the edits this undo restored' }));
   actions.append(button('Export…', () => vscode.postMessage({ type: 'command', command: 'export' }), { secondary: true }), button('Refresh', () => vscode.postMessage({ type: 'command', command: 'refresh' }), { secondary: true }));
   header.append(actions);
 }

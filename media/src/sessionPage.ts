@@ -99,6 +99,8 @@ function render(state: SessionState): void {
     if (stopped || (t.status === 'running' && state.decision)) actions.append(button('Resume', () => vscode.postMessage({ type: 'resume' })));
     if (stopped) actions.append(button('Inspect', () => vscode.postMessage({ type: 'inspect' }), { secondary: true }));
     if (t.status === 'running' || stopped) actions.append(button(t.status === 'interrupted' ? 'Discard' : 'Cancel', () => vscode.postMessage({ type: 'cancel' }), { secondary: true }));
+    // A session that no longer runs can have its edits undone (from the journal; never git).
+    if (t.status !== 'running' && t.toolCalls > 0) actions.append(button('Undo Edits…', () => vscode.postMessage({ type: 'undo' }), { secondary: true, title: 'Restore the files this session edited, from the journal' }));
     actions.append(button('New session', () => vscode.postMessage({ type: 'newSession' }), { secondary: true }), picker);
     header.append(actions);
     if (t.statusDetail && t.status !== 'completed') header.append(el('div', { className: 'detail', text: t.statusDetail }));

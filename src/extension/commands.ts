@@ -13,6 +13,7 @@ import { executionIdOf, formatAge, formatBytes } from '../views/explorerTreeMode
 import { journalCommands } from './journalCommands';
 import { sharedStoreCommands } from './sharedStoreCommands';
 import { modelCommands } from './modelCommands';
+import { undoCommands } from './undoCommands';
 import { API_KEY_SECRET } from './sessionService';
 import type { CommandOptions, CommandTable } from './commandTable';
 
@@ -208,7 +209,7 @@ const commands: CommandTable = {
 };
 
 export function registerCommands(container: Container): vscode.Disposable[] {
-  return Object.entries({ ...commands, ...journalCommands, ...sharedStoreCommands, ...modelCommands }).map(([id, { action, run }]) =>
+  return Object.entries({ ...commands, ...journalCommands, ...sharedStoreCommands, ...modelCommands, ...undoCommands }).map(([id, { action, run }]) =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
       try {
         return await run(container, parseOptions(arg), arg);

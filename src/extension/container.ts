@@ -11,6 +11,7 @@ import { JournalExplorers } from '../views/journalExplorer';
 import { SessionPanels } from '../views/sessionPanel';
 import { DurableStatusBar } from '../views/statusBar';
 import { registerChatParticipant } from './chatParticipant';
+import { registerVersionDocuments } from './versionDocuments';
 import { DurableDatabase } from './database';
 import { JournalService } from '../views/journalService';
 import { HostMarker } from './hostMarker';
@@ -66,6 +67,7 @@ export class Container implements vscode.Disposable {
       this.explorers,
       this.statusBar,
       registerChatParticipant(this.sessions, context.extensionUri, this.log),
+      registerVersionDocuments(),
       this.executionsTree,
       this.retention,
       vscode.window.registerTreeDataProvider('durableSessions.executions', this.executionsTree),

@@ -197,6 +197,11 @@ export class SessionService implements vscode.Disposable {
     void done.then((o) => this.log.info(`session ${id} stopped: ${o.status}${o.reason ? ` (${o.reason})` : ''}`));
   }
 
+  /** The workspace as the agent's tools see it (undo reads and restores files through it). */
+  workspace(): VsCodeWorkspace {
+    return new VsCodeWorkspace(this.folder());
+  }
+
   /** The currency the price table is in (durableSessions.agent.currency). */
   currency(): string {
     return this.settings().currency;

@@ -30,6 +30,8 @@ export interface ExecutionSummaryView {
   readonly startedAt: number;
   readonly endedAt: number;
   readonly isSession: boolean;
+  /** An undo of a session's edits that finished: it can be redone. */
+  readonly isUndo: boolean;
   /** Can a person decide open windows and approvals now (nobody is running it)? */
   readonly decidable: boolean;
 }
@@ -144,14 +146,14 @@ export type PageMessage =
   | { readonly type: 'entry'; readonly seq: number; readonly reveal: boolean }
   | { readonly type: 'resolve'; readonly stepId: number; readonly decision: Decision }
   | { readonly type: 'decide'; readonly promiseId: string; readonly approved: boolean }
-  | { readonly type: 'command'; readonly command: 'resume' | 'cancel' | 'export' | 'openSession' | 'refresh' };
+  | { readonly type: 'command'; readonly command: 'resume' | 'cancel' | 'export' | 'openSession' | 'undoEdits' | 'redoEdits' | 'refresh' };
 
 /** Most rows one request may ask for (a screen is ~40; the page prefetches a few screens). */
 export const MAX_ROWS_PER_REQUEST = 500;
 const MAX_INDEX = 100_000_000;
 const ID = /^[0-9a-zA-Z-]{1,100}$/;
 const KINDS = /^[a-z_]{0,40}$/;
-const COMMANDS = ['resume', 'cancel', 'export', 'openSession', 'refresh'] as const;
+const COMMANDS = ['resume', 'cancel', 'export', 'openSession', 'undoEdits', 'redoEdits', 'refresh'] as const;
 
 function isIndex(value: unknown, max = MAX_INDEX): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;

@@ -78,7 +78,8 @@ export type PageMessage =
   | { readonly type: 'resolveWindow'; readonly stepId: number; readonly decision: 'rerun' | 'skip' | 'fail' }
   | { readonly type: 'cancel' }
   | { readonly type: 'resume' }
-  | { readonly type: 'inspect' };
+  | { readonly type: 'inspect' }
+  | { readonly type: 'undo' };
 
 const ID = /^[0-9a-zA-Z-]{1,100}$/;
 const MAX_TASK = 32_000;
@@ -94,6 +95,7 @@ export function parsePageMessage(value: unknown): PageMessage | undefined {
     case 'cancel':
     case 'resume':
     case 'inspect':
+    case 'undo':
       return only() ? { type: m.type } : undefined;
     case 'start':
       return only('task') && typeof m.task === 'string' && m.task.trim().length > 0 && m.task.length <= MAX_TASK ? { type: 'start', task: m.task } : undefined;

@@ -9,6 +9,7 @@
  */
 import { DisposableStore } from './disposableStore';
 import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
+import { UNDO_KIND } from '../agent/undoWorkflow';
 import * as vscode from 'vscode';
 import { ensureError, isPayloadKind, isTerminal, listTimers, needsAttention, toHex, type ExecutionId, type Timeline, type TimelineRow } from '../durable';
 import type { JournalService } from './journalService';
@@ -167,6 +168,7 @@ class ExplorerPanel implements HostedPanel {
         startedAt: timeline.startedAt,
         endedAt: timeline.endedAt,
         isSession: e.kind === AGENT_SESSION_KIND,
+        isUndo: e.kind === UNDO_KIND && e.status === 'completed' && e.title.startsWith('Undo:'),
         decidable: !active && !ownedElsewhere && !isTerminal(e.status),
       },
       audit: audit.map((a) => ({
@@ -269,6 +271,8 @@ class ExplorerPanel implements HostedPanel {
           cancel: 'durableSessions.cancel',
           export: 'durableSessions.export',
           openSession: 'durableSessions.openSession',
+          undoEdits: 'durableSessions.undoEdits',
+          redoEdits: 'durableSessions.redoEdits',
           refresh: undefined,
         }[message.command];
         if (command) await vscode.commands.executeCommand(command, this.executionId);

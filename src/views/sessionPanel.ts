@@ -224,6 +224,9 @@ class SessionPanel implements HostedPanel {
         case 'inspect':
           if (this.threadId) await vscode.commands.executeCommand('durableSessions.inspect', this.threadId);
           break;
+        case 'undo':
+          if (this.threadId) await vscode.commands.executeCommand('durableSessions.undoEdits', { executionId: this.threadId });
+          break;
       }
     } catch (error) {
       this.log.error(`session panel: ${message.type} failed: ${ensureError(error).message}`);

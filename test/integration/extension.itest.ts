@@ -47,6 +47,9 @@ suite('extension in a real VS Code', () => {
       'durableSessions.moveJournal': { to: 'postgres', confirmed: true },
       // The sample workspace's own choice, so nothing changes.
       'durableSessions.chooseModel': { model: 'scripted' },
+      // Named executions that do not exist: refused with a message, nothing prompts.
+      'durableSessions.undoEdits': { executionId: '0190a000-0000-7000-8000-00000000dead', scope: 'session', confirmed: true },
+      'durableSessions.redoEdits': { executionId: '0190a000-0000-7000-8000-00000000dead', confirmed: true },
     };
     const promptOnly = new Set(['durableSessions.setApiKey', 'durableSessions.setPostgresPassword']);
     for (const command of contributedCommands().filter((c) => !promptOnly.has(c))) {
