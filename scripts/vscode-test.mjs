@@ -106,7 +106,7 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
     mochaPath: join(root, 'node_modules', 'mocha'),
     stateFile: join(runDir, 'harness-state'),
     timeoutMs: 30_000,
-    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js', 'undo.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['sharedStore.itest.js', 'dispose.itest.js'])],
+    phases: [phase(1, ['extension.itest.js', 'explorer.itest.js', 'languageModel.itest.js', 'undo.itest.js', 'workflowApi.itest.js']), phase(2, ['afterReload.itest.js']), phase(3, ['sharedStore.itest.js', 'dispose.itest.js'])],
   };
   const configFile = join(runDir, 'harness.json');
   writeFileSync(configFile, JSON.stringify(config, null, 2));

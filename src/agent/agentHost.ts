@@ -17,6 +17,7 @@ import {
   type RuntimeEvent,
   type RuntimeLogger,
   type TranscriptMessage,
+  type WorkflowDefinition,
 } from '../durable';
 import { agentSessionWorkflow, AGENT_SESSION_KIND, type AgentDeps, type AgentInput, type ModelAmbiguityPolicy } from './agentWorkflow';
 import type { ModelSpec } from './model';
@@ -49,8 +50,10 @@ export class AgentHost {
   readonly runtime: DurableRuntime;
   private readonly unsubscribe: () => void;
 
+  private readonly registry = new WorkflowRegistry();
+
   constructor(private readonly options: AgentHostOptions) {
-    const registry = new WorkflowRegistry();
+    const registry = this.registry;
     registry.register(agentSessionWorkflow({ ...options.deps, sessions: () => options.engine.sessions }));
     registry.register(undoWorkflow({ workspace: options.deps.workspace, sessions: () => options.engine.sessions }));
     this.runtime = new DurableRuntime({
@@ -75,6 +78,15 @@ export class AgentHost {
     if (text.length > MAX_TASK_CHARS) throw new InvalidStateError(`the task is ${text.length} characters long; the limit is ${MAX_TASK_CHARS}`);
     const input: AgentInput = { task: text, model, ...this.options.limits(), ...limits };
     return this.runtime.start(AGENT_SESSION_KIND, input);
+  }
+
+  /** A workflow another extension brings (see the README's "A durable API for other extensions"). */
+  registerWorkflow(definition: WorkflowDefinition): void {
+    this.registry.register(definition);
+  }
+
+  unregisterWorkflow(kind: string): void {
+    this.registry.unregister(kind);
   }
 
   /** Undo (or redo) edits of a session as an execution of its own; its `done` settles when every file is settled. */

@@ -3,6 +3,7 @@
  * only when the host was started with DURABLE_SESSIONS_TEST_API=1 (the
  * integration harness), so no other extension can reach the journal through it.
  */
+import { workflowsApi, type DurableWorkflowsApi } from './workflowApi';
 import * as vscode from 'vscode';
 import { openConnectionCount, type DurableConfig, type DurableEngine, type ExecutionId } from '../durable';
 import { durableChatHandler, type DurableChatStream } from './chatParticipant';
@@ -12,6 +13,8 @@ export interface DurableSessionsApi {
   readonly apiVersion: 1;
   /** Path of this workspace's durable.db (undefined without a workspace). */
   databaseFile(): string | undefined;
+  /** Another extension's workflows, journaled here (see workflowApi.ts). */
+  readonly workflows: DurableWorkflowsApi;
   readonly testing?: {
     /** The engine, opening the database if needed. */
     engine(): Promise<DurableEngine>;
@@ -43,6 +46,7 @@ export function createApi(container: Container): DurableSessionsApi {
   const api: DurableSessionsApi = {
     apiVersion: 1,
     databaseFile: () => container.database.file,
+    workflows: workflowsApi(container),
   };
   if (process.env.DURABLE_SESSIONS_TEST_API !== '1') return api;
   return {

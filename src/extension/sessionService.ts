@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
-import { ensureError, isDurableError, isInterrupted, type ExecutionId, type RecoveryItem, type StoreHint } from '../durable';
+import { ensureError, isDurableError, isInterrupted, type ExecutionHandle, type ExecutionId, type RecoveryItem, type StoreHint, type WorkflowDefinition } from '../durable';
 import { AgentHost } from '../agent/agentHost';
 import { AGENT_SESSION_KIND } from '../agent/agentWorkflow';
 import type { ModelClient, ModelSpec } from '../agent/model';
@@ -138,6 +138,7 @@ export class SessionService implements vscode.Disposable {
           if (event.type === 'divergence') this.log.warn(`session ${event.executionId}: ${event.message}`);
         }),
       );
+      for (const definition of this.external.values()) host.registerWorkflow(definition);
       this.current = host;
       // Records of commands whose sessions ended (or were pruned) are dropped; running ones stay.
       void commands
@@ -195,6 +196,39 @@ export class SessionService implements vscode.Disposable {
 
   private watch(id: ExecutionId, done: Promise<{ status: string; reason?: string }>): void {
     void done.then((o) => this.log.info(`session ${id} stopped: ${o.status}${o.reason ? ` (${o.reason})` : ''}`));
+  }
+
+  /** Workflows other extensions registered through the API, kept across hosts (a new engine builds a new host). */
+  private readonly external = new Map<string, WorkflowDefinition>();
+
+  /** Register another extension's workflow kind; disposing it takes the kind away again. */
+  registerWorkflow(definition: WorkflowDefinition): vscode.Disposable {
+    if (!/^[a-z][a-z0-9_-]*\.[a-z0-9_.-]+$/.test(definition.kind)) {
+      throw new Error(`workflow kind ${JSON.stringify(definition.kind)} must be namespaced by its extension, e.g. "acme.deploy"`);
+    }
+    if (this.external.has(definition.kind)) throw new Error(`workflow kind ${definition.kind} is already registered`);
+    this.current?.registerWorkflow(definition);
+    this.external.set(definition.kind, definition);
+    this.log.info(`workflow kind ${definition.kind} v${definition.version} registered by another extension`);
+    return new vscode.Disposable(() => {
+      this.external.delete(definition.kind);
+      this.current?.unregisterWorkflow(definition.kind);
+    });
+  }
+
+  /** Start an execution of a kind another extension registered. */
+  async startExternal(kind: string, input: unknown): Promise<ExecutionHandle> {
+    if (!this.external.has(kind)) throw new Error(`no workflow of kind ${kind} is registered (register it first, in this window)`);
+    return (await this.host()).runtime.start(kind, input);
+  }
+
+  /** Resume an interrupted or parked execution of another extension's kind (its extension decides when). */
+  async resumeExternal(id: ExecutionId): Promise<ExecutionHandle> {
+    const host = await this.host();
+    const execution = await host.runtime.get(id);
+    if (!execution) throw new Error(`execution ${id} does not exist (it may have been pruned)`);
+    if (!this.external.has(execution.kind)) throw new Error(`execution ${id} is of kind ${execution.kind}, which no extension registered in this window`);
+    return host.runtime.resume(id);
   }
 
   /** The workspace as the agent's tools see it (undo reads and restores files through it). */

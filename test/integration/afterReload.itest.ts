@@ -3,6 +3,9 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { existsSync, readFileSync } from 'node:fs';
 import { api, EXTENSION_ID, LM_SLOW_ID_FILE, lmCalls, SURVIVOR_TITLE, until } from './support';
+import { writeFileSync } from 'node:fs';
+import type { DurableSessionsApi } from '../../src/extension/api';
+import { DEPLOY_GO, DEPLOY_ID_FILE, DEPLOY_LOG, deployWorkflow } from './deployWorkflow';
 
 suite('after a window reload', () => {
   test('the extension activated again in the new host', async () => {
@@ -31,5 +34,21 @@ suite('after a window reload', () => {
     assert.deepEqual(lmCalls('[lm-slow] Think about the files'), ['turn 1', 'turn 2', 'turn 2'], 'turn 1 was replayed from the journal');
     const messages = await engine.sessions.messages(id as Parameters<typeof engine.sessions.messages>[0]);
     assert.deepEqual(messages.filter((m) => m.role === 'assistant').map((m) => m.text), ['I will list the files.', 'The workspace has a README and a src folder.']);
+  });
+
+  test("another extension's workflow the reload cut off resumes through the API once it is registered again: its first effect is replayed, not repeated", async () => {
+    const id = readFileSync(DEPLOY_ID_FILE(), 'utf8');
+    const durable = (await vscode.extensions.getExtension<DurableSessionsApi>(EXTENSION_ID)!.activate()).workflows;
+    assert.equal((await durable.inspect(id))?.status, 'interrupted', 'nobody runs it after the reload');
+    await assert.rejects(durable.resume(id), /which no extension registered in this window/);
+    const registration = durable.register(deployWorkflow());
+    writeFileSync(DEPLOY_GO(), 'go');
+    const run = await durable.resume(id);
+    const outcome = await run.done;
+    assert.deepEqual(outcome, { status: 'completed', output: { deployed: 'staging' } });
+    assert.equal(readFileSync(DEPLOY_LOG(), 'utf8'), 'upload staging\nswitch staging\n', 'each effect once, across the reload');
+    const summary = await durable.inspect(id);
+    assert.deepEqual(summary?.steps.map((s) => `${s.name}: ${s.status}`), ['upload: done', 'await go-ahead: done', 'switch traffic: done']);
+    registration.dispose();
   });
 });

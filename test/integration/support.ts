@@ -59,7 +59,7 @@ export async function seedLong(engine: Engine, title: string, steps: number): Pr
 }
 
 /** The harness's state folder (next to its config), shared by the phases. */
-function harnessDir(): string {
+export function harnessDir(): string {
   const config = JSON.parse(readFileSync(process.env.DAS_TEST_CONFIG ?? '', 'utf8')) as { stateFile: string };
   return dirname(config.stateFile);
 }

@@ -30,6 +30,11 @@ export class WorkflowRegistry {
     this.byKind.set(definition.kind, definition as WorkflowDefinition);
   }
 
+  /** Forget a kind (its extension went away); its executions wait until it is registered again. */
+  unregister(kind: string): void {
+    this.byKind.delete(kind);
+  }
+
   get(kind: string): WorkflowDefinition | undefined {
     return this.byKind.get(kind);
   }
