@@ -414,6 +414,19 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       await webview().locator('.msg.status', { hasText: "Redid 1 edit of 'Add a greeting file and run the check.' from the journal" }).first().waitFor({ timeout: 20_000 });
       if (readFileSync(join(workspace, 'hello.txt'), 'utf8') !== 'Hello from a durable session.\n') throw new Error('hello.txt did not come back with the session\'s text');
     });
+    await check("Fork from here on turn 1 of the same session starts a fork whose first turn comes from the journal, after naming the file that changed since", async () => {
+      await webview().locator('.msg.assistant', { hasText: 'Let me look at the workspace first.' }).first().getByRole('button', { name: 'Fork from here' }).click({ timeout: 10_000 });
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill('Only list the files, change nothing.');
+      await page.keyboard.press('Enter');
+      // hello.txt did not exist after turn 1: the person is told before the fork starts.
+      const dialog = page.locator('.monaco-dialog-box', { hasText: 'hello.txt is no longer what it was after turn 1.' });
+      await dialog.getByRole('button', { name: 'Fork Anyway' }).click({ timeout: 10_000 });
+      await webview().locator('h1', { hasText: "Fork of 'Add a greeting file and run the check.' at turn 1" }).waitFor({ timeout: 20_000 });
+      await webview().locator('.msg.status', { hasText: "Forked from 'Add a greeting file and run the check.' at turn 1: its first turn is served from its journal (no model call, no tool run again, no tokens)." }).first().waitFor({ timeout: 10_000 });
+      await sidebarRow("Fork of 'Add a greeting file").waitFor({ timeout: 20_000 });
+    });
     await check('the walkthrough lists its five steps, renders its pages and pictures, and its first button chooses the model', async () => {
       // The walkthrough shows its pages beside the steps only in a wide editor: a wide window, as on a desktop.
       await page.setViewportSize({ width: 2400, height: 1100 });

@@ -42,7 +42,7 @@ function start(): void {
 
 const ROLE_LABEL: Record<MessageView['role'], string> = { user: 'Task', assistant: 'Agent', tool: 'Tool', approval: 'Approval', error: 'Error', status: 'Session' };
 
-function renderMessage(m: MessageView): HTMLElement {
+function renderMessage(m: MessageView, forkable: boolean): HTMLElement {
   const row = el('article', { className: `msg ${m.role}${m.state ? ` state-${m.state.replace(/\s+/g, '-')}` : ''}` });
   row.dataset.index = String(m.index);
   const head = el('div', { className: 'msg-head' }, el('span', { className: 'role', text: ROLE_LABEL[m.role] }));
@@ -52,6 +52,10 @@ function renderMessage(m: MessageView): HTMLElement {
   row.append(head);
   if (m.text) row.append(el(m.role === 'tool' || m.kind === 'command' ? 'pre' : 'div', { className: 'text', text: m.text }));
   if (m.detail) row.append(el('pre', { className: 'detail', text: m.detail }));
+  // A turn's reply is a point to fork from: the conversation up to here comes from the journal.
+  if (forkable && m.role === 'assistant' && m.turn >= 1) {
+    row.append(el('div', { className: 'actions' }, button('Fork from here', () => vscode.postMessage({ type: 'fork', turn: m.turn }), { secondary: true, title: `A new session after turn ${m.turn}, with a new instruction` })));
+  }
   if (m.role === 'approval' && m.actionable && m.ref) {
     const ref = m.ref;
     const actions = el('div', { className: 'actions' });
@@ -118,7 +122,8 @@ function render(state: SessionState): void {
     header.append(box);
   }
   const atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
-  transcript.replaceChildren(...state.messages.map(renderMessage));
+  const forkable = state.thread !== undefined && state.thread.status !== 'running';
+  transcript.replaceChildren(...state.messages.map((m) => renderMessage(m, forkable)));
   if (atBottom) transcript.scrollTop = transcript.scrollHeight;
   live.textContent = '';
   composer.hidden = !!t && (t.status === 'running' || t.status === 'suspended' || t.status === 'interrupted');

@@ -22,6 +22,7 @@ import {
 import { agentSessionWorkflow, AGENT_SESSION_KIND, type AgentDeps, type AgentInput, type ModelAmbiguityPolicy } from './agentWorkflow';
 import type { ModelSpec } from './model';
 import { UNDO_KIND, undoWorkflow, type UndoInput } from './undoWorkflow';
+import { recordedTurns } from './fork';
 import type { ApprovalDecision } from './tools';
 
 export interface SessionLimits {
@@ -76,7 +77,24 @@ export class AgentHost {
     const text = typeof task === 'string' ? task.trim() : '';
     if (text.length === 0) throw new InvalidStateError('the task is empty: say what the agent should do');
     if (text.length > MAX_TASK_CHARS) throw new InvalidStateError(`the task is ${text.length} characters long; the limit is ${MAX_TASK_CHARS}`);
-    const input: AgentInput = { task: text, model, ...this.options.limits(), ...limits };
+    const input: AgentInput = { task: text, model, ...this.options.limits(), ...limits, recordsTurns: true };
+    return this.runtime.start(AGENT_SESSION_KIND, input);
+  }
+
+  /** Fork a session after one of its turns: its conversation so far from the journal, then `instruction`, live. */
+  async forkSession(parent: ExecutionId, turn: number, instruction: string, model: ModelSpec): Promise<ExecutionHandle> {
+    const execution = await this.runtime.get(parent);
+    if (!execution) throw new NotFoundError(`session ${parent} does not exist`);
+    const text = instruction.trim();
+    if (text.length === 0) throw new InvalidStateError('the instruction is empty: say what the fork should do');
+    const turns = await recordedTurns(this.engine, execution, turn);
+    const input: AgentInput = {
+      task: text,
+      model,
+      ...this.options.limits(),
+      recordsTurns: true,
+      fork: { parentId: parent, parentTitle: execution.title, turn, turns },
+    };
     return this.runtime.start(AGENT_SESSION_KIND, input);
   }
 

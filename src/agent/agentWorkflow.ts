@@ -53,7 +53,29 @@ export interface AgentInput {
   readonly costBudgetMicros?: number;
   /** The price table's currency ("USD"), for the transcript. */
   readonly currency?: string;
+  /** Journal each turn's conversation (a `turn.conversation` step), so the session can be forked later. */
+  readonly recordsTurns?: boolean;
+  /** A fork: the parent's turns up to `turn`, served from its journal; `task` is the new instruction after them. */
+  readonly fork?: ForkOrigin;
 }
+
+export interface ForkOrigin {
+  readonly parentId: string;
+  readonly parentTitle: string;
+  readonly turn: number;
+  readonly turns: readonly RecordedTurn[];
+}
+
+/** What one turn added to the conversation (the user's words, the model's reply, the tools' answers). */
+export interface RecordedTurn {
+  readonly turn: number;
+  readonly messages: readonly ChatMessage[];
+}
+
+const titleOf = (input: AgentInput): string => {
+  const task = input.task.replace(/\s+/g, ' ').trim();
+  return (input.fork ? `Fork of '${input.fork.parentTitle.slice(0, 40)}' at turn ${input.fork.turn}: ${task}` : task).slice(0, 80) || 'Agent session';
+};
 
 export type AgentOutcomeKind = 'answered' | 'budget_exceeded' | 'turn_limit' | 'stopped';
 
@@ -141,11 +163,17 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
   return {
     kind: AGENT_SESSION_KIND,
     version: AGENT_SESSION_VERSION,
-    title: (input) => input.task.replace(/\s+/g, ' ').trim().slice(0, 80) || 'Agent session',
+    title: titleOf,
     async run(ctx, input) {
       const transcript = new TranscriptEmitter(deps.sessions(), ctx);
-      const title = input.task.replace(/\s+/g, ' ').trim().slice(0, 80) || 'Agent session';
-      await transcript.emit({ type: 'thread_created', title, model: describeModel(input.model), task: input.task }, 'thread');
+      await transcript.emit({ type: 'thread_created', title: titleOf(input), model: describeModel(input.model), task: input.task }, 'thread');
+      if (input.fork) {
+        const n = input.fork.turn;
+        await transcript.emit(
+          { type: 'message_appended', turn: 0, role: 'status', text: `Forked from '${input.fork.parentTitle}' at turn ${n}: its ${n === 1 ? 'first turn is' : `first ${n} turns are`} served from its journal (no model call, no tool run again, no tokens).` },
+          'forked',
+        );
+      }
       if (ctx.attempt > 1) {
         await transcript.emit({ type: 'message_appended', turn: 0, role: 'status', text: `Restarted as attempt ${ctx.attempt}: the recorded history no longer matched the session.` });
       }
@@ -155,13 +183,14 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
       const names = await ctx.step({ name: 'session.tools', effect: 'idempotent' }, () => available.map((t) => t.schema.name));
       const tools = names.map((n) => available.find((t) => t.schema.name === n) ?? unavailableTool(n));
       const byName = new Map(tools.map((t) => [t.schema.name, t]));
-      const messages: ChatMessage[] = [
-        { role: 'system', content: SYSTEM_PROMPT },
-        { role: 'user', content: input.task },
-      ];
+      const inherited = input.fork?.turns.flatMap((t) => t.messages) ?? [];
+      const messages: ChatMessage[] = [{ role: 'system', content: SYSTEM_PROMPT }, ...inherited, { role: 'user', content: input.task }];
+      // A fork keeps its parent's turns in its own journal too: a fork of the fork needs them.
+      for (const inheritedTurn of input.fork?.turns ?? []) await ctx.step({ name: 'turn.conversation', effect: 'idempotent' }, () => inheritedTurn);
+      let turnStart = messages.length - 1;
       let tokens: TokenUsage = { input: 0, output: 0 };
       let spent = 0;
-      let turn = 0;
+      let turn = input.fork?.turn ?? 0;
       const currency = input.currency ?? 'USD';
       const budget = input.costBudgetMicros ?? 0;
       let model: ModelClient | undefined;
@@ -172,6 +201,14 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
         const decision = parseDecision(await ctx.awaitPromise(handle));
         await transcript.emit({ type: 'approval_decided', promiseId: handle.id, approved: decision.approved, decidedBy: decision.decidedBy, ...(decision.answer !== undefined ? { answer: decision.answer } : {}) });
         return decision;
+      };
+
+      /** The turn's new messages, journaled for forks (sessions that record their turns). */
+      const recordTurn = async (): Promise<void> => {
+        if (!input.recordsTurns) return;
+        const recorded: RecordedTurn = { turn, messages: messages.slice(turnStart) };
+        await ctx.step({ name: 'turn.conversation', effect: 'idempotent' }, () => recorded);
+        turnStart = messages.length;
       };
 
       const finish = async (outcome: AgentOutcomeKind, answer: string): Promise<AgentOutcome> => {
@@ -245,7 +282,10 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
         });
         if (input.tokenBudget > 0 && tokens.input + tokens.output > input.tokenBudget) return finish('budget_exceeded', reply.content);
         if (budget > 0 && spent > budget) return finish('budget_exceeded', reply.content);
-        if (reply.toolCalls.length === 0) return finish('answered', reply.content);
+        if (reply.toolCalls.length === 0) {
+          await recordTurn();
+          return finish('answered', reply.content);
+        }
 
         for (const call of reply.toolCalls) {
           const tool = byName.get(call.name);
@@ -276,6 +316,7 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
           const content = outcome.content.length > MAX_TOOL_CONTENT ? `${outcome.content.slice(0, MAX_TOOL_CONTENT)}\n… (truncated)` : outcome.content;
           messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content });
         }
+        await recordTurn();
         await transcript.emit({ type: 'checkpoint_created', turn, label: `turn ${turn}: ${reply.toolCalls.length} tool call${reply.toolCalls.length === 1 ? '' : 's'}` });
       }
       return finish('turn_limit', '');

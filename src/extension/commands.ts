@@ -14,6 +14,7 @@ import { journalCommands } from './journalCommands';
 import { sharedStoreCommands } from './sharedStoreCommands';
 import { modelCommands } from './modelCommands';
 import { undoCommands } from './undoCommands';
+import { forkCommands } from './forkCommands';
 import { API_KEY_SECRET } from './sessionService';
 import type { CommandOptions, CommandTable } from './commandTable';
 
@@ -209,7 +210,7 @@ const commands: CommandTable = {
 };
 
 export function registerCommands(container: Container): vscode.Disposable[] {
-  return Object.entries({ ...commands, ...journalCommands, ...sharedStoreCommands, ...modelCommands, ...undoCommands }).map(([id, { action, run }]) =>
+  return Object.entries({ ...commands, ...journalCommands, ...sharedStoreCommands, ...modelCommands, ...undoCommands, ...forkCommands }).map(([id, { action, run }]) =>
     vscode.commands.registerCommand(id, async (arg: unknown) => {
       try {
         return await run(container, parseOptions(arg), arg);

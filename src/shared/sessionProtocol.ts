@@ -79,7 +79,8 @@ export type PageMessage =
   | { readonly type: 'cancel' }
   | { readonly type: 'resume' }
   | { readonly type: 'inspect' }
-  | { readonly type: 'undo' };
+  | { readonly type: 'undo' }
+  | { readonly type: 'fork'; readonly turn: number };
 
 const ID = /^[0-9a-zA-Z-]{1,100}$/;
 const MAX_TASK = 32_000;
@@ -97,6 +98,8 @@ export function parsePageMessage(value: unknown): PageMessage | undefined {
     case 'inspect':
     case 'undo':
       return only() ? { type: m.type } : undefined;
+    case 'fork':
+      return only('turn') && Number.isInteger(m.turn) && (m.turn as number) >= 1 && (m.turn as number) <= 100_000 ? { type: 'fork', turn: m.turn as number } : undefined;
     case 'start':
       return only('task') && typeof m.task === 'string' && m.task.trim().length > 0 && m.task.length <= MAX_TASK ? { type: 'start', task: m.task } : undefined;
     case 'open':

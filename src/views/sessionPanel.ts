@@ -224,6 +224,9 @@ class SessionPanel implements HostedPanel {
         case 'inspect':
           if (this.threadId) await vscode.commands.executeCommand('durableSessions.inspect', this.threadId);
           break;
+        case 'fork':
+          if (this.threadId) await vscode.commands.executeCommand('durableSessions.forkSession', { executionId: this.threadId, turn: message.turn });
+          break;
         case 'undo':
           if (this.threadId) await vscode.commands.executeCommand('durableSessions.undoEdits', { executionId: this.threadId });
           break;

@@ -50,6 +50,7 @@ suite('extension in a real VS Code', () => {
       // Named executions that do not exist: refused with a message, nothing prompts.
       'durableSessions.undoEdits': { executionId: '0190a000-0000-7000-8000-00000000dead', scope: 'session', confirmed: true },
       'durableSessions.redoEdits': { executionId: '0190a000-0000-7000-8000-00000000dead', confirmed: true },
+      'durableSessions.forkSession': { executionId: '0190a000-0000-7000-8000-00000000dead', turn: 1, instruction: 'go on', confirmed: true },
     };
     const promptOnly = new Set(['durableSessions.setApiKey', 'durableSessions.setPostgresPassword']);
     for (const command of contributedCommands().filter((c) => !promptOnly.has(c))) {
