@@ -262,6 +262,9 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
       if (note !== '1 model call made again after an interruption: the provider may have charged about $0.0017 more for their first tries') throw new Error(`the cost note reads ${JSON.stringify(note)}`);
       await webview().locator('.msg.status', { hasText: 'This model call was interrupted and made again (see its audit record): the provider may have charged its first try too, about $0.0017.' }).first().waitFor({ timeout: 5_000 });
       await webview().locator('.msg.status', { hasText: 'Finished after 4 turns, 2609 tokens, $0.0062.' }).first().waitFor({ timeout: 5_000 });
+      // Per turn, on its reply: turn 2 (the call the reload cut off) once, not twice.
+      const turnCosts = await webview().locator('.msg.assistant .turn-cost').allInnerTexts();
+      if (turnCosts.join(' | ') !== 'turn 1: $0.0012 | turn 2: $0.0017 | turn 3: $0.0016 | turn 4: $0.0017') throw new Error(`the turns' costs read ${JSON.stringify(turnCosts)}`);
       const hello = readFileSync(join(workspace, 'hello.txt'), 'utf8');
       if (hello !== 'Hello from a durable session.\n') throw new Error(`hello.txt is ${JSON.stringify(hello)}`);
       const checks = readFileSync(join(workspace, 'checks.log'), 'utf8');

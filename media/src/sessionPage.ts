@@ -47,6 +47,7 @@ function renderMessage(m: MessageView, forkable: boolean): HTMLElement {
   row.dataset.index = String(m.index);
   const head = el('div', { className: 'msg-head' }, el('span', { className: 'role', text: ROLE_LABEL[m.role] }));
   if (m.kind) head.append(el('span', { className: 'kind', text: m.kind }));
+  if (m.cost) head.append(el('span', { className: 'turn-cost', text: `turn ${m.turn}: ${m.cost}`, title: "What this turn's model calls cost, each once" }));
   // The state's mark is drawn by CSS (a coloured dot), not a glyph: emoji fonts are not everywhere.
   if (m.state) head.append(el('span', { className: 'state', text: m.state }));
   row.append(head);

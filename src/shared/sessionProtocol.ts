@@ -36,6 +36,8 @@ export interface MessageView {
   readonly kind?: string;
   /** For approvals: can a person still decide it (the promise is pending)? */
   readonly actionable?: boolean;
+  /** On a turn's reply: what that turn's model calls cost ("$0.0017"), when priced. */
+  readonly cost?: string;
 }
 
 /** An interrupted guarded step parked for a person's decision (the `ask` policy). */

@@ -9,7 +9,7 @@
  */
 import { honestToolStates } from './transcriptStates';
 import { costLines } from './costView';
-import { toMicros } from '../agent/pricing';
+import { formatMoney, toMicros } from '../agent/pricing';
 import { DisposableStore } from './disposableStore';
 import * as vscode from 'vscode';
 import { ensureError, type ExecutionId } from '../durable';
@@ -117,16 +117,19 @@ class SessionPanel implements HostedPanel {
     const sessions = (await this.service.list(30)).map((s) => ({ id: s.id, title: s.title, status: s.status }));
     if (!this.threadId) return { messages: [], sessions, modelLabel, modelProblem };
     const id = this.threadId;
-    const [execution, thread, all, pending] = await Promise.all([
+    const [execution, thread, all, pending, turns] = await Promise.all([
       host.runtime.get(id),
       host.engine.sessions.thread(id),
       host.engine.sessions.messages(id, 0, MAX_MESSAGES),
       host.pendingApprovals(id),
+      host.engine.sessions.turns(id),
     ]);
     if (!execution) return { threadId: id, messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
     this.panel.title = sessionTabLabel(execution.title);
     this.pushAtLeaseExpiry(execution.status === 'running' && !host.runtime.isActive(id) ? execution.leaseExpiresAt : null);
     const actionable = new Set(pending.map((p) => p.ref));
+    const currency = this.service.settings().currency;
+    const turnCost = new Map(turns.filter((t) => t.costMicros > 0).map((t) => [t.turn, formatMoney(t.costMicros, currency)]));
     const messages: MessageView[] = honestToolStates(all).map((m) => ({
       index: m.index,
       turn: m.turn,
@@ -137,6 +140,7 @@ class SessionPanel implements HostedPanel {
       ...(m.detail !== undefined ? { detail: m.detail } : {}),
       ...(m.kind !== undefined ? { kind: m.kind } : {}),
       ...(m.role === 'approval' ? { actionable: actionable.has(m.ref) && !host.runtime.isActive(id) } : {}),
+      ...(m.role === 'assistant' && turnCost.has(m.turn) ? { cost: turnCost.get(m.turn) } : {}),
     }));
     let decision: SessionState['decision'];
     if (execution.status === 'suspended' || (execution.status === 'running' && !host.runtime.isActive(id))) {
