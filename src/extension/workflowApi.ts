@@ -8,19 +8,15 @@
  */
 import type * as vscode from 'vscode';
 import { groupOf } from '../views/explorerTreeModel';
-import type { DurableContext, ExecutionId, ExecutionOutcome } from '../durable';
+import type { ExecutionId, ExecutionOutcome, WorkflowDefinition } from '../durable';
 import type { Container } from './container';
 
-export interface DurableWorkflow<I = unknown, O = unknown> {
-  /** `<publisher or extension>.<name>`: lowercase, with a dot. */
-  readonly kind: string;
-  /** Raise it when `run` changes in a way old journals would not replay. */
-  readonly version: number;
-  /** A short, non-secret title for lists (the input itself stays sealed). */
-  title?(input: I): string;
-  /** `ctx.step(descriptor, op)` journals each effect: see DurableContext in the core. */
-  run(ctx: DurableContext, input: I): Promise<O>;
-}
+/**
+ * A workflow another extension brings: its kind is `<publisher or extension>.<name>`
+ * (lowercase, with a dot); raise `version` when `run` changes in a way old
+ * journals would not replay; `ctx.step(descriptor, op)` journals each effect.
+ */
+export type DurableWorkflow<I = unknown, O = unknown> = WorkflowDefinition<I, O>;
 
 export interface DurableRun {
   readonly id: string;
@@ -46,7 +42,7 @@ export interface DurableWorkflowsApi {
 
 export function workflowsApi(container: Container): DurableWorkflowsApi {
   return {
-    register: (workflow) => container.sessions.registerWorkflow(workflow as DurableWorkflow),
+    register: (workflow) => container.sessions.registerWorkflow(workflow as WorkflowDefinition),
     start: async (kind, input) => {
       const handle = await container.sessions.startExternal(kind, input);
       container.journal.notifyChanged();
