@@ -8,7 +8,7 @@
 // The universal package opens durable.db through the running VS Code's own
 // @vscode/sqlite3 (see src/durable/store/sqlite/sqliteBinding.ts). vsce must
 // print no warning: any line it marks as a warning fails the packaging.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,12 +46,11 @@ const REQUIRED = [
 const FALLBACK_FILES = ['!node_modules/@vscode/sqlite3/package.json', '!node_modules/@vscode/sqlite3/lib/*.js', '!node_modules/@vscode/sqlite3/build/Release/vscode-sqlite3.node'];
 
 function vsce(args) {
-  const output = execFileSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-update-package-json', ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const warnings = output.split('\n').filter((l) => /\bWARNING\b/.test(l));
+  const run = spawnSync(process.execPath, [join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-update-package-json', ...args], { cwd: root, encoding: 'utf8' });
+  const output = `${run.stdout}\n${run.stderr}`;
+  if (run.status !== 0) throw new Error(`vsce failed (exit ${run.status}):\n${output}`);
+  // vsce prints warnings on stderr ("WARNING", or "::warning::" under CI annotations).
+  const warnings = output.split('\n').filter((l) => /\bwarning\b/i.test(l));
   if (warnings.length > 0) throw new Error(`vsce warned:\n${warnings.join('\n')}`);
 }
 

@@ -70,7 +70,12 @@ export interface ForkOrigin {
 export interface RecordedTurn {
   readonly turn: number;
   readonly messages: readonly ChatMessage[];
+  /** The turn's messages were too large to journal again; a fork cannot start after it. */
+  readonly tooLarge?: boolean;
 }
+
+/** Well under the journal's default payload limit (1 MiB): a turn larger than this is not recorded for forks. */
+const MAX_RECORDED_TURN_CHARS = 384 * 1024;
 
 const titleOf = (input: AgentInput): string => {
   const task = input.task.replace(/\s+/g, ' ').trim();
@@ -206,15 +211,18 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
       /** The turn's new messages, journaled for forks (sessions that record their turns). */
       const recordTurn = async (): Promise<void> => {
         if (!input.recordsTurns) return;
-        const recorded: RecordedTurn = { turn, messages: messages.slice(turnStart) };
+        const added = messages.slice(turnStart);
+        // A turn with very large tool results is not kept for forks (the session itself goes on).
+        const tooLarge = JSON.stringify(added).length > MAX_RECORDED_TURN_CHARS;
+        const recorded: RecordedTurn = tooLarge ? { turn, messages: [], tooLarge: true } : { turn, messages: added };
         await ctx.step({ name: 'turn.conversation', effect: 'idempotent' }, () => recorded);
         turnStart = messages.length;
       };
 
-      const finish = async (outcome: AgentOutcomeKind, answer: string): Promise<AgentOutcome> => {
+      const finish = async (outcome: AgentOutcomeKind, answer: string, why?: string): Promise<AgentOutcome> => {
         const money = spent > 0 ? `, ${formatMoney(spent, currency)}` : '';
         const overMoney = budget > 0 && spent > budget;
-        const summary =
+        const summary = why ?? (
           outcome === 'answered'
             ? `Finished after ${turn} turns, ${tokens.input + tokens.output} tokens${money}.`
             : outcome === 'budget_exceeded'
@@ -223,7 +231,7 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
                 : `Stopped: ${tokens.input + tokens.output} tokens used, over the budget of ${input.tokenBudget}.`
               : outcome === 'turn_limit'
                 ? `Stopped: reached the limit of ${input.maxTurns} turns.`
-                : 'Stopped by the user.';
+                : 'Stopped by the user.');
         await transcript.emit({ type: 'session_finished', outcome, summary }, 'finished');
         return { outcome, answer, tokens, costMicros: spent, turns: turn };
       };
@@ -236,7 +244,9 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
         requestApproval: (request) => approval(request.kind, request.prompt),
       };
 
-      while (turn < input.maxTurns) {
+      // A fork's limit counts its own turns, after the ones it inherited.
+      const lastTurn = (input.fork?.turn ?? 0) + input.maxTurns;
+      while (turn < lastTurn) {
         turn++;
         await transcript.emit({ type: 'turn_started', turn });
         let reply: ModelReply;
@@ -282,6 +292,8 @@ export function agentSessionWorkflow(deps: AgentDeps): WorkflowDefinition<AgentI
         });
         if (input.tokenBudget > 0 && tokens.input + tokens.output > input.tokenBudget) return finish('budget_exceeded', reply.content);
         if (budget > 0 && spent > budget) return finish('budget_exceeded', reply.content);
+        // A money budget that cannot count a call fails closed: spending goes on only where it is counted.
+        if (budget > 0 && !cost.priced) return finish('budget_exceeded', reply.content, `Stopped: ${reply.model} has no price in durableSessions.agent.prices, so the money budget cannot count its calls.`);
         if (reply.toolCalls.length === 0) {
           await recordTurn();
           return finish('answered', reply.content);

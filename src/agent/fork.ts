@@ -12,6 +12,9 @@ import type { WorkspaceAccess } from './workspaceAccess';
 
 type Engine = Pick<DurableEngine, 'backend' | 'codec' | 'config'>;
 
+/** Under the journal's default payload limit (1 MiB) for the fork's sealed input. */
+const MAX_INHERITED_CHARS = 768 * 1024;
+
 function isRecordedTurn(value: unknown): value is RecordedTurn {
   const v = value as Partial<RecordedTurn> | null;
   return typeof v === 'object' && v !== null && Number.isInteger(v.turn) && Array.isArray(v.messages);
@@ -33,8 +36,12 @@ export async function recordedTurns(engine: Engine, parent: ExecutionRecord, upT
           : `'${parent.title}' has no recorded turn ${t}; fork after one of turns ${[...byTurn.keys()].sort((a, b) => a - b).join(', ')}`,
       );
     }
+    if (recorded.tooLarge) throw new InvalidStateError(`turn ${t} of '${parent.title}' was too large to keep for forks (its tool results); fork after an earlier turn`);
     turns.push(recorded);
   }
+  // The fork carries its inherited turns in its input: refuse what the journal would refuse, with the reason.
+  const size = JSON.stringify(turns).length;
+  if (size > MAX_INHERITED_CHARS) throw new InvalidStateError(`the conversation up to turn ${upTo} of '${parent.title}' is ${Math.round(size / 1024)} KiB, more than a fork can carry (${MAX_INHERITED_CHARS / 1024} KiB); fork after an earlier turn`);
   return turns;
 }
 

@@ -48,11 +48,17 @@ const isPlan = (name: string): boolean => name === 'tool.write_file.plan' || nam
 
 /** The session's applied edits, in the order they happened. */
 export async function sessionEdits(engine: Pick<DurableEngine, 'backend' | 'codec' | 'config'>, execution: ExecutionRecord): Promise<SessionEdit[]> {
-  const steps = await committedSteps(engine, execution, (n) => n === 'model.call' || isPlan(n) || EDIT_TOOLS.has(n));
+  const steps = await committedSteps(engine, execution, (n) => n === 'model.call' || n === 'turn.conversation' || isPlan(n) || EDIT_TOOLS.has(n));
   const edits: SessionEdit[] = [];
   let turn = 0;
   let plan: { stepId: number; value: PlanValue } | undefined;
   for (const step of steps) {
+    if (step.name === 'turn.conversation') {
+      // A fork starts with its parent's turns (recorded before its first call): its own are numbered after them.
+      const recorded = (step.value as { turn?: unknown }).turn;
+      if (typeof recorded === 'number' && recorded > turn) turn = recorded;
+      continue;
+    }
     if (step.name === 'model.call') {
       // A turn is a model reply (a failed call is retried within the same turn).
       if (isModelReply(step.value) && step.value.ok) turn++;

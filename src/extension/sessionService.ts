@@ -216,6 +216,10 @@ export class SessionService implements vscode.Disposable {
     });
   }
 
+  isExternalKind(kind: string): boolean {
+    return this.external.has(kind);
+  }
+
   /** Start an execution of a kind another extension registered. */
   async startExternal(kind: string, input: unknown): Promise<ExecutionHandle> {
     if (!this.external.has(kind)) throw new Error(`no workflow of kind ${kind} is registered (register it first, in this window)`);

@@ -112,7 +112,9 @@ async function confirm(label: string, restores: readonly FileRestore[], confirme
 }
 
 function report(c: Container, verb: 'Undid' | 'Redid', label: string, undoId: string, outcome: UndoOutcome | undefined, status: string): void {
-  if (!outcome) throw new Error(`the ${verb === 'Undid' ? 'undo' : 'redo'} stopped (${status}); it resumes like a session (Resume Execution…)`);
+  const what = verb === 'Undid' ? 'undo' : 'redo';
+  if (!outcome && status === 'interrupted') throw new Error(`the ${what} was interrupted; it is offered again like a session (Resume Execution…), and each file is checked by hash before it is written`);
+  if (!outcome) throw new Error(`the ${what} ended ${status}; files it had not restored are as they were (see its journal: Inspect Execution…)`);
   const parts = [`${verb} ${label}: ${plural(outcome.restored.length, 'file')} restored`];
   if (outcome.conflicts.length) parts.push(`left as they are: ${outcome.conflicts.join(', ')}`);
   c.log.info(`${parts.join('; ')} (execution ${undoId})`);

@@ -54,7 +54,8 @@ export function workflowsApi(container: Container): DurableWorkflowsApi {
     },
     inspect: async (id) => {
       const execution = await container.journal.execution(id as ExecutionId);
-      if (!execution) return undefined;
+      // Another extension sees the executions of kinds registered through the API, never a session's task.
+      if (!execution || !container.sessions.isExternalKind(execution.kind)) return undefined;
       const timeline = await container.journal.timeline(id as ExecutionId);
       const group = groupOf(execution, container.journal.liveness());
       return {

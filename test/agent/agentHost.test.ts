@@ -163,6 +163,16 @@ test('money: a model the price table does not name is counted as unpriced, never
   assert.equal(last.text, 'Finished after 1 turns, 550 tokens.', 'no amount is claimed for an unpriced call');
 });
 
+test('money: a money budget with a model that has no price fails closed after its first call, and says why', async (t) => {
+  const f = await agentFixture(t, { limits: { costBudgetMicros: 1_000_000 }, prices: {} });
+  f.script([{ toolCalls: [{ name: 'list_directory', arguments: {} }], usage: { input: 10, output: 1 } }, { say: 'never reached' }]);
+  const handle = await f.host.startSession('Unpriced with a budget', f.spec);
+  const outcome = (await handle.done) as { output: { outcome: string } };
+  assert.equal(outcome.output.outcome, 'budget_exceeded');
+  const last = (await f.engine.sessions.messages(handle.id)).at(-1)!;
+  assert.equal(last.text, 'Stopped: scripted: script.json has no price in durableSessions.agent.prices, so the money budget cannot count its calls.');
+});
+
 test('a turn limit stops a model that never stops calling tools', async (t) => {
   const f = await agentFixture(t, { limits: { maxTurns: 2 } });
   f.script([{ toolCalls: [{ name: 'list_directory', arguments: {} }] }, { toolCalls: [{ name: 'list_directory', arguments: {} }] }, { say: 'x' }]);

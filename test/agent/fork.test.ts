@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ExecutionId } from '../../src/durable/model/ids';
 import { filesChangedSince } from '../../src/agent/fork';
+import { sessionEdits } from '../../src/agent/sessionEdits';
 import { NodeWorkspace } from '../../src/agent/workspaceAccess';
 import { agentFixture } from './agentFixture';
 
@@ -67,4 +68,22 @@ test('a fork says which files are no longer what they were after its turn; a ses
   writeFileSync(join(f.workspace, 'app.js'), 'let x = 3;\n');
   assert.deepEqual(await filesChangedSince(f.engine, execution, 2, ws), ['app.js']);
   await assert.rejects(f.host.forkSession(parent.id as ExecutionId, 7, 'x', f.spec), /has no recorded turn 4/);
+});
+
+test("a fork's own edits are numbered as its transcript numbers its turns, and its turn limit counts only its own turns", async (t) => {
+  const f = await agentFixture(t, { limits: { maxTurns: 2 } });
+  f.script([
+    { toolCalls: [{ name: 'write_file', arguments: { path: 'a.txt', content: 'A\n' } }] },
+    { toolCalls: [{ name: 'edit_file', arguments: { path: 'a.txt', old_text: 'A', new_text: 'B' } }] },
+    { say: 'done' },
+  ]);
+  const parent = await f.host.startSession('Write then edit', f.spec);
+  assert.equal(((await parent.done) as { output: { outcome: string } }).output.outcome, 'turn_limit');
+  writeFileSync(join(f.workspace, 'a.txt'), 'A\n'); // as after turn 1
+  const fork = await f.host.forkSession(parent.id as ExecutionId, 1, 'Edit it again.', f.spec);
+  // Turns 2 and 3 are its own (the limit of 2 does not count the inherited turn): it edits, then answers.
+  assert.equal(((await fork.done) as { output: { outcome: string } }).output.outcome, 'answered');
+  const execution = (await f.engine.backend.getExecution(fork.id as ExecutionId))!;
+  const edits = await sessionEdits(f.engine, execution);
+  assert.deepEqual(edits.map((e) => [e.turn, e.path]), [[2, 'a.txt']]);
 });
