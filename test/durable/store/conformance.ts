@@ -221,10 +221,15 @@ export function storeConformance(name: string, open: Opener, skip?: string): voi
     await store.createExecution({ id, kind: 'agent_session', version: 1, title: 't' });
     const events = [
       { key: 'a', type: 'thread_created', at: 1, body: bytes('a'), ops: [{ op: 'create_thread', title: 'T', model: 'm' }, { op: 'start_turn', turn: 1 }] as ProjectionOp[] },
-      { key: 'b', type: 'message_appended', at: 2, body: bytes('b'), ops: [{ op: 'add_usage', turn: 1, input: 5, output: 2 }, { op: 'add_checkpoint', turn: 1, label: 'cp' }] as ProjectionOp[] },
+      { key: 'b', type: 'message_appended', at: 2, body: bytes('b'), ops: [{ op: 'add_usage', turn: 1, input: 5, output: 2, costMicros: 1_300, priced: true, rerun: false }, { op: 'add_checkpoint', turn: 1, label: 'cp' }] as ProjectionOp[] },
+      { key: 'c', type: 'message_appended', at: 3, body: bytes('c'), ops: [{ op: 'add_usage', turn: 1, input: 3, output: 1, costMicros: 700, priced: true, rerun: true }] as ProjectionOp[] },
+      { key: 'd', type: 'message_appended', at: 4, body: bytes('d'), ops: [{ op: 'add_usage', turn: 1, input: 1, output: 1, costMicros: 0, priced: false, rerun: false }] as ProjectionOp[] },
     ];
     const seqs = await sessions.appendEvents(id, events, plainCodec);
     const live = { thread: await sessions.thread(id), turns: await sessions.turns(id), checkpoints: await sessions.checkpoints(id) };
+    // Money, counted once per call: the total, the unpriced call apart, the rerun apart with what it cost.
+    assert.deepEqual([live.thread?.costMicros, live.thread?.unpricedCalls, live.thread?.rerunCalls, live.thread?.rerunCostMicros], [2_000, 1, 1, 700]);
+    assert.deepEqual(live.turns.map((turn) => [turn.turn, turn.tokensIn, turn.tokensOut, turn.costMicros]), [[1, 9, 4, 2_000]]);
     await sessions.rebuildProjections(id, events.map((e, i) => ({ seq: seqs[i], threadId: id, at: e.at, ops: e.ops })), plainCodec);
     assert.deepEqual({ thread: await sessions.thread(id), turns: await sessions.turns(id), checkpoints: await sessions.checkpoints(id) }, live);
     assert.deepEqual(await sessions.threadsWithEventsFrom(seqs[1]), [id]);
