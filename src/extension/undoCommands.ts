@@ -69,7 +69,10 @@ async function pickEdits(edits: readonly SessionEdit[], args: UndoArgs, title: s
  * Each file as it is now: what undo expects (it goes ahead), what it would put
  * back already (nothing to do), or changed since (the person decides, with the diffs open).
  */
-async function settleConflicts(c: Container, restores: readonly FileRestore[], edits: readonly SessionEdit[], onConflict: UndoArgs['onConflict']): Promise<FileRestore[] | undefined> {
+async function settleConflicts(c: Container, restores: readonly FileRestore[], edits: readonly SessionEdit[], onConflict: UndoArgs['onConflict'], verb: 'Undo' | 'Redo'): Promise<FileRestore[] | undefined> {
+  // An undo puts back the version before the session; a redo, the one the session wrote.
+  const target = verb === 'Undo' ? 'before the session' : 'what the session wrote';
+  const since = verb === 'Undo' ? 'the session edited it' : 'it was undone';
   const workspace = c.sessions.workspace();
   const settled: FileRestore[] = [];
   for (const r of restores) {
@@ -84,10 +87,10 @@ async function settleConflicts(c: Container, restores: readonly FileRestore[], e
       const file = vscode.Uri.joinPath(vscode.Uri.file(workspace.root), r.path);
       const last = [...edits].reverse().find((e) => e.path === r.path);
       if (last?.after !== undefined) await vscode.commands.executeCommand('vscode.diff', versions.uri('session', r.path, last.after), file, `${r.path}: what the session wrote ↔ now`, { preview: false });
-      await vscode.commands.executeCommand('vscode.diff', versions.uri('before', r.path, r.targetText ?? ''), file, `${r.path}: before the session ↔ now`, { preview: false });
+      await vscode.commands.executeCommand('vscode.diff', versions.uri('target', r.path, r.targetText ?? ''), file, `${r.path}: ${target} ↔ now`, { preview: false });
       const answer = await vscode.window.showWarningMessage(
-        `${r.path} changed since the session edited it.`,
-        { modal: true, detail: 'The diff editors show what the session wrote and what undo would put back, each against the file now. Restoring discards the changes made since.' },
+        `${r.path} changed since ${since}.`,
+        { modal: true, detail: `The diff editor shows what ${verb.toLowerCase()} would put back (${target}) against the file now. Restoring discards the changes made since.` },
         'Restore Anyway',
         'Keep This File',
       );
@@ -140,7 +143,7 @@ async function undoEdits(c: Container, arg: unknown): Promise<UndoOutcome | unde
   for (const why of refused) c.log.warn(`undo: ${why}`);
   if (restores.length === 0) throw new Error(`nothing can be undone from the journal: ${refused.join('; ')}`);
   try {
-    const settled = await settleConflicts(c, restores, picked.chosen, args.onConflict);
+    const settled = await settleConflicts(c, restores, picked.chosen, args.onConflict, 'Undo');
     if (!settled || !(await confirm(picked.label, settled, args.confirmed === true, 'Undo'))) return undefined;
     const handle = await host.startUndo({ sessionId: id, label: picked.label, restores: settled });
     const done = await handle.done;
@@ -173,7 +176,7 @@ async function redoEdits(c: Container, arg: unknown): Promise<UndoOutcome | unde
   if (restores.length === 0) throw new Error(refused.length ? `nothing can be redone: ${refused.join('; ')}` : 'that undo restored no file');
   const label = (await host.runtime.get(undoId as ExecutionId))?.title.replace(/^Undo: /, '') ?? 'the undone edits';
   try {
-    const settled = await settleConflicts(c, restores, [], args.onConflict);
+    const settled = await settleConflicts(c, restores, [], args.onConflict, 'Redo');
     if (!settled || !(await confirm(label, settled, args.confirmed === true, 'Redo'))) return undefined;
     const handle = await host.startUndo({ sessionId: undone.sessionId, label, restores: settled, redoOf: undoId });
     const finished = await handle.done;
