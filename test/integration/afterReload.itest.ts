@@ -39,9 +39,11 @@ suite('after a window reload', () => {
   test("another extension's workflow the reload cut off resumes through the API once it is registered again: its first effect is replayed, not repeated", async () => {
     const id = readFileSync(DEPLOY_ID_FILE(), 'utf8');
     const durable = (await vscode.extensions.getExtension<DurableSessionsApi>(EXTENSION_ID)!.activate()).workflows;
-    assert.equal((await durable.inspect(id))?.status, 'interrupted', 'nobody runs it after the reload');
+    // Until its kind is registered again in this window, another extension can neither resume nor inspect it.
     await assert.rejects(durable.resume(id), /which no extension registered in this window/);
+    assert.equal(await durable.inspect(id), undefined);
     const registration = durable.register(deployWorkflow());
+    assert.equal((await durable.inspect(id))?.status, 'interrupted', 'nobody runs it after the reload');
     writeFileSync(DEPLOY_GO(), 'go');
     const run = await durable.resume(id);
     const outcome = await run.done;

@@ -27,6 +27,9 @@ suite('a durable API for other extensions', () => {
     assert.deepEqual(summary?.steps.map((s) => `${s.name}: ${s.status}`), ['upload: done']);
     assert.equal(readFileSync(DEPLOY_LOG(), 'utf8'), 'upload staging\n');
     await assert.rejects(durable.start('harness.unknown', {}), /no workflow of kind harness\.unknown is registered/);
+    // An agent session is not another extension's to read: its task stays ours.
+    const [session] = await (await (await vscode.extensions.getExtension<DurableSessionsApi>(EXTENSION_ID)!.activate()).testing!.engine()).backend.listExecutions({ kind: 'agent_session' });
+    if (session) assert.equal(await durable.inspect(session.id), undefined);
     // Left waiting for its go-ahead: the reload cuts it off (phase 2 resumes it).
     assert.equal(existsSync(DEPLOY_GO()), false);
   });
