@@ -43,10 +43,22 @@ export function extensionHostPids(serverPid) {
   return rows.filter((r) => below.has(Number(r[0])) && r.includes('--type=extensionHost')).map((r) => Number(r[0]));
 }
 
-/** Open a session's panel from the palette (Open Session → its quick-pick row). */
+/**
+ * Open a session's panel from the palette (Open Session → its quick-pick row).
+ * A toast or a panel that takes focus can close the quick pick under the click:
+ * then it is opened again, as a person would (at most three times).
+ */
 export async function openSessionPanel(page, title) {
-  await palette(page, 'Open Session');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 20_000 });
-  await row.click();
+  for (let attempt = 1; ; attempt++) {
+    await palette(page, 'Open Session');
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ timeout: 20_000 });
+      await row.click({ timeout: 10_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
 }
