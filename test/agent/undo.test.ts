@@ -9,7 +9,6 @@ import type { ExecutionId } from '../../src/durable/model/ids';
 import { restoresOf, sessionEdits } from '../../src/agent/sessionEdits';
 import { redoOf, type UndoOutcome } from '../../src/agent/undoWorkflow';
 import { agentFixture } from './agentFixture';
-import { until } from '../helpers';
 
 const TURNS = [
   { toolCalls: [{ name: 'write_file', arguments: { path: 'notes.md', content: 'new file\n' } }] },
@@ -90,7 +89,12 @@ test('an undo cut off by a crash (the file written, its result not) resumes in a
   await f.host.dispose();
   // The next window on the same checkout writes app.js and then hangs before the result is journaled.
   let writes = 0;
-  let release: (error: Error) => void = () => undefined;
+  // The write lands, then the window dies before the result is journaled: a gate the test opens with an error.
+  let release!: (error: Error) => void;
+  const gate = new Promise<void>((_, reject) => (release = reject));
+  gate.catch(() => undefined);
+  let stalledNow!: () => void;
+  const stalledAt = new Promise<void>((resolve) => (stalledNow = resolve));
   const stalled = await agentFixture(t, {
     file: f.engine.backend.file,
     workspace: f.workspace,
@@ -104,13 +108,16 @@ test('an undo cut off by a crash (the file written, its result not) resumes in a
       writeFile: async (p, c) => {
         writes++;
         await inner.writeFile(p, c);
-        // The window goes away here: the write landed, the process never got to journal its result.
-        if (p === 'app.js') await new Promise<void>((_, reject) => (release = reject));
+        if (p === 'app.js') {
+          stalledNow();
+          await gate;
+        }
       },
     }),
   });
   const undo = await stalled.host.startUndo({ sessionId: id, label: 'everything', restores });
-  await until(() => read(f.workspace, 'app.js') === 'let x = 1;\n');
+  await stalledAt;
+  assert.equal(read(f.workspace, 'app.js'), 'let x = 1;\n', 'the write landed before the crash');
   const closing = stalled.host.dispose();
   release(new Error('the extension host is gone'));
   await closing;
