@@ -110,3 +110,95 @@ export function betterSqliteMultiRowInsert(dir: string, n: number, payloadBytes:
     db.close();
   }
 }
+
+/** Milliseconds per pair of single-row FULL commits made one after the other (a guarded step's intent and result, raw), sorted. */
+export async function rawCommitPairs(dir: string, pairs: number): Promise<number[]> {
+  const db = await openRaw(join(dir, `raw-pairs-${Date.now()}-${Math.random()}.db`));
+  try {
+    const body = Buffer.alloc(300, 7);
+    const key = Buffer.alloc(32, 3);
+    const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES (${Array(11).fill('?').join(',')})`);
+    const insert = (i: number): Promise<void> => new Promise<void>((resolve, reject) => stmt.run(rowValues(i, body, key), (e: Error | null) => (e ? reject(e) : resolve())));
+    const times: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const t0 = performance.now();
+      await insert(2 * i);
+      await insert(2 * i + 1);
+      times.push(performance.now() - t0);
+    }
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    return times.sort((a, b) => a - b);
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}
+
+/**
+ * The raw floor of `callers` concurrent guarded operations: each round commits
+ * every caller's first row in one multi-row FULL transaction, then every
+ * caller's second row in another (the best grouping a raw driver can do for
+ * callers that each need two durable commits in order). Pairs per second.
+ */
+export async function rawGroupedCommits(dir: string, callers: number, rounds: number): Promise<number> {
+  const db = await openRaw(join(dir, `raw-grouped-${Date.now()}-${Math.random()}.db`));
+  try {
+    const body = Buffer.alloc(300, 7);
+    const key = Buffer.alloc(32, 3);
+    const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES ${Array(callers).fill(`(${Array(11).fill('?').join(',')})`).join(',')}`);
+    let next = 0;
+    const commitAll = async (): Promise<void> => {
+      const params: unknown[] = [];
+      for (let c = 0; c < callers; c++) params.push(...rowValues(next++, body, key));
+      await exec(db, 'BEGIN IMMEDIATE');
+      await new Promise<void>((resolve, reject) => stmt.run(params, (e: Error | null) => (e ? reject(e) : resolve())));
+      await exec(db, 'COMMIT');
+    };
+    const t0 = performance.now();
+    for (let r = 0; r < rounds; r++) {
+      await commitAll();
+      await commitAll();
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    return (callers * rounds) / seconds;
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}
+
+/** What a raw read takes: every column of the row, or the columns replay uses. */
+export type ReadColumns = 'full rows' | 'replay columns';
+const READ_SQL: Record<ReadColumns, string> = {
+  'full rows': 'SELECT * FROM journal WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  'replay columns': 'SELECT seq, step_id, kind, step_name, effect, idem_key, body, mac FROM journal WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+};
+
+/**
+ * Read one execution's rows from an existing journal file in keyset segments
+ * with the driver alone (no decoding, no copies, no crypto). Returns the
+ * milliseconds of the read (opening the file excluded) and the rows read.
+ */
+export async function rawSegmentedRead(file: string, executionId: string, columns: ReadColumns, segment = 512): Promise<{ ms: number; rows: number }> {
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const d = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (e) => (e ? reject(e) : resolve(d)));
+  });
+  try {
+    const stmt = db.prepare(READ_SQL[columns]);
+    const t0 = performance.now();
+    let rows = 0;
+    let after = 0;
+    for (;;) {
+      const page = await new Promise<Array<{ seq: number }>>((resolve, reject) =>
+        stmt.all([executionId, after, segment], (e: Error | null, r: Array<{ seq: number }>) => (e ? reject(e) : resolve(r))),
+      );
+      rows += page.length;
+      if (page.length > 0) after = page[page.length - 1].seq;
+      if (page.length < segment) break;
+    }
+    const ms = performance.now() - t0;
+    await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
+    return { ms, rows };
+  } finally {
+    await new Promise<void>((resolve) => db.close(() => resolve()));
+  }
+}

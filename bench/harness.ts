@@ -47,6 +47,17 @@ export function against(figure: Figure, target: string, met: boolean): Figure {
   return { ...figure, target, met };
 }
 
+/**
+ * a ÷ b as a figure (median over median; min–max from the runs' extremes),
+ * checked against `target` when one is given.
+ */
+export function ratioFigure(name: string, a: Figure, b: Figure, target?: string, meets?: (ratio: number) => boolean): Figure {
+  const median = a.median / b.median;
+  const figure: Figure = { name, unit: '×', median, min: a.min / b.max, max: a.max / b.min, runs: Math.min(a.runs, b.runs) };
+  console.log(`${name}: ${fmt(median)} ×`);
+  return target && meets ? against(figure, target, meets(median)) : figure;
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }

@@ -9,7 +9,7 @@
  * Reading is lazy: nothing is opened or verified until a caller asks for that
  * entry's payload or metadata, so replay pays crypto only for what it uses.
  */
-import { frame, u32be, utf8 } from '../model/bytes';
+import { frame, frameInto, utf8 } from '../model/bytes';
 import type { Keyring } from './cipher';
 import type { EffectClass } from '../model/effect';
 import { IntegrityError } from '../model/errors';
@@ -20,7 +20,6 @@ const HEADER_DOMAIN = 'durable-agent-sessions v1 journal-entry';
 const DETACHED_DOMAIN = 'durable-agent-sessions v1 detached';
 const LABELLED_DOMAIN = 'durable-agent-sessions v1 labelled-mac';
 const KEY_CHECK_DOMAIN = 'durable-agent-sessions v1 key-check';
-const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 interface HeaderFields {
@@ -54,16 +53,16 @@ function cachedBytes(cache: Map<string, Uint8Array>, text: string, encode: (t: s
 
 function headerFrame(h: HeaderFields, extra?: Uint8Array): Uint8Array {
   // Absent optional fields frame as empty; a present step id is never empty (4 bytes), so no ambiguity.
-  return frame([
+  return frameInto([
     cachedBytes(textBytes, HEADER_DOMAIN, utf8),
     cachedBytes(idBytes, h.executionId, (id) => executionIdBytes(id as ExecutionId)),
-    u32be(h.attempt),
-    h.stepId === null ? EMPTY : u32be(h.stepId),
+    h.attempt,
+    h.stepId,
     cachedBytes(textBytes, h.kind, utf8),
-    h.stepName === null ? EMPTY : cachedBytes(textBytes, h.stepName, utf8),
-    h.effect === null ? EMPTY : cachedBytes(textBytes, h.effect, utf8),
-    h.idempotencyKey ?? EMPTY,
-    extra ?? EMPTY,
+    h.stepName === null ? null : cachedBytes(textBytes, h.stepName, utf8),
+    h.effect === null ? null : cachedBytes(textBytes, h.effect, utf8),
+    h.idempotencyKey,
+    extra ?? null,
   ]);
 }
 
@@ -83,7 +82,20 @@ export class JournalCodec {
   /** Seal or MAC a new entry. Throws PayloadTooLargeError before anything is stored. */
   encode(entry: NewEntry): StoredRow {
     const header: HeaderFields = entry;
-    const base = {
+    // One object literal per row (no spreads): the writer encodes every entry on the caller's turn.
+    let body: Uint8Array;
+    let mac: Uint8Array | null;
+    let size: number;
+    if (entry.payload !== undefined) {
+      body = this.keyring.seal(entry.payload, headerFrame(header), () => describeRow(header));
+      mac = null;
+      size = entry.payload.length;
+    } else {
+      body = utf8(JSON.stringify(entry.meta));
+      mac = this.keyring.mac(headerFrame(header, body));
+      size = 0;
+    }
+    const row: StoredRow = {
       executionId: entry.executionId,
       attempt: entry.attempt,
       stepId: entry.stepId,
@@ -92,14 +104,12 @@ export class JournalCodec {
       effect: entry.effect,
       idempotencyKey: entry.idempotencyKey,
       createdAt: this.clock(),
-      ...(entry.fence ? { fence: entry.fence } : {}),
+      body,
+      mac,
+      size,
+      fence: entry.fence,
     };
-    if (entry.payload !== undefined) {
-      const body = this.keyring.seal(entry.payload, headerFrame(header), () => describeRow(header));
-      return { ...base, body, mac: null, size: entry.payload.length };
-    }
-    const metaBytes = utf8(JSON.stringify(entry.meta));
-    return { ...base, body: metaBytes, mac: this.keyring.mac(headerFrame(header, metaBytes)), size: 0 };
+    return row;
   }
 
   /** Open a payload row. IntegrityError on any tampering. */

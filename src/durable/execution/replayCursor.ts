@@ -6,6 +6,10 @@
  * that have not asked yet are held until they do, then released. Memory is
  * bounded by the segment size plus the steps in flight, never by the journal's
  * length. Payloads stay sealed here: a step opens only its own result.
+ *
+ * Checkpoints (hundreds of folded steps each) are opened one at a time, when
+ * the first step they hold is asked for, and segments are sized by bytes as
+ * well as rows, so a folded journal is not unfolded a segment at a time.
  */
 import type { ExecutionId } from '../model/ids';
 import type { JournalReader, JournalRecord } from '../model/journal';
@@ -43,9 +47,15 @@ function isComplete(record: StepRecord): boolean {
   return record.result !== undefined || record.folded !== undefined || record.finalFailure !== undefined || record.others.some((r) => r.kind === 'timer_fired');
 }
 
+/** Bytes of stored rows one segment should hold: past it, the next segment asks for fewer rows. */
+const SEGMENT_BYTES = 4 * 1024 * 1024;
+
 export class ReplayCursor {
   private readonly held = new Map<number, StepRecord>();
+  /** Checkpoint rows read but not opened yet, in journal order. */
+  private readonly folds: JournalRecord[] = [];
   private afterSeq = 0;
+  private limit: number;
   private exhausted = false;
   private reading: Promise<void> = Promise.resolve();
   private executionRows: JournalRecord[] = [];
@@ -58,11 +68,13 @@ export class ReplayCursor {
     private readonly segmentSize: number,
     /** Opens a checkpoint entry into the steps it folded. */
     private readonly unfold?: (row: JournalRecord) => FoldedStep[],
-  ) {}
+  ) {
+    this.limit = segmentSize;
+  }
 
   /** True until the whole journal was read and every recorded step was handed out. */
   get replaying(): boolean {
-    return !this.exhausted || this.held.size > 0;
+    return !this.exhausted || this.held.size > 0 || this.folds.length > 0;
   }
 
   /** Most step records held at once (for tests and benchmarks of bounded memory). */
@@ -78,7 +90,16 @@ export class ReplayCursor {
   async take(stepId: number): Promise<StepRecord | undefined> {
     for (;;) {
       const record = this.held.get(stepId);
-      if ((record && isComplete(record)) || this.exhausted) {
+      if (record && isComplete(record)) {
+        this.held.delete(stepId);
+        return record;
+      }
+      // The oldest unopened checkpoint comes before anything read after it: open it first.
+      if (this.folds.length > 0) {
+        this.openFold();
+        continue;
+      }
+      if (this.exhausted) {
         this.held.delete(stepId);
         return record;
       }
@@ -95,6 +116,7 @@ export class ReplayCursor {
   /** Read to the end (recovery planning needs the whole picture). */
   async drain(): Promise<void> {
     while (!this.exhausted) await this.readMore();
+    while (this.folds.length > 0) this.openFold();
   }
 
   /** Records still held after draining: steps the journal has but code has not asked for. */
@@ -106,19 +128,38 @@ export class ReplayCursor {
     // One reader at a time: concurrent steps share the same forward scan.
     const next = this.reading.then(async () => {
       if (this.exhausted) return;
-      const segment = await this.reader.readSegment(this.executionId, this.attempt, this.afterSeq, this.segmentSize);
-      for (const row of segment) this.hold(row);
+      const limit = this.limit;
+      const segment = await this.reader.readSegment(this.executionId, this.attempt, this.afterSeq, limit);
+      let bytes = 0;
+      for (const row of segment) {
+        bytes += row.body.length;
+        this.hold(row);
+      }
       if (segment.length > 0) this.afterSeq = segment[segment.length - 1].seq;
-      if (segment.length < this.segmentSize) this.exhausted = true;
+      if (segment.length < limit) this.exhausted = true;
+      // Large rows (checkpoints) make the next segment shorter; small ones let it grow back.
+      const perRow = segment.length > 0 ? bytes / segment.length : 0;
+      this.limit = perRow > 0 ? Math.max(1, Math.min(this.segmentSize, Math.floor(SEGMENT_BYTES / perRow))) : this.segmentSize;
       this.maxHeld = Math.max(this.maxHeld, this.held.size);
     });
     this.reading = next.catch(() => undefined);
     return next;
   }
 
+  private openFold(): void {
+    const row = this.folds.shift() as JournalRecord;
+    for (const step of (this.unfold as (row: JournalRecord) => FoldedStep[])(row)) {
+      // Rows of the step read after its checkpoint (a promise's settlement) stay with it.
+      const record = this.held.get(step.stepId);
+      if (record) record.folded = step;
+      else this.held.set(step.stepId, { stepId: step.stepId, auditsAfterIntent: [], others: [], folded: step });
+    }
+    this.maxHeld = Math.max(this.maxHeld, this.held.size);
+  }
+
   private hold(row: JournalRecord): void {
     if (row.kind === 'checkpoint' && this.unfold) {
-      for (const step of this.unfold(row)) this.held.set(step.stepId, { stepId: step.stepId, auditsAfterIntent: [], others: [], folded: step });
+      this.folds.push(row);
       return;
     }
     if (row.stepId === null) {

@@ -20,7 +20,7 @@
  * rows) rolled back to an older copy of itself. The README's threat model says so.
  */
 import { createHash } from 'node:crypto';
-import { frame, toHex, u32be, utf8 } from '../model/bytes';
+import { frame, frameInto, toHex, utf8 } from '../model/bytes';
 import { IntegrityError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import type { ExecutionRecord } from '../model/journal';
@@ -29,23 +29,45 @@ import type { MarkRow, MarkState, JournalStore } from '../store/journalStore';
 
 const SEGMENT = 2_048;
 const MAX_REMEMBERED = 1_000;
-const EMPTY = new Uint8Array(0);
 
 function u64(n: number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n), false);
+  const high = Math.floor(n / 0x1_0000_0000);
+  const low = n >>> 0;
+  out[0] = high >>> 24;
+  out[1] = (high >>> 16) & 0xff;
+  out[2] = (high >>> 8) & 0xff;
+  out[3] = high & 0xff;
+  out[4] = low >>> 24;
+  out[5] = (low >>> 16) & 0xff;
+  out[6] = (low >>> 8) & 0xff;
+  out[7] = low & 0xff;
   return out;
 }
 
+// Kinds, step names and effects repeat on every row: their UTF-8 bytes, bounded.
+const textBytes = new Map<string, Uint8Array>();
+
+function bytesOf(text: string): Uint8Array {
+  let bytes = textBytes.get(text);
+  if (!bytes) {
+    if (textBytes.size >= 4_096) textBytes.clear();
+    bytes = utf8(text);
+    textBytes.set(text, bytes);
+  }
+  return bytes;
+}
+
 function rowFrame(r: MarkRow): Uint8Array {
-  return frame([
+  // frame([u64 seq, u32 attempt, u32 step or empty, kind, name or empty, effect or empty, key or empty, tag]).
+  return frameInto([
     u64(r.seq),
-    u32be(r.attempt),
-    r.stepId === null ? EMPTY : u32be(r.stepId),
-    r.kind,
-    r.stepName === null ? EMPTY : utf8(r.stepName),
-    r.effect ?? EMPTY,
-    r.idempotencyKey ?? EMPTY,
+    r.attempt,
+    r.stepId,
+    bytesOf(r.kind),
+    r.stepName === null ? null : bytesOf(r.stepName),
+    r.effect === null ? null : bytesOf(r.effect),
+    r.idempotencyKey,
     r.tag,
   ]);
 }
@@ -54,8 +76,18 @@ function markFields(id: ExecutionId, count: number, lastSeq: number, digest: Uin
   return frame([id, u64(count), u64(lastSeq), digest]);
 }
 
+/** The header fields of a row a verification pass hands to its visitor. */
+export type RowHeader = Pick<MarkRow, 'seq' | 'attempt' | 'stepId' | 'kind' | 'stepName'>;
+
+/**
+ * Called with every row a full verification read, in sequence order, each
+ * once: a caller that needs the headers (recovery planning) reads the journal
+ * once instead of twice.
+ */
+export type HeaderVisitor = (row: RowHeader) => void;
+
 /** Digest of the rows up to `uptoSeq` (all rows when undefined), with their count and last seq. */
-async function digestRows(backend: JournalStore, id: ExecutionId, uptoSeq?: number): Promise<{ count: number; lastSeq: number; digest: Uint8Array }> {
+async function digestRows(backend: JournalStore, id: ExecutionId, uptoSeq?: number, visit?: HeaderVisitor): Promise<{ count: number; lastSeq: number; digest: Uint8Array }> {
   const hash = createHash('sha256');
   let count = 0;
   let lastSeq = 0;
@@ -64,6 +96,7 @@ async function digestRows(backend: JournalStore, id: ExecutionId, uptoSeq?: numb
     for (const r of rows) {
       if (uptoSeq !== undefined && r.seq > uptoSeq) return { count, lastSeq, digest: new Uint8Array(hash.digest()) };
       hash.update(rowFrame(r));
+      visit?.(r);
       count++;
       lastSeq = r.seq;
     }
@@ -95,11 +128,13 @@ export async function verifyJournalMark(
   codec: JournalCodec,
   execution: ExecutionRecord,
   verified?: { readonly journals: VerifiedJournals; readonly mode: 'remember' | 'take' },
-): Promise<void> {
+  /** Sees every row when the content is verified; returns whether it was (false: not called for any row). */
+  visit?: HeaderVisitor,
+): Promise<boolean> {
   const id = execution.id;
   const where = `execution ${id}`;
   const state = await backend.markState(id);
-  if (!state) return;
+  if (!state) return false;
   const present = await backend.countRows(id);
   if (present.count !== state.rowCount) {
     verified?.journals.delete(id);
@@ -110,20 +145,21 @@ export async function verifyJournalMark(
   if (verified?.mode === 'take') {
     const planned = journals?.get(id);
     journals?.delete(id);
-    if (planned === signature) return;
+    if (planned === signature) return false;
   }
-  await verifyContent(backend, codec, id, state);
+  await verifyContent(backend, codec, id, state, visit);
   if (journals && verified?.mode === 'remember') {
     journals.delete(id);
     journals.set(id, signature);
     if (journals.size > MAX_REMEMBERED) journals.delete(journals.keys().next().value as ExecutionId);
   }
+  return true;
 }
 
-async function verifyContent(backend: JournalStore, codec: JournalCodec, id: ExecutionId, state: MarkState): Promise<void> {
+async function verifyContent(backend: JournalStore, codec: JournalCodec, id: ExecutionId, state: MarkState, visit?: HeaderVisitor): Promise<void> {
   const where = `execution ${id}`;
   if (state.mark !== null) {
-    const { count, lastSeq, digest } = await digestRows(backend, id, state.markedSeq);
+    const { count, lastSeq, digest } = await digestRows(backend, id, state.markedSeq, visit);
     if (count !== state.markedCount) {
       throw new IntegrityError(where, `journal incomplete: ${count} of the ${state.markedCount} entries recorded by its last mark are present`);
     }
@@ -133,7 +169,10 @@ async function verifyContent(backend: JournalStore, codec: JournalCodec, id: Exe
   let after = state.mark === null ? 0 : state.markedSeq;
   for (;;) {
     const rows = await backend.readExecutionSegment(id, after, SEGMENT);
-    for (const row of rows) codec.verify(row);
+    for (const row of rows) {
+      codec.verify(row);
+      visit?.(row);
+    }
     if (rows.length < SEGMENT) return;
     after = rows[rows.length - 1].seq;
   }

@@ -60,7 +60,7 @@ export class JournalWriter implements JournalAppender {
   private queue: Pending[] = [];
   private acksQueued = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private soon: ReturnType<typeof setImmediate> | undefined;
+  private soonQueued = false;
   /** Entries at the head of the queue whose flush interval has elapsed. */
   private dueCount = 0;
   private flushing: Promise<void> | undefined;
@@ -176,8 +176,6 @@ export class JournalWriter implements JournalAppender {
     await Promise.race([this.flush(), new Promise<void>((resolve) => (timeout = setTimeout(resolve, this.config.ackTimeoutMs)))]);
     clearTimeout(timeout);
     this.closed = true;
-    if (this.soon) clearImmediate(this.soon);
-    this.soon = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     // A commit still in flight (a stuck database) is not awaited: it settles its own entries if it ever returns.
@@ -216,23 +214,21 @@ export class JournalWriter implements JournalAppender {
   }
 
   /**
-   * Flush at the end of this turn of the event loop rather than now: concurrent
-   * callers (a parallel batch of guarded steps) append in the same turn and
-   * share one transaction instead of the first committing alone.
+   * Flush once the current synchronous work and the microtasks already queued
+   * have run, not at once and not a whole event-loop turn later: concurrent
+   * callers (a parallel batch of guarded steps) append within those microtasks
+   * and share one transaction, while a lone guarded step pays no timer hop.
    */
   private kickSoon(): void {
-    if (this.soon || this.flushing) return;
-    this.soon = setImmediate(() => {
-      this.soon = undefined;
-      this.kick();
+    if (this.soonQueued || this.flushing) return;
+    this.soonQueued = true;
+    queueMicrotask(() => {
+      this.soonQueued = false;
+      if (!this.closed) this.kick();
     });
   }
 
   private kick(): void {
-    if (this.soon) {
-      clearImmediate(this.soon);
-      this.soon = undefined;
-    }
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;

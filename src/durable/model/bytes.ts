@@ -17,25 +17,67 @@ export function u32be(value: number): Uint8Array {
     throw new RangeError(`expected an unsigned 32-bit integer, got ${value}`);
   }
   const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value, false);
+  writeU32be(out, 0, value);
   return out;
 }
 
+/** Big-endian into `out` at `offset` (plain stores: a DataView per call costs more than the hash it feeds). */
+function writeU32be(out: Uint8Array, offset: number, value: number): void {
+  out[offset] = value >>> 24;
+  out[offset + 1] = (value >>> 16) & 0xff;
+  out[offset + 2] = (value >>> 8) & 0xff;
+  out[offset + 3] = value & 0xff;
+}
+
 export function readU32be(bytes: Uint8Array, offset: number): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset, false);
+  if (offset < 0 || offset + 4 > bytes.length) throw new RangeError(`no 32-bit integer at offset ${offset} of ${bytes.length} bytes`);
+  return ((bytes[offset] << 24) >>> 0) + (bytes[offset + 1] << 16) + (bytes[offset + 2] << 8) + bytes[offset + 3];
 }
 
 /** Length-delimited concatenation of fields (strings are UTF-8). */
 export function frame(fields: ReadonlyArray<Uint8Array | string>): Uint8Array {
-  const parts = fields.map((f) => (typeof f === 'string' ? utf8(f) : f));
-  const total = parts.reduce((n, p) => n + 4 + p.length, 0);
+  const parts: Uint8Array[] = new Array<Uint8Array>(fields.length);
+  let total = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    const part = typeof f === 'string' ? utf8(f) : f;
+    parts[i] = part;
+    total += 4 + part.length;
+  }
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
   let offset = 0;
   for (const part of parts) {
-    view.setUint32(offset, part.length, false);
+    writeU32be(out, offset, part.length);
     out.set(part, offset + 4);
     offset += 4 + part.length;
+  }
+  return out;
+}
+
+/**
+ * `frame(fields)` for fields already in bytes, with a 32-bit field given as a
+ * number (`u32` is framed as `u32be(u32)`), written straight into one buffer:
+ * the journal frames every row's header this way.
+ */
+export function frameInto(fields: ReadonlyArray<Uint8Array | number | null>): Uint8Array {
+  let total = 0;
+  for (const f of fields) total += 4 + (f === null ? 0 : typeof f === 'number' ? 4 : f.length);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const f of fields) {
+    if (f === null) {
+      writeU32be(out, offset, 0);
+      offset += 4;
+    } else if (typeof f === 'number') {
+      if (!Number.isInteger(f) || f < 0 || f > 0xffff_ffff) throw new RangeError(`expected an unsigned 32-bit integer, got ${f}`);
+      writeU32be(out, offset, 4);
+      writeU32be(out, offset + 4, f);
+      offset += 8;
+    } else {
+      writeU32be(out, offset, f.length);
+      out.set(f, offset + 4);
+      offset += 4 + f.length;
+    }
   }
   return out;
 }

@@ -8,7 +8,7 @@
  */
 import { blake3 } from '@noble/hashes/blake3.js';
 import { parse as parseUuid, v7 as uuidv7, validate as validateUuid, version as uuidVersion } from 'uuid';
-import { frame, toHex, u32be, utf8 } from './bytes';
+import { frame, frameInto, toHex, u32be, utf8 } from './bytes';
 import type { EffectClass } from './effect';
 
 declare const brand: unique symbol;
@@ -30,6 +30,8 @@ export const PROMISE_ID_CONTEXT = 'durable-agent-sessions v1 promise-id';
 export const TIMER_ID_CONTEXT = 'durable-agent-sessions v1 timer-id';
 
 const IDEMPOTENCY_CONTEXT_BYTES = utf8(IDEMPOTENCY_KEY_CONTEXT);
+/** BLAKE3 in derive_key mode with the idempotency context already absorbed (never updated itself). */
+const idempotencyHasher = blake3.create({ context: IDEMPOTENCY_CONTEXT_BYTES });
 const PROMISE_CONTEXT_BYTES = utf8(PROMISE_ID_CONTEXT);
 const TIMER_CONTEXT_BYTES = utf8(TIMER_ID_CONTEXT);
 
@@ -85,14 +87,29 @@ export interface IdempotencyInput {
  * computed one is the replay divergence check.
  */
 export function deriveIdempotencyKey(input: IdempotencyInput): IdempotencyKey {
-  const material = frame([
+  const material = frameInto([
     executionIdBytes(input.executionId),
-    u32be(input.stepId),
-    input.stepName,
-    input.effect,
+    input.stepId,
+    nameBytes(input.stepName),
+    nameBytes(input.effect),
     input.fingerprint,
   ]);
-  return blake3(material, { context: IDEMPOTENCY_CONTEXT_BYTES }) as IdempotencyKey;
+  // Same bytes as blake3(material, { context }): the context's key is computed once and the hasher cloned.
+  return idempotencyHasher.clone().update(material).digest() as IdempotencyKey;
+}
+
+// Step names and effects repeat across a journal: their UTF-8 bytes, bounded.
+const nameBytesCache = new Map<string, Uint8Array>();
+const NAME_CACHE_SIZE = 1_024;
+
+function nameBytes(text: string): Uint8Array {
+  let bytes = nameBytesCache.get(text);
+  if (!bytes) {
+    bytes = utf8(text);
+    if (nameBytesCache.size >= NAME_CACHE_SIZE) nameBytesCache.clear();
+    nameBytesCache.set(text, bytes);
+  }
+  return bytes;
 }
 
 export function asIdempotencyKey(bytes: Uint8Array): IdempotencyKey {

@@ -12,11 +12,12 @@
  *   suspended it as damaged                  → damaged: needs a person (nothing runs)
  *
  * Ambiguous windows (intent without result) are listed with their policy.
- * The journal is scanned in segments keeping only a few numbers per step.
+ * The journal's headers are scanned once, in segments, keeping only a few
+ * numbers per step; the rows whose content decides are read after.
  */
 import type { AmbiguityPolicy, IntentClass } from '../model/effect';
 import { decodeCheckpoint } from '../journal/checkpoint';
-import { isDurableError } from '../model/errors';
+import { IntegrityError, isDurableError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import type { AmbiguityDecision, ExecutionRecord, JournalRecord } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
@@ -24,7 +25,7 @@ import type { JournalStore } from '../store/journalStore';
 import { decodeFinish, type FinishRecord } from '../execution/stepValue';
 import { awaitsDecisionOn } from '../execution/stepContext';
 import type { WorkflowRegistry } from '../execution/workflow';
-import { verifyJournalMark, type VerifiedJournals } from '../journal/journalMark';
+import { verifyJournalMark, type RowHeader, type VerifiedJournals } from '../journal/journalMark';
 
 /** Status detail prefix of an execution suspended as damaged (the runtime writes it). */
 export const DAMAGED_DETAIL = 'damaged: ';
@@ -59,11 +60,11 @@ export interface RecoveryItem {
   readonly ambiguousWindows: readonly AmbiguousWindow[];
 }
 
-interface StepSummary {
-  name: string;
-  intent?: JournalRecord;
-  auditAfterIntent?: JournalRecord;
-  done: boolean;
+/** A step the scan has seen no result for yet: its name and the seqs of its latest intent and audit. */
+interface OpenStep {
+  readonly name: string;
+  intentSeq?: number;
+  auditSeq?: number;
 }
 
 export interface PlanDeps {
@@ -89,56 +90,165 @@ export async function planExecution(deps: PlanDeps, execution: ExecutionRecord):
     return { execution, decision: { action: 'damaged', reason: execution.statusDetail.slice(DAMAGED_DETAIL.length) }, ambiguousWindows: none };
   }
   try {
-    // Plan only from a journal that is complete and authentic: every header the scan trusts is
-    // covered by the completeness mark or was verified row by row.
-    await verifyJournalMark(deps.backend, deps.codec, execution, deps.verified && { journals: deps.verified, mode: 'remember' });
-    return await scan(deps, execution);
+    // Plan only from a journal that is complete and authentic: the verification pass hands every
+    // header it authenticated to the scan, so the journal is read once, headers only; the few rows
+    // whose content decides (open intents, their audits, the outcome, checkpoints) are read after.
+    const scan = new HeaderScan(execution.attempt);
+    const visited = await verifyJournalMark(deps.backend, deps.codec, execution, deps.verified && { journals: deps.verified, mode: 'remember' }, scan.visit);
+    if (!visited) await scan.readHeaders(deps.backend, execution.id, deps.segmentSize);
+    return await decide(deps, execution, scan);
   } catch (error) {
     if (isDurableError(error)) return { execution, decision: { action: 'damaged', reason: error.message }, ambiguousWindows: none };
     throw error;
   }
 }
 
-async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<RecoveryItem> {
-  const steps = new Map<number, StepSummary>();
-  let finished: JournalRecord | undefined;
-  for await (const row of deps.backend.journalRows(execution.id, { attempt: execution.attempt, segmentSize: deps.segmentSize })) {
-    if (row.kind === 'execution_finished') finished = row;
+/** Step ids below this are kept in the bitmap (8 MiB at most). */
+const BITMAP_STEPS = 1 << 26;
+
+/**
+ * What the headers of one attempt say, step by step. Memory stays small for a
+ * long journal: a bit per committed step, and a few numbers per step that has
+ * no result yet.
+ */
+class HeaderScan {
+  /** Steps with a result or a final failure (bit `stepId`). */
+  private done = new Uint8Array(1024);
+  /** Done steps past the bitmap's range (step ids are call order, so normally none). */
+  private readonly doneBeyond = new Set<number>();
+  readonly open = new Map<number, OpenStep>();
+  readonly checkpointSeqs: number[] = [];
+  finishedSeq: number | undefined;
+
+  constructor(private readonly attempt: number) {}
+
+  readonly visit = (row: RowHeader): void => {
+    if (row.attempt !== this.attempt) return;
+    if (row.kind === 'execution_finished') this.finishedSeq = row.seq;
     if (row.kind === 'checkpoint') {
-      for (const step of decodeCheckpoint(deps.codec.openPayload(row))) steps.set(step.stepId, { name: step.name, done: true });
-      finished = undefined;
-      continue;
+      this.checkpointSeqs.push(row.seq);
+      this.finishedSeq = undefined;
+      return;
     }
-    if (row.stepId === null) continue;
+    if (row.stepId === null) return;
     // A resumed execution writes steps after an older outcome: that outcome no longer stands.
-    finished = undefined;
-    let step = steps.get(row.stepId);
-    if (!step) steps.set(row.stepId, (step = { name: row.stepName ?? '', done: false }));
+    this.finishedSeq = undefined;
+    if (row.kind === 'step_result' || row.kind === 'step_failed') {
+      this.markDone(row.stepId);
+      return;
+    }
+    if (this.isDone(row.stepId)) return;
+    let step = this.open.get(row.stepId);
+    if (!step) this.open.set(row.stepId, (step = { name: row.stepName ?? '' }));
     if (row.kind === 'step_intent') {
-      step.intent = row;
-      step.auditAfterIntent = undefined;
-    } else if (row.kind === 'ambiguity_resolved') step.auditAfterIntent = row;
-    else if (row.kind === 'step_result' || row.kind === 'step_failed') step.done = true;
+      step.intentSeq = row.seq;
+      step.auditSeq = undefined;
+    } else if (row.kind === 'ambiguity_resolved') step.auditSeq = row.seq;
+  };
+
+  markDone(stepId: number): void {
+    this.open.delete(stepId);
+    if (stepId >= BITMAP_STEPS) {
+      this.doneBeyond.add(stepId);
+      return;
+    }
+    const byte = stepId >>> 3;
+    if (byte >= this.done.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.done.length * 2));
+      grown.set(this.done);
+      this.done = grown;
+    }
+    this.done[byte] |= 1 << (stepId & 7);
   }
 
-  if (finished) {
-    const outcome = decodeFinish(deps.codec.openPayload(finished), `execution ${execution.id}`);
+  isDone(stepId: number): boolean {
+    if (stepId >= BITMAP_STEPS) return this.doneBeyond.has(stepId);
+    const byte = stepId >>> 3;
+    return byte < this.done.length && (this.done[byte] & (1 << (stepId & 7))) !== 0;
+  }
+
+  /** How many steps are done, and the highest done step (-1 without any). */
+  committed(): { count: number; last: number } {
+    let count = 0;
+    let last = -1;
+    for (let byte = 0; byte < this.done.length; byte++) {
+      const bits = this.done[byte];
+      if (bits === 0) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        if (bits & (1 << bit)) {
+          count++;
+          last = byte * 8 + bit;
+        }
+      }
+    }
+    for (const stepId of this.doneBeyond) last = Math.max(last, stepId);
+    return { count: count + this.doneBeyond.size, last };
+  }
+
+  /** Without a verification pass (no execution row to verify against): the headers alone. */
+  async readHeaders(backend: JournalStore, id: ExecutionId, segmentSize: number): Promise<void> {
+    for (let after = 0; ; ) {
+      const rows = await backend.readMarkRows(id, after, segmentSize);
+      rows.forEach(this.visit);
+      if (rows.length < segmentSize) return;
+      after = rows[rows.length - 1].seq;
+    }
+  }
+}
+
+/**
+ * Hand `use` the rows at `seqs` (ascending) of one execution, in order, read in
+ * short runs and not kept: a plan reads only these in full.
+ */
+async function forRowsAt(backend: JournalStore, id: ExecutionId, seqs: readonly number[], use: (row: JournalRecord) => void): Promise<void> {
+  const RUN = 32;
+  let index = 0;
+  while (index < seqs.length) {
+    const run = await backend.readExecutionSegment(id, seqs[index] - 1, RUN);
+    const before = index;
+    for (const row of run) {
+      if (index < seqs.length && row.seq === seqs[index]) {
+        use(row);
+        index++;
+      }
+    }
+    // Authenticated a moment ago and gone now: the journal changed under the plan.
+    if (index === before) throw new IntegrityError(`execution ${id}`, `journal incomplete: the entry at seq ${seqs[index]} vanished while the recovery plan read it`);
+  }
+}
+
+async function decide(deps: PlanDeps, execution: ExecutionRecord, scan: HeaderScan): Promise<RecoveryItem> {
+  const { checkpointSeqs, finishedSeq } = scan;
+  // A recorded outcome decides alone; otherwise checkpoints and open windows do.
+  const needed = finishedSeq !== undefined ? [finishedSeq] : [...checkpointSeqs];
+  if (finishedSeq === undefined) for (const step of scan.open.values()) {
+    if (step.intentSeq === undefined) continue;
+    needed.push(step.intentSeq);
+    if (step.auditSeq !== undefined) needed.push(step.auditSeq);
+  }
+  needed.sort((a, b) => a - b);
+  // Checkpoints are opened as they are read and not kept (a long folded journal has thousands);
+  // the few other rows are kept for the decision.
+  const rows = new Map<number, JournalRecord>();
+  await forRowsAt(deps.backend, execution.id, needed, (r) => {
+    // Folded steps are committed results (only unguarded results fold, so none of them has an intent).
+    if (r.kind === 'checkpoint') for (const folded of decodeCheckpoint(deps.codec.openPayload(r))) scan.markDone(folded.stepId);
+    else rows.set(r.seq, r);
+  });
+  const row = (seq: number): JournalRecord => rows.get(seq) as JournalRecord;
+
+  if (finishedSeq !== undefined) {
+    const outcome = decodeFinish(deps.codec.openPayload(row(finishedSeq)), `execution ${execution.id}`);
     return { execution, decision: { action: outcome.status === 'completed' ? 'reuse' : 'preserve', outcome }, ambiguousWindows: [] };
   }
 
   const windows: AmbiguousWindow[] = [];
-  let committed = 0;
-  let lastCommitted = -1;
-  for (const [stepId, step] of steps) {
-    if (step.done) {
-      committed++;
-      lastCommitted = Math.max(lastCommitted, stepId);
-      continue;
-    }
-    if (!step.intent) continue;
-    const meta = deps.codec.readMeta(step.intent as JournalRecord & { kind: 'step_intent' });
-    const decision = step.auditAfterIntent
-      ? deps.codec.readMeta(step.auditAfterIntent as JournalRecord & { kind: 'ambiguity_resolved' }).decision
+  const committed = scan.committed();
+  for (const [stepId, step] of scan.open) {
+    if (step.intentSeq === undefined) continue;
+    const meta = deps.codec.readMeta(row(step.intentSeq) as JournalRecord & { kind: 'step_intent' });
+    const decision = step.auditSeq !== undefined
+      ? deps.codec.readMeta(row(step.auditSeq) as JournalRecord & { kind: 'ambiguity_resolved' }).decision
       : undefined;
     windows.push({ stepId, stepName: step.name, intent: meta.intent, policy: meta.policy, decision });
   }
@@ -151,8 +261,8 @@ async function scan(deps: PlanDeps, execution: ExecutionRecord): Promise<Recover
   if (waiting) return { execution, decision: { action: 'await_decision', stepId: waiting.stepId }, ambiguousWindows: windows };
   const parked = await parkedReason(deps, execution);
   if (parked) return { execution, decision: { action: 'await_event', reason: parked }, ambiguousWindows: windows };
-  if (committed === 0 && windows.length === 0) return { execution, decision: { action: 're_execute' }, ambiguousWindows: windows };
-  return { execution, decision: { action: 'resume', committedSteps: committed, lastCommittedStep: lastCommitted }, ambiguousWindows: windows };
+  if (committed.count === 0 && windows.length === 0) return { execution, decision: { action: 're_execute' }, ambiguousWindows: windows };
+  return { execution, decision: { action: 'resume', committedSteps: committed.count, lastCommittedStep: committed.last }, ambiguousWindows: windows };
 }
 
 /** Why a suspended execution should stay parked, or undefined when its wait may be over. */

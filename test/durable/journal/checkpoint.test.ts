@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { foldExecution } from '../../../src/durable/journal/checkpoint';
+import { decodeCheckpoint, foldExecution } from '../../../src/durable/journal/checkpoint';
+import { ReplayCursor } from '../../../src/durable/execution/replayCursor';
 import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
 import { makeRuntime } from '../../helpers';
 
@@ -87,4 +88,31 @@ test('folding refuses an execution another owner holds, or one that is not parke
   await fx.engine.backend.finalize(h.id, 'cancelled');
   const finished = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
   assert.equal(finished.skipped, 'it is cancelled, not parked');
+});
+
+test('replay opens checkpoints one at a time, as their first step is asked for', async (t) => {
+  const calls = { n: 0 };
+  const fx = await makeRuntime(t, { workflows: [long(calls)] });
+  const h = await fx.runtime.start('long', null);
+  await h.done;
+  await fx.engine.writer.flush();
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100, maxStepsPerCheckpoint: 100 });
+  assert.ok(report.checkpoints >= 11, `1,102 folded steps in checkpoints of at most 100 (${report.checkpoints})`);
+  const execution = await fx.engine.backend.getExecution(h.id);
+  const opened: number[] = [];
+  const cursor = new ReplayCursor(fx.engine.backend, h.id, execution?.attempt ?? 1, 512, (row) => {
+    opened.push(row.seq);
+    return decodeCheckpoint(fx.engine.codec.openPayload(row));
+  });
+  // One segment holds every checkpoint; asking for step 0 opens only the first of them.
+  assert.equal((await cursor.take(0))?.folded?.stepId, 0);
+  assert.equal(opened.length, 1);
+  for (let step = 1; step <= 1_201; step++) {
+    const before = opened.length;
+    assert.ok(await cursor.take(step), `step ${step}`);
+    assert.ok(opened.length - before <= 1, `step ${step} opened at most the next checkpoint`);
+  }
+  assert.equal(opened.length, report.checkpoints, 'every checkpoint opened once');
+  assert.ok(cursor.peakHeld <= 100 + 110, `held one checkpoint's steps and the unfolded tail at most (${cursor.peakHeld})`);
+  assert.equal(cursor.replaying, false);
 });

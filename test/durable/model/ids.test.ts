@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toHex } from '../../../src/durable/model/bytes';
+import { frame, frameInto, toHex, u32be, utf8 } from '../../../src/durable/model/bytes';
 import {
   deriveIdempotencyKey,
   derivePromiseId,
@@ -107,4 +107,20 @@ test('the key is BLAKE3 derive_key over the documented length-delimited layout',
   const expected = blake3(layout, { context: bytes('durable-agent-sessions v1 idempotency-key') });
   const actual = deriveIdempotencyKey({ executionId: EXEC, stepId: stepId(7), stepName: 'writeFile', effect: 'exactly_once', fingerprint: bytes('src/a.ts') });
   assert.equal(toHex(actual), toHex(expected));
+});
+
+test('frameInto writes exactly what frame writes (numbers as u32be, null as an empty field)', () => {
+  const key = new Uint8Array(32).map((_, i) => i * 7);
+  const cases: Array<Array<Uint8Array | number | null>> = [
+    [],
+    [null],
+    [0, 0xffff_ffff, 1],
+    [utf8('durable-agent-sessions v1 journal-entry'), key, 3, null, utf8('step_result'), utf8('añadir ✓'), null, key, new Uint8Array(0)],
+  ];
+  for (const fields of cases) {
+    const reference = frame(fields.map((f) => (f === null ? new Uint8Array(0) : typeof f === 'number' ? u32be(f) : f)));
+    assert.deepEqual(frameInto(fields), reference);
+  }
+  assert.throws(() => frameInto([-1]), RangeError);
+  assert.throws(() => frameInto([2 ** 32]), RangeError);
 });

@@ -224,3 +224,37 @@ test('an execution whose host crashed is resumed after its lease expires only if
   const [handle] = await later.applyPlan(again, () => true);
   assert.deepEqual(await handle.done, { status: 'completed', output: 'charged/read/finished' });
 });
+
+test('the recovery plan reads headers, and in full only the rows that decide', async (t) => {
+  const long: WorkflowDefinition = {
+    kind: 'long', version: 1,
+    run: async (ctx) => {
+      for (let i = 0; i < 2_000; i++) await ctx.step({ name: 'add', effect: 'idempotent' }, () => i);
+      await ctx.step({ name: 'send', effect: 'exactly_once', intent: 'destructive', policy: 'ask' }, async (h) => {
+        await new Promise((_, reject) => h.signal.addEventListener('abort', () => reject(h.signal.reason)));
+      });
+    },
+  };
+  const fx = await makeRuntime(t, { workflows: [long] });
+  const h = await fx.runtime.start('long', null);
+  await until(async () => (await fx.engine.backend.readExecutionSegment(h.id, 0, 5_000)).some((r) => r.kind === 'step_intent'));
+  await fx.runtime.dispose();
+  const backend = fx.engine.backend;
+  let fullRows = 0;
+  const readExecutionSegment = backend.readExecutionSegment.bind(backend);
+  const readSegment = backend.readSegment.bind(backend);
+  backend.readExecutionSegment = async (...args) => {
+    const rows = await readExecutionSegment(...args);
+    fullRows += rows.length;
+    return rows;
+  };
+  backend.readSegment = async (...args) => {
+    const rows = await readSegment(...args);
+    fullRows += rows.length;
+    return rows;
+  };
+  const [item] = await fx.another('w2', [long]).plan([h.id]);
+  assert.equal(item.decision.action, 'await_decision');
+  assert.deepEqual(item.ambiguousWindows.map((w) => `${w.stepId} ${w.stepName} ${w.policy}`), ['2000 send ask']);
+  assert.ok(fullRows <= 32, `read ${fullRows} full rows of ${2_002}: the open intent's short run, not the journal`);
+});

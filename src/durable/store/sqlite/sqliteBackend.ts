@@ -10,7 +10,7 @@
  */
 import * as reads from './sqliteReads';
 import * as executions from './sqliteExecutions';
-import { flatten, INSERT_CHUNKS, PLACEHOLDERS, ROW_COLUMNS } from './sqliteRows';
+import { flatten, INSERT_CHUNKS, PLACEHOLDERS, pushFlattened, ROW_COLUMNS } from './sqliteRows';
 import * as marks from './sqliteMarks';
 import * as maintenance from './sqliteMaintenance';
 import * as waits from './sqliteWaits';
@@ -356,11 +356,26 @@ export class SqliteBackend implements JournalStore {
     while (offset < rows.length) {
       const remaining = rows.length - offset;
       const chunk = INSERT_CHUNKS.find((n) => n <= remaining) ?? 1;
-      const slice = rows.slice(offset, offset + chunk);
+      // Every chunk of this size goes to the driver at once: one prepared statement runs them in
+      // the order given (its queue is FIFO), and the pool thread needs no hop through JavaScript
+      // between them. Chunks of another size wait, so rows keep their order in the journal.
+      const count = Math.floor(remaining / chunk);
       const sql = `INSERT INTO journal (${ROW_COLUMNS}) VALUES ${Array(chunk).fill(PLACEHOLDERS).join(',')}`;
-      const { lastId } = await this.conn.run(sql, slice.flatMap(flatten));
-      for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
-      offset += chunk;
+      const runs: Array<Promise<{ lastId: number }>> = [];
+      for (let c = 0; c < count; c++) {
+        const params: unknown[] = [];
+        for (let i = offset + c * chunk, end = i + chunk; i < end; i++) pushFlattened(params, rows[i]);
+        runs.push(this.conn.run(sql, params));
+      }
+      // Wait for all of them even when one fails: the rollback must not overtake a queued insert,
+      // which would then run outside the transaction.
+      const settled = await Promise.allSettled(runs);
+      for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+      for (const outcome of settled) {
+        const { lastId } = (outcome as PromiseFulfilledResult<{ lastId: number }>).value;
+        for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
+      }
+      offset += count * chunk;
     }
     await this.projectAudit(rows, seqs);
     return seqs;

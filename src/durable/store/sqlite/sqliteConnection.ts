@@ -113,7 +113,11 @@ export function openConnectionCount(): number {
 
 export class SqliteConnection {
   private readonly statements = new Map<string, Promise<sqlite3.Statement>>();
+  /** The same statements once prepared, for synchronous use. */
+  private readonly prepared = new Map<string, sqlite3.Statement>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Operations started or waiting whose turn has not ended. */
+  private pending = 0;
   private closed = false;
 
   private constructor(
@@ -154,8 +158,13 @@ export class SqliteConnection {
         throw toStorageError(error, this.file, operation);
       }
     };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
+    // An idle connection starts the operation now; otherwise it waits its turn.
+    const result = this.pending === 0 ? run() : this.queue.then(run, run);
+    this.pending++;
+    this.queue = result.then(
+      () => void this.pending--,
+      () => void this.pending--,
+    );
     return result;
   }
 
@@ -187,15 +196,16 @@ export class SqliteConnection {
 
   /** Statement helpers for use inside `exclusive`/`transaction` (they do not queue). */
   run(sql: string, params: readonly unknown[] = []): Promise<RunOutcome> {
-    return this.statement(sql).then(
-      (stmt) =>
-        new Promise<RunOutcome>((resolve, reject) => {
-          stmt.run(params.map(toDriverParam), function (this: sqlite3.RunResult, err: Error | null) {
-            if (err) reject(err);
-            else resolve({ lastId: this.lastID, changes: this.changes });
-          });
-        }),
-    );
+    const exec = (stmt: sqlite3.Statement): Promise<RunOutcome> =>
+      new Promise<RunOutcome>((resolve, reject) => {
+        stmt.run(params.map(toDriverParam), function (this: sqlite3.RunResult, err: Error | null) {
+          if (err) reject(err);
+          else resolve({ lastId: this.lastID, changes: this.changes });
+        });
+      });
+    // A statement prepared before is used at once: a guarded step's commits pay no extra hop.
+    const ready = this.prepared.get(sql);
+    return ready ? exec(ready) : this.statement(sql).then(exec);
   }
 
   /**
@@ -241,7 +251,11 @@ export class SqliteConnection {
     let stmt = this.statements.get(sql);
     if (!stmt) {
       stmt = new Promise<sqlite3.Statement>((resolve, reject) => {
-        const prepared = this.db.prepare(sql, (err: Error | null) => (err ? reject(err) : resolve(prepared)));
+        const prepared = this.db.prepare(sql, (err: Error | null) => {
+          if (err) return reject(err);
+          this.prepared.set(sql, prepared);
+          resolve(prepared);
+        });
       });
       // A failed prepare is not cached, so a transient error (locked schema) can be retried.
       stmt.catch(() => this.statements.delete(sql));
@@ -257,6 +271,7 @@ export class SqliteConnection {
     this.closed = true;
     const prepared = await Promise.allSettled(this.statements.values());
     this.statements.clear();
+    this.prepared.clear();
     await Promise.all(
       prepared.map((p) => (p.status === 'fulfilled' ? new Promise<void>((resolve) => p.value.finalize(() => resolve())) : undefined)),
     );

@@ -55,6 +55,11 @@ export function rowToExecution(row: SqlRow): ExecutionRecord {
   };
 }
 
+/** Append a row's values to `out` in column order (multi-row inserts build one array per statement). */
+export function pushFlattened(out: unknown[], row: StoredRow): void {
+  out.push(row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt);
+}
+
 export function flatten(row: StoredRow): unknown[] {
   return [row.executionId, row.attempt, row.stepId, row.kind, row.stepName, row.effect, row.idempotencyKey, row.body, row.mac, row.size, row.createdAt];
 }
