@@ -25,7 +25,9 @@ export const SUPERVISOR_SCRIPT = join(repoRoot(), 'out', 'commandSupervisor.js')
 
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'das-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Retried: a detached helper (a command supervisor finishing its record) may still add a file
+  // while the folder is removed, which fails the removal with ENOTEMPTY once.
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }));
   return dir;
 }
 
