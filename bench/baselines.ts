@@ -1,7 +1,9 @@
 // Baselines every comparison is measured against, in the same run on the same
 // machine: the storage floor of @vscode/sqlite3 (multi-row inserts in one
-// transaction, no crypto, no writer; a single-row synchronous=FULL commit), and
+// transaction, no crypto, no writer; a single-row synchronous=FULL commit; pairs
+// of them; grouped commits of 64 callers; segmented reads), and
 // better-sqlite3 (the fastest binding) inserting the same rows.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as sqlite3 from '@vscode/sqlite3';
 import Database from 'better-sqlite3';
@@ -18,8 +20,25 @@ function schemaSql(): string {
 const COLUMNS = 'execution_id, attempt, step_id, kind, step_name, effect, idem_key, body, mac, size, created_at';
 const EXEC = '0190a000-0000-7000-8000-000000000001';
 
-function rowValues(i: number, body: Buffer, key: Buffer): unknown[] {
-  return [EXEC, 1, i, 'step_result', 'bench', 'idempotent', key, body, null, body.length, Date.now()];
+function rowValues(i: number, body: Buffer): unknown[] {
+  return [EXEC, 1, i, 'step_result', 'bench', 'idempotent', keyOf(i), body, null, body.length, Date.now()];
+}
+
+/**
+ * Row `i`'s idempotency key: distinct and uniformly spread like the journal's
+ * BLAKE3 keys. One shared key would keep every insert into the key index on
+ * the same page and flatter the floor (a 64-row commit then writes one index
+ * page instead of up to 64). Cached, so the floors do not time the hashing.
+ */
+const keys: Buffer[] = [];
+export function keyOf(i: number): Buffer {
+  while (keys.length <= i) keys.push(createHash('sha256').update(`bench row ${keys.length}`).digest());
+  return keys[i];
+}
+
+/** Compute the keys of rows [0, n) before a timed loop. */
+export function warmKeys(n: number): void {
+  keyOf(n - 1);
 }
 
 function run(db: sqlite3.Database, sql: string, params: unknown[] = []): Promise<void> {
@@ -45,7 +64,7 @@ export async function rawMultiRowInsert(dir: string, n: number, payloadBytes: nu
   const db = await openRaw(join(dir, `raw-multi-${Date.now()}-${Math.random()}.db`));
   try {
     const body = Buffer.alloc(payloadBytes + 49, 7); // a sealed body is 49 bytes longer (key id, nonce, tag)
-    const key = Buffer.alloc(32, 3);
+    warmKeys(n);
     const CHUNK = 256;
     const placeholders = Array(CHUNK).fill(`(${Array(11).fill('?').join(',')})`).join(',');
     const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES ${placeholders}`);
@@ -53,7 +72,7 @@ export async function rawMultiRowInsert(dir: string, n: number, payloadBytes: nu
     await exec(db, 'BEGIN IMMEDIATE');
     for (let i = 0; i < n; i += CHUNK) {
       const params: unknown[] = [];
-      for (let j = 0; j < CHUNK; j++) params.push(...rowValues(i + j, body, key));
+      for (let j = 0; j < CHUNK; j++) params.push(...rowValues(i + j, body));
       await new Promise<void>((resolve, reject) => stmt.run(params, (e: Error | null) => (e ? reject(e) : resolve())));
     }
     await exec(db, 'COMMIT');
@@ -70,12 +89,12 @@ export async function rawSingleRowCommits(dir: string, n: number): Promise<numbe
   const db = await openRaw(join(dir, `raw-single-${Date.now()}-${Math.random()}.db`));
   try {
     const body = Buffer.alloc(300, 7);
-    const key = Buffer.alloc(32, 3);
+    warmKeys(n);
     const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES (${Array(11).fill('?').join(',')})`);
     const times: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
-      await new Promise<void>((resolve, reject) => stmt.run(rowValues(i, body, key), (e: Error | null) => (e ? reject(e) : resolve())));
+      await new Promise<void>((resolve, reject) => stmt.run(rowValues(i, body), (e: Error | null) => (e ? reject(e) : resolve())));
       times.push(performance.now() - t0);
     }
     await new Promise<void>((resolve) => stmt.finalize(() => resolve()));
@@ -94,14 +113,14 @@ export function betterSqliteMultiRowInsert(dir: string, n: number, payloadBytes:
     db.exec(schemaSql());
     db.prepare(`INSERT INTO executions (id, kind, version, title, status, created_at, updated_at) VALUES (?, 'bench', 1, 'bench', 'running', 0, 0)`).run(EXEC);
     const body = Buffer.alloc(payloadBytes + 49, 7);
-    const key = Buffer.alloc(32, 3);
+    warmKeys(n);
     const CHUNK = 256;
     const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES ${Array(CHUNK).fill(`(${Array(11).fill('?').join(',')})`).join(',')}`);
     const t0 = performance.now();
     db.transaction(() => {
       for (let i = 0; i < n; i += CHUNK) {
         const params: unknown[] = [];
-        for (let j = 0; j < CHUNK; j++) params.push(...rowValues(i + j, body, key));
+        for (let j = 0; j < CHUNK; j++) params.push(...rowValues(i + j, body));
         stmt.run(params);
       }
     })();
@@ -116,9 +135,9 @@ export async function rawCommitPairs(dir: string, pairs: number): Promise<number
   const db = await openRaw(join(dir, `raw-pairs-${Date.now()}-${Math.random()}.db`));
   try {
     const body = Buffer.alloc(300, 7);
-    const key = Buffer.alloc(32, 3);
+    warmKeys(2 * pairs);
     const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES (${Array(11).fill('?').join(',')})`);
-    const insert = (i: number): Promise<void> => new Promise<void>((resolve, reject) => stmt.run(rowValues(i, body, key), (e: Error | null) => (e ? reject(e) : resolve())));
+    const insert = (i: number): Promise<void> => new Promise<void>((resolve, reject) => stmt.run(rowValues(i, body), (e: Error | null) => (e ? reject(e) : resolve())));
     const times: number[] = [];
     for (let i = 0; i < pairs; i++) {
       const t0 = performance.now();
@@ -143,12 +162,12 @@ export async function rawGroupedCommits(dir: string, callers: number, rounds: nu
   const db = await openRaw(join(dir, `raw-grouped-${Date.now()}-${Math.random()}.db`));
   try {
     const body = Buffer.alloc(300, 7);
-    const key = Buffer.alloc(32, 3);
+    warmKeys(2 * callers * rounds);
     const stmt = db.prepare(`INSERT INTO journal (${COLUMNS}) VALUES ${Array(callers).fill(`(${Array(11).fill('?').join(',')})`).join(',')}`);
     let next = 0;
     const commitAll = async (): Promise<void> => {
       const params: unknown[] = [];
-      for (let c = 0; c < callers; c++) params.push(...rowValues(next++, body, key));
+      for (let c = 0; c < callers; c++) params.push(...rowValues(next++, body));
       await exec(db, 'BEGIN IMMEDIATE');
       await new Promise<void>((resolve, reject) => stmt.run(params, (e: Error | null) => (e ? reject(e) : resolve())));
       await exec(db, 'COMMIT');

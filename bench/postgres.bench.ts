@@ -21,8 +21,8 @@ const RUNS = 3;
 const SINGLE_COMMITS = 500;
 const MULTI_ROWS = 16_384;
 const PER_STATEMENT = 64;
-/** The writer's largest statement in a burst (batchSize 256 × 16 batches per transaction, journalWriter.ts). */
-const WRITER_BURST = 4_096;
+/** The writer's largest statement in a burst (batchSize 256 × 64 batches per transaction, journalWriter.ts). */
+const WRITER_BURST = 16_384;
 const GUARDED_STEPS = 500;
 const BUFFERED = 16_384;
 const REPLAY_STEPS = 20_000;

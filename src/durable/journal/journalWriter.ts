@@ -53,14 +53,16 @@ interface Pending {
 }
 
 const MAX_BACKOFF_MS = 1_000;
-/** Most batches one transaction takes when the queue is deep. */
-const TRANSACTION_BATCHES = 16;
+/** Most batches one transaction takes when the queue is deep (a burst): each commit is an fsync and, past 1,000 WAL pages, a checkpoint. */
+const TRANSACTION_BATCHES = 64;
 
 export class JournalWriter implements JournalAppender {
   private queue: Pending[] = [];
   private acksQueued = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private soonQueued = false;
+  /** Acknowledged entries the last commit carried: more than one means callers run concurrently. */
+  private lastAcksPerCommit = 0;
   /** Entries at the head of the queue whose flush interval has elapsed. */
   private dueCount = 0;
   private flushing: Promise<void> | undefined;
@@ -214,18 +216,21 @@ export class JournalWriter implements JournalAppender {
   }
 
   /**
-   * Flush once the current synchronous work and the microtasks already queued
-   * have run, not at once and not a whole event-loop turn later: concurrent
-   * callers (a parallel batch of guarded steps) append within those microtasks
-   * and share one transaction, while a lone guarded step pays no timer hop.
+   * Flush soon, not at once: concurrent callers (a parallel batch of guarded
+   * steps) append within the same turn and share one transaction. A lone
+   * caller (the last commit carried one acknowledged entry) waits only for the
+   * microtasks already queued; once callers were seen committing together, the
+   * flush waits for the end of this event-loop turn, so the whole batch joins.
    */
   private kickSoon(): void {
     if (this.soonQueued || this.flushing) return;
     this.soonQueued = true;
-    queueMicrotask(() => {
+    const go = (): void => {
       this.soonQueued = false;
       if (!this.closed) this.kick();
-    });
+    };
+    if (this.lastAcksPerCommit > 1) setImmediate(go);
+    else queueMicrotask(go);
   }
 
   private kick(): void {
@@ -271,7 +276,12 @@ export class JournalWriter implements JournalAppender {
       this.stats.committed += batch.length;
       this.backoffMs = 0;
       this.warnedBackPressure = false;
-      batch.forEach((p, i) => this.settleAck(p, () => p.ack?.resolve(seqs[i])));
+      let acks = 0;
+      batch.forEach((p, i) => {
+        if (p.ack) acks++;
+        this.settleAck(p, () => p.ack?.resolve(seqs[i]));
+      });
+      this.lastAcksPerCommit = acks;
       if (this.commitListeners.size > 0) {
         const ids = new Set(batch.map((p) => p.row.executionId));
         for (const listener of this.commitListeners) {
