@@ -21,11 +21,15 @@ export type DbosPeer =
       readonly version: string;
       /** One workflow on input `n`; its latency in ms. */
       once(n: number): Promise<number>;
+      /** One workflow of `STEPS_PER_WORKFLOW` steps; milliseconds per step. */
+      perStep(n: number): Promise<number>;
       close(): Promise<void>;
     }
   | { readonly ok: false; readonly reason: string };
 
 const LAUNCH_TIMEOUT_MS = 60_000;
+/** Steps in the workflow that measures the time per step (workflow start and end amortized). */
+export const STEPS_PER_WORKFLOW = 50;
 const WORKFLOW_TIMEOUT_MS = 30_000;
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
@@ -66,6 +70,14 @@ export async function openDbosPeer(url: string, database: string): Promise<DbosP
       },
       { name: 'twoSteps' },
     );
+    const manySteps = DBOS.registerWorkflow(
+      async (n: number): Promise<number> => {
+        let value = n;
+        for (let i = 0; i < STEPS_PER_WORKFLOW; i++) value = await DBOS.runStep(() => Promise.resolve(value + 1), { name: `step${i}` });
+        return value;
+      },
+      { name: 'manySteps' },
+    );
     await within(DBOS.launch(), LAUNCH_TIMEOUT_MS, 'DBOS.launch');
     const once = async (n: number): Promise<number> => {
       const t0 = performance.now();
@@ -73,7 +85,13 @@ export async function openDbosPeer(url: string, database: string): Promise<DbosP
       if (out !== n + 2) throw new Error(`the DBOS workflow returned ${out}, not ${n + 2}`);
       return performance.now() - t0;
     };
-    return { ok: true, version, once, close };
+    const perStep = async (n: number): Promise<number> => {
+      const t0 = performance.now();
+      const out = await within(manySteps(n), WORKFLOW_TIMEOUT_MS, 'a DBOS workflow');
+      if (out !== n + STEPS_PER_WORKFLOW) throw new Error(`the DBOS workflow returned ${out}, not ${n + STEPS_PER_WORKFLOW}`);
+      return (performance.now() - t0) / STEPS_PER_WORKFLOW;
+    };
+    return { ok: true, version, once, perStep, close };
   } catch (error) {
     await close(); // a launch that failed half way may hold pools
     return { ok: false, reason: `DBOS ${version} did not launch: ${message(error)}` };

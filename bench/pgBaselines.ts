@@ -4,6 +4,7 @@
 // ours, no crypto, no writer, no fence check. A single-row INSERT in autocommit
 // (one round trip, one WAL flush: the cheapest durable commit of a row), and
 // multi-row single-statement INSERTs, each its own commit.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { loadMigrations } from '../src/durable/store/migrationFiles';
@@ -77,6 +78,28 @@ export function rawMultiRowInserts(url: string, schema: string, n: number, paylo
         await client.query({ name: `multi${perStatement}`, text, values });
       }
       return n / ((performance.now() - t0) / 1000);
+    },
+    schema,
+  );
+}
+
+/** Milliseconds per pair of single-row autocommit INSERTs one after the other (a guarded step's two commits, raw), sorted. */
+export function rawCommitPairs(url: string, schema: string, pairs: number): Promise<number[]> {
+  return withClient(
+    url,
+    async (client) => {
+      const exec = await newExecution(client);
+      const body = Buffer.alloc(300, 7);
+      const keys = Array.from({ length: 2 * pairs }, (_, i) => createHash('sha256').update(`bench row ${i}`).digest());
+      const text = `INSERT INTO journal (${COLUMNS}) VALUES ${placeholders(1)}`;
+      const times: number[] = [];
+      for (let i = 0; i < pairs; i++) {
+        const t0 = performance.now();
+        await client.query({ name: 'single', text, values: rowValues(exec, 2 * i, body, keys[2 * i]) });
+        await client.query({ name: 'single', text, values: rowValues(exec, 2 * i + 1, body, keys[2 * i + 1]) });
+        times.push(performance.now() - t0);
+      }
+      return times.sort((a, b) => a - b);
     },
     schema,
   );
