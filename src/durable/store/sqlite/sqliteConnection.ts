@@ -159,8 +159,9 @@ export class SqliteConnection {
       }
     };
     // An idle connection starts the operation now; otherwise it waits its turn.
-    const result = this.pending === 0 ? run() : this.queue.then(run, run);
+    const idle = this.pending === 0;
     this.pending++;
+    const result = idle ? run() : this.queue.then(run, run);
     this.queue = result.then(
       () => void this.pending--,
       () => void this.pending--,
