@@ -59,7 +59,8 @@ export function encodeCheckpoint(steps: readonly FoldedStep[]): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(body));
 }
 
-export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
+/** The checkpoint's steps as stored, each checked for shape (payloads still base64). */
+function parseCheckpoint(bytes: Uint8Array): Encoded['steps'] {
   let parsed: Encoded;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Encoded;
@@ -67,12 +68,21 @@ export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
     throw new InvalidStateError('a checkpoint entry is not valid JSON');
   }
   if (!Array.isArray(parsed?.steps)) throw new InvalidStateError('a checkpoint entry has no steps');
-  return parsed.steps.map((f) => {
-    if (typeof f.s !== 'number' || typeof f.n !== 'string' || typeof f.k !== 'string' || typeof f.p !== 'string') {
+  for (const f of parsed.steps) {
+    if (typeof f?.s !== 'number' || typeof f.n !== 'string' || typeof f.k !== 'string' || typeof f.p !== 'string') {
       throw new InvalidStateError('a checkpoint entry has a malformed step');
     }
-    return { stepId: f.s, name: f.n, effect: f.e, key: ownBytes(Buffer.from(f.k, 'hex')), payload: ownBytes(Buffer.from(f.p, 'base64')) };
-  });
+  }
+  return parsed.steps;
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
+  return parseCheckpoint(bytes).map((f) => ({ stepId: f.s, name: f.n, effect: f.e, key: ownBytes(Buffer.from(f.k, 'hex')), payload: ownBytes(Buffer.from(f.p, 'base64')) }));
+}
+
+/** Only the step ids a checkpoint folded (what recovery planning needs), without decoding payloads. */
+export function checkpointStepIds(bytes: Uint8Array): number[] {
+  return parseCheckpoint(bytes).map((f) => f.s);
 }
 
 /** Fold the current attempt of one parked execution, holding its lease throughout. */

@@ -16,7 +16,7 @@
  * numbers per step; the rows whose content decides are read after.
  */
 import type { AmbiguityPolicy, IntentClass } from '../model/effect';
-import { decodeCheckpoint } from '../journal/checkpoint';
+import { checkpointStepIds } from '../journal/checkpoint';
 import { IntegrityError, isDurableError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import type { AmbiguityDecision, ExecutionRecord, JournalRecord } from '../model/journal';
@@ -232,7 +232,7 @@ async function decide(deps: PlanDeps, execution: ExecutionRecord, scan: HeaderSc
   const rows = new Map<number, JournalRecord>();
   await forRowsAt(deps.backend, execution.id, needed, (r) => {
     // Folded steps are committed results (only unguarded results fold, so none of them has an intent).
-    if (r.kind === 'checkpoint') for (const folded of decodeCheckpoint(deps.codec.openPayload(r))) scan.markDone(folded.stepId);
+    if (r.kind === 'checkpoint') for (const stepId of checkpointStepIds(deps.codec.openPayload(r))) scan.markDone(stepId);
     else rows.set(r.seq, r);
   });
   const row = (seq: number): JournalRecord => rows.get(seq) as JournalRecord;
