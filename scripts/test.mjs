@@ -44,12 +44,16 @@ await step('lint', async () => {
   return { check: true, passed: 0, failed: 0 };
 });
 
+// A test that hangs fails by name after five minutes (its own timeout option wins), and a file
+// whose tests all ended exits even if something it opened is still alive, instead of holding CI.
+const HANG_GUARD = ['--test-timeout=300000', '--test-force-exit'];
+
 await step('unit', async () => {
   run(process.execPath, [join(root, 'scripts/build.mjs'), '--tests']);
   mkdirSync(join(root, 'test-results'), { recursive: true });
   const tap = join(root, 'test-results', 'unit.tap');
   const code = await runAsync(process.execPath, [
-    '--test', '--test-concurrency=2',
+    '--test', '--test-concurrency=2', ...HANG_GUARD,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...testFiles(join(root, 'out', 'test')),
@@ -65,7 +69,7 @@ await step('unit (postgres)', async () => {
   const tap = join(root, 'test-results', 'unit-postgres.tap');
   const core = ['execution', 'journal', 'runtime', 'sessions', 'inspection', 'torture'].map((d) => join(root, 'out', 'test', 'durable', d));
   const code = await runAsync(process.execPath, [
-    '--test', '--test-concurrency=2',
+    '--test', '--test-concurrency=2', ...HANG_GUARD,
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`,
     ...core.flatMap(testFiles),

@@ -96,6 +96,12 @@ export async function makeRuntime(
 ): Promise<RuntimeFixture> {
   const file = options.file ?? join(tempDir(t), 'durable.db');
   const warnings: string[] = [];
+  // Registered before engineStore's schema drop (after hooks run in registration order), so on
+  // PostgreSQL the runtimes and the pool are gone before DROP SCHEMA takes its locks.
+  const disposers: Array<() => Promise<void>> = [];
+  t.after(async () => {
+    for (const dispose of disposers) await dispose();
+  });
   const engine = await DurableEngine.open({
     file,
     ...engineStore(file, t, options.store),
@@ -111,7 +117,7 @@ export async function makeRuntime(
   const events: RuntimeEvent[] = [];
   runtime.onEvent((e) => events.push(e));
   const others: DurableRuntime[] = [];
-  t.after(async () => {
+  disposers.push(async () => {
     for (const r of [runtime, ...others]) await r.dispose();
     await engine.dispose();
   });

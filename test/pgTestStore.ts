@@ -33,13 +33,26 @@ export async function dropPgSchema(schema: string): Promise<void> {
   const client = new Client({ connectionString: PG_URL });
   await client.connect();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    // A store some test left open may still be inside a transaction on these tables: the server
+    // can pick the DROP as a deadlock victim. That is cleanup racing cleanup, so try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
   } finally {
     await client.end();
   }
 }
 
 export async function openPgStore(t: After, options: { clock?: () => number; project?: string; schema?: string; migrations?: Migration[] } = {}): Promise<PostgresStore> {
+  // Closed before the schema's drop runs (after hooks run in registration order).
+  const opened: { store?: PostgresStore } = {};
+  t.after(() => opened.store?.close());
   const schema = options.schema ?? pgSchema(t);
   const store = await PostgresStore.open({
     connectionString: PG_URL!,
@@ -48,7 +61,7 @@ export async function openPgStore(t: After, options: { clock?: () => number; pro
     migrations: options.migrations ?? loadMigrations(PG_MIGRATIONS_DIR),
     clock: options.clock,
   });
-  t.after(() => store.close());
+  opened.store = store;
   return store;
 }
 

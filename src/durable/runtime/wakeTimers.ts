@@ -3,12 +3,20 @@
  * earliest due time (no polling), that wakes executions whose timers came due.
  * Storage errors while reading due times re-arm with backoff instead of
  * leaving timers unserviced; every timer it holds is cleared on dispose.
+ *
+ * A due timer can outlive a wake that declines it (a damaged execution, one
+ * running in another window, a version this build does not have): then the
+ * earliest due time stays in the past, and re-arming at it would spin the
+ * extension host. After such a pass the service looks again with backoff, until
+ * something new (a timer armed, a run ended) asks it to schedule.
  */
 import { ensureError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import type { JournalStore } from '../store/journalStore';
 
 const RETRY_MS = [250, 1_000, 5_000, 30_000];
+/** Delays before looking again at due timers that a wake pass left due. */
+const STALLED_MS = [250, 1_000, 5_000, 30_000];
 
 export interface WakeTimerDeps {
   readonly store: () => JournalStore;
@@ -20,6 +28,8 @@ export interface WakeTimerDeps {
 
 export class WakeTimers {
   private failures = 0;
+  /** Wake passes in a row that left a timer due (reset when anything else asks to schedule). */
+  private stalled = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private scheduling: Promise<void> = Promise.resolve();
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
@@ -27,8 +37,13 @@ export class WakeTimers {
 
   constructor(private readonly deps: WakeTimerDeps) {}
 
-  /** Arm the timer for the earliest due time (again): after a timer was armed, a wake, or a start. */
+  /** Arm the timer for the earliest due time (again): after a timer was armed, a run ended, or a start. */
   schedule(): void {
+    this.stalled = 0;
+    this.arm(false);
+  }
+
+  private arm(afterPass: boolean): void {
     this.scheduling = this.scheduling.then(async () => {
       if (this.disposed) return;
       if (this.timer) clearTimeout(this.timer);
@@ -42,7 +57,16 @@ export class WakeTimers {
         return;
       }
       if (next === undefined || this.disposed) return;
-      const delay = Math.min(Math.max(0, next - this.deps.clock()), 2 ** 31 - 1);
+      let delay = Math.min(Math.max(0, next - this.deps.clock()), 2 ** 31 - 1);
+      if (afterPass && delay === 0) {
+        // The pass just woke everything due and something is still due: it was declined.
+        delay = STALLED_MS[Math.min(this.stalled, STALLED_MS.length - 1)];
+        // Once, on the second such pass: on the first, a run just woken may not have fired its timer yet.
+        if (this.stalled === 1) this.deps.warn(`timer service: a due timer was not taken (its execution is damaged, running elsewhere or of another version); looking again in ${delay} ms, then less often`);
+        this.stalled++;
+      } else if (delay > 0) {
+        this.stalled = 0;
+      }
       this.timer = setTimeout(() => void this.wakeDue(), delay);
     });
   }
@@ -87,6 +111,6 @@ export class WakeTimers {
       return;
     }
     for (const id of due) await this.deps.wake(id);
-    this.schedule();
+    this.arm(true);
   }
 }
