@@ -76,7 +76,7 @@ import { DurableRuntime, type RuntimeEvent } from '../src/durable/runtime/runtim
 import { WorkflowRegistry, type WorkflowDefinition } from '../src/durable/execution/workflow';
 
 export { STORE_UNDER_TEST, SQLITE_ONLY, engineStore, schemaOfFile } from './storeUnderTest';
-import { STORE_UNDER_TEST, engineStore, schemaOfFile } from './storeUnderTest';
+import { STORE_UNDER_TEST, atTestEnd, engineStore, schemaOfFile } from './storeUnderTest';
 
 export interface RuntimeFixture {
   readonly file: string;
@@ -96,12 +96,6 @@ export async function makeRuntime(
 ): Promise<RuntimeFixture> {
   const file = options.file ?? join(tempDir(t), 'durable.db');
   const warnings: string[] = [];
-  // Registered before engineStore's schema drop (after hooks run in registration order), so on
-  // PostgreSQL the runtimes and the pool are gone before DROP SCHEMA takes its locks.
-  const disposers: Array<() => Promise<void>> = [];
-  t.after(async () => {
-    for (const dispose of disposers) await dispose();
-  });
   const engine = await DurableEngine.open({
     file,
     ...engineStore(file, t, options.store),
@@ -117,7 +111,8 @@ export async function makeRuntime(
   const events: RuntimeEvent[] = [];
   runtime.onEvent((e) => events.push(e));
   const others: DurableRuntime[] = [];
-  disposers.push(async () => {
+  // Before any schema drop of this test (on PostgreSQL), even a reopened file's.
+  atTestEnd(t, 'dispose', async () => {
     for (const r of [runtime, ...others]) await r.dispose();
     await engine.dispose();
   });

@@ -25,10 +25,32 @@ export function schemaOfFile(file: string): string {
 
 const claimed = new Set<string>();
 
+type After = { after(fn: () => void | Promise<void>): void };
+const endings = new WeakMap<After, { disposers: Array<() => Promise<void>>; drops: Array<() => Promise<void>> }>();
+
+/**
+ * Work for the end of test `t`: every disposer (runtimes, engines) runs before
+ * any schema drop, whatever order they were registered in, so DROP SCHEMA never
+ * races a store that is still open (after hooks alone run in registration order).
+ */
+export function atTestEnd(t: After, phase: 'dispose' | 'drop', fn: () => Promise<void>): void {
+  let ending = endings.get(t);
+  if (!ending) {
+    const created = { disposers: [] as Array<() => Promise<void>>, drops: [] as Array<() => Promise<void>> };
+    endings.set(t, created);
+    t.after(async () => {
+      for (const dispose of created.disposers) await dispose();
+      for (const drop of created.drops) await drop();
+    });
+    ending = created;
+  }
+  (phase === 'dispose' ? ending.disposers : ending.drops).push(fn);
+}
+
 /** What DurableEngine.open needs for the store under test at `file`; `t` (when given) drops the schema after the test. */
 export function engineStore(
   file: string,
-  t?: { after(fn: () => void | Promise<void>): void },
+  t?: After,
   kind: 'sqlite' | 'postgres' = STORE_UNDER_TEST,
 ): { migrationsDir: string; postgres?: PostgresTarget } {
   if (kind === 'sqlite') return { migrationsDir: join(root(), 'migrations', 'sqlite') };
@@ -37,7 +59,7 @@ export function engineStore(
   const schema = schemaOfFile(file);
   if (t && !claimed.has(schema)) {
     claimed.add(schema);
-    t.after(() => dropPgSchema(schema));
+    atTestEnd(t, 'drop', () => dropPgSchema(schema));
   }
   return { migrationsDir: join(root(), 'migrations', 'postgres'), postgres: { connectionString: url, project: 'test-project', schema } };
 }
