@@ -9,7 +9,7 @@
  * Reading is lazy: nothing is opened or verified until a caller asks for that
  * entry's payload or metadata, so replay pays crypto only for what it uses.
  */
-import { frame, frameInto, utf8 } from '../model/bytes';
+import { frame, frameScratch, utf8 } from '../model/bytes';
 import type { Keyring } from './cipher';
 import type { EffectClass } from '../model/effect';
 import { IntegrityError } from '../model/errors';
@@ -53,7 +53,8 @@ function cachedBytes(cache: Map<string, Uint8Array>, text: string, encode: (t: s
 
 function headerFrame(h: HeaderFields, extra?: Uint8Array): Uint8Array {
   // Absent optional fields frame as empty; a present step id is never empty (4 bytes), so no ambiguity.
-  return frameInto([
+  // Consumed on the spot by the cipher or the MAC (see frameScratch).
+  return frameScratch([
     cachedBytes(textBytes, HEADER_DOMAIN, utf8),
     cachedBytes(idBytes, h.executionId, (id) => executionIdBytes(id as ExecutionId)),
     h.attempt,

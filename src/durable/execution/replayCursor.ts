@@ -83,6 +83,19 @@ export class ReplayCursor {
   }
 
   /**
+   * The step's record when it is already read and complete, without waiting:
+   * a replayed step then costs no promise and no turn of the microtask queue.
+   * Undefined means "ask `take`", never "nothing recorded".
+   */
+  takeReady(stepId: number): StepRecord | undefined {
+    if (this.folds.length > 0) return undefined;
+    const record = this.held.get(stepId);
+    if (!record || !isComplete(record)) return undefined;
+    this.held.delete(stepId);
+    return record;
+  }
+
+  /**
    * The recorded entries of `stepId`, read as far as needed: until the step's
    * result or final failure, or the end of the journal. Undefined when the
    * journal holds nothing for it (the step runs live).

@@ -109,6 +109,9 @@ export interface ContextDeps {
   readonly machine?: string;
 }
 
+/** The fingerprint of a step that declares none (shared: nothing writes into it). */
+const NO_FINGERPRINT = new Uint8Array(0);
+
 /** Longest step name, in UTF-16 units (export and import use the same bound). */
 export const MAX_STEP_NAME = 1_000;
 
@@ -306,7 +309,7 @@ export class StepContext implements DurableContext {
     const stopped = this.readError ?? this.journalError;
     if (stopped) throw stopped;
     const step = toStepId(id);
-    const fingerprint = typeof descriptor.fingerprint === 'string' ? utf8(descriptor.fingerprint) : (descriptor.fingerprint ?? new Uint8Array(0));
+    const fingerprint = typeof descriptor.fingerprint === 'string' ? utf8(descriptor.fingerprint) : (descriptor.fingerprint ?? NO_FINGERPRINT);
     const key = deriveIdempotencyKey({ executionId: this.deps.executionId, stepId: step, stepName: descriptor.name, effect: descriptor.effect, fingerprint });
     const header: EntryHeader = {
       executionId: this.deps.executionId,
@@ -317,14 +320,15 @@ export class StepContext implements DurableContext {
       idempotencyKey: key,
     };
 
-    const record = this.deps.cursor ? await this.reading(() => this.deps.cursor!.take(id)) : undefined;
+    const cursor = this.deps.cursor;
+    const record = cursor ? (cursor.takeReady(id) ?? (await this.reading(() => cursor.take(id)))) : undefined;
     if (record) {
       checkSameStep(this.deps.executionId, record, header, key);
       // The journal holds what this step's op returned when it ran: the same T.
       if (record.result) return this.reading(() => this.replayResult(record.result!, header) as T | Skipped);
       if (record.folded) {
         const folded = record.folded;
-        const decoded = this.reading(() => decodeResult(folded.payload, this.describe(header)));
+        const decoded = this.reading(() => decodeResult(folded.payload, () => this.describe(header)));
         return (decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value) as T | Skipped;
       }
       if (record.finalFailure) throw this.reading(() => this.replayFailure(record.finalFailure!));
@@ -360,7 +364,7 @@ export class StepContext implements DurableContext {
   }
 
   private replayResult(row: JournalRecord, header: EntryHeader): unknown {
-    const decoded = decodeResult(this.deps.codec.openPayload(row), this.describe(header));
+    const decoded = decodeResult(this.deps.codec.openPayload(row), () => this.describe(header));
     return decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value;
   }
 
@@ -372,7 +376,7 @@ export class StepContext implements DurableContext {
   private async adoptCommitted(row: JournalRecord, header: EntryHeader): Promise<unknown> {
     const payload = this.deps.codec.openPayload(row);
     await this.appendDurably({ ...header, kind: 'step_result', payload });
-    const decoded = decodeResult(payload, this.describe(header));
+    const decoded = decodeResult(payload, () => this.describe(header));
     return decoded.kind === 'skipped' ? this.skipped(header, decoded.reason) : decoded.value;
   }
 
@@ -398,7 +402,7 @@ export class StepContext implements DurableContext {
         else this.deps.journal.appendBuffered(failure);
         throw error;
       }
-      const result: NewEntry = { ...header, kind: 'step_result', payload: encodeValue(value, this.describe(header)) };
+      const result: NewEntry = { ...header, kind: 'step_result', payload: encodeValue(value, () => this.describe(header)) };
       if (resolved.guarded) await this.appendDurably(result);
       else this.deps.journal.appendBuffered(result);
       return value;

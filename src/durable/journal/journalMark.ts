@@ -20,7 +20,7 @@
  * rows) rolled back to an older copy of itself. The README's threat model says so.
  */
 import { createHash } from 'node:crypto';
-import { frame, frameInto, toHex, utf8 } from '../model/bytes';
+import { frame, frameScratch, toHex, utf8 } from '../model/bytes';
 import { IntegrityError } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
 import type { ExecutionRecord } from '../model/journal';
@@ -60,7 +60,8 @@ function bytesOf(text: string): Uint8Array {
 
 function rowFrame(r: MarkRow): Uint8Array {
   // frame([u64 seq, u32 attempt, u32 step or empty, kind, name or empty, effect or empty, key or empty, tag]).
-  return frameInto([
+  // Handed straight to the hasher (see frameScratch).
+  return frameScratch([
     u64(r.seq),
     r.attempt,
     r.stepId,

@@ -8,7 +8,7 @@
  */
 import { blake3 } from '@noble/hashes/blake3.js';
 import { parse as parseUuid, v7 as uuidv7, validate as validateUuid, version as uuidVersion } from 'uuid';
-import { frame, frameInto, toHex, u32be, utf8 } from './bytes';
+import { frame, frameScratch, toHex, u32be, utf8 } from './bytes';
 import type { EffectClass } from './effect';
 
 declare const brand: unique symbol;
@@ -87,7 +87,7 @@ export interface IdempotencyInput {
  * computed one is the replay divergence check.
  */
 export function deriveIdempotencyKey(input: IdempotencyInput): IdempotencyKey {
-  const material = frameInto([
+  const material = frameScratch([
     executionIdBytes(input.executionId),
     input.stepId,
     nameBytes(input.stepName),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { frame, frameInto, toHex, u32be, utf8 } from '../../../src/durable/model/bytes';
+import { frame, frameInto, frameScratch, toHex, u32be, utf8 } from '../../../src/durable/model/bytes';
 import {
   deriveIdempotencyKey,
   derivePromiseId,
@@ -109,7 +109,7 @@ test('the key is BLAKE3 derive_key over the documented length-delimited layout',
   assert.equal(toHex(actual), toHex(expected));
 });
 
-test('frameInto writes exactly what frame writes (numbers as u32be, null as an empty field)', () => {
+test('frameInto and frameScratch write exactly what frame writes (numbers as u32be, null as an empty field)', () => {
   const key = new Uint8Array(32).map((_, i) => i * 7);
   const cases: Array<Array<Uint8Array | number | null>> = [
     [],
@@ -118,9 +118,20 @@ test('frameInto writes exactly what frame writes (numbers as u32be, null as an e
     [utf8('durable-agent-sessions v1 journal-entry'), key, 3, null, utf8('step_result'), utf8('añadir ✓'), null, key, new Uint8Array(0)],
   ];
   for (const fields of cases) {
-    const reference = frame(fields.map((f) => (f === null ? new Uint8Array(0) : typeof f === 'number' ? u32be(f) : f)));
+    const asBytes = fields.map((f) => (f === null ? new Uint8Array(0) : typeof f === 'number' ? u32be(f) : f));
+    const reference = frame(asBytes);
+    const long = new Uint8Array(3000).fill(5);
     assert.deepEqual(frameInto(fields), reference);
+    // The kept buffer: a long frame after a short one, then a short one again, each exact.
+    assert.deepEqual(new Uint8Array(frameScratch(fields)), reference);
+    assert.deepEqual(new Uint8Array(frameScratch([long, ...fields])), frame([long, ...asBytes]));
+    assert.deepEqual(new Uint8Array(frameScratch(fields)), reference);
   }
-  assert.throws(() => frameInto([-1]), RangeError);
-  assert.throws(() => frameInto([2 ** 32]), RangeError);
+  // Larger than the kept buffer's bound: its own buffer, still exact.
+  const big = new Uint8Array(20_000).fill(9);
+  assert.deepEqual(new Uint8Array(frameScratch([big, 1])), frame([big, u32be(1)]));
+  for (const bad of [[-1], [2 ** 32]]) {
+    assert.throws(() => frameInto(bad), RangeError);
+    assert.throws(() => frameScratch(bad), RangeError);
+  }
 });

@@ -36,7 +36,8 @@ function distinctFences(rows: readonly StoredRow[]): Array<{ id: string; owner: 
 export async function insertRows(s: PgScope, rows: readonly StoredRow[]): Promise<JournalSeq[]> {
   const fences = distinctFences(rows);
   const params = [...columns(rows), fences.map((f) => f.id), fences.map((f) => f.owner), fences.map((f) => f.epoch), fences.length];
-  const inserted = await s.conn.query(
+  const inserted = await s.conn.prepared(
+    'durable_append_rows',
     `append ${rows.length} journal rows`,
     `WITH held AS (
        SELECT e.id FROM executions e JOIN unnest($12::text[], $13::text[], $14::bigint[]) AS f(id, owner, epoch)

@@ -3,7 +3,7 @@
  * the stored mark of an execution, the headers and tags a mark covers, the
  * file's own small metadata (the key check), and any sealed row.
  */
-import { ownBytes } from '../../model/bytes';
+import { ownedView } from '../../model/bytes';
 import type { ExecutionId } from '../../model/ids';
 import type { JournalRecord } from '../../model/journal';
 import type { MarkRow, MarkState } from '../journalStore';
@@ -19,7 +19,7 @@ export async function markState(conn: SqliteConnection, id: ExecutionId): Promis
     rowCount: row.row_count as number,
     markedCount: row.marked_count as number,
     markedSeq: row.marked_seq as number,
-    mark: row.mark === null ? null : ownBytes(row.mark as Buffer),
+    mark: row.mark === null ? null : ownedView(row.mark as Buffer),
   };
 }
 
@@ -47,8 +47,8 @@ export async function readMarkRows(conn: SqliteConnection, id: ExecutionId, afte
     kind: r.kind as string,
     stepName: r.step_name as string | null,
     effect: r.effect as string | null,
-    idempotencyKey: r.idem_key === null ? null : ownBytes(r.idem_key as Buffer),
-    tag: ownBytes(r.tag as Buffer),
+    idempotencyKey: r.idem_key === null ? null : ownedView(r.idem_key as Buffer),
+    tag: ownedView(r.tag as Buffer),
   }));
 }
 
@@ -61,7 +61,7 @@ export async function setMark(conn: SqliteConnection, id: ExecutionId, markedCou
 
 export async function getMeta(conn: SqliteConnection, name: string): Promise<Uint8Array | undefined> {
   const row = await conn.exclusive('read file facts', () => conn.get('SELECT value FROM durable_meta WHERE name = ?', [name]));
-  return row ? ownBytes(row.value as Buffer) : undefined;
+  return row ? ownedView(row.value as Buffer) : undefined;
 }
 
 export async function setMeta(conn: SqliteConnection, name: string, value: Uint8Array): Promise<void> {

@@ -3,7 +3,7 @@
  * segments, a committed result by idempotency key, the sequence counters, and
  * the audit records projected from ambiguity rows.
  */
-import { ownBytes } from '../../model/bytes';
+import { ownedView } from '../../model/bytes';
 import type { ExecutionId, IdempotencyKey } from '../../model/ids';
 import type { JournalRecord } from '../../model/journal';
 import type { AuditRecord } from '../journalStore';
@@ -55,7 +55,7 @@ export async function listAudit(conn: SqliteConnection, executionId?: ExecutionI
     stepId: r.step_id as number,
     stepName: r.step_name as string | null,
     effect: r.effect as string,
-    idempotencyKey: ownBytes(r.idem_key as Buffer),
+    idempotencyKey: ownedView(r.idem_key as Buffer),
     policy: r.policy as string,
     decision: r.decision as string,
     decidedBy: r.decided_by as string,

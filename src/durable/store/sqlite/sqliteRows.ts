@@ -3,7 +3,7 @@
  * pieces its inserts are made of, and the decoders from result rows to the
  * port's records (every blob copied out of the driver's buffer).
  */
-import { ownBytes } from '../../model/bytes';
+import { ownedView } from '../../model/bytes';
 import type { EffectClass } from '../../model/effect';
 import { InvalidStateError } from '../../model/errors';
 import type { ExecutionId, JournalSeq } from '../../model/ids';
@@ -26,9 +26,9 @@ export function rowToRecord(row: SqlRow): JournalRecord {
     kind: row.kind as EntryKind,
     stepName: row.step_name as string | null,
     effect: row.effect as EffectClass | null,
-    idempotencyKey: row.idem_key === null ? null : ownBytes(row.idem_key as Buffer),
-    body: ownBytes(row.body as Buffer),
-    mac: row.mac === null ? null : ownBytes(row.mac as Buffer),
+    idempotencyKey: row.idem_key === null ? null : ownedView(row.idem_key as Buffer),
+    body: ownedView(row.body as Buffer),
+    mac: row.mac === null ? null : ownedView(row.mac as Buffer),
     size: row.size as number,
     createdAt: row.created_at as number,
   };

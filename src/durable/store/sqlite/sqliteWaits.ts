@@ -5,7 +5,7 @@
 import type { ExecutionId } from '../../model/ids';
 import type { PromiseRecord, TimerRecord } from '../journalStore';
 import type { SqliteConnection, SqlRow } from './sqliteConnection';
-import { ownBytes } from '../../model/bytes';
+import { ownedView } from '../../model/bytes';
 
 const ACTIVE = `('running','suspended')`;
 
@@ -15,11 +15,11 @@ function toPromiseRecord(row: SqlRow): PromiseRecord {
     executionId: row.execution_id as ExecutionId,
     stepId: row.step_id as number,
     name: row.name as string,
-    tokenHash: ownBytes(row.token_hash as Buffer),
+    tokenHash: ownedView(row.token_hash as Buffer),
     status: row.status as PromiseRecord['status'],
     createdAt: row.created_at as number,
     resolvedAt: row.resolved_at as number | null,
-    value: row.value === null ? null : ownBytes(row.value as Buffer),
+    value: row.value === null ? null : ownedView(row.value as Buffer),
   };
 }
 
