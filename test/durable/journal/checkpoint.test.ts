@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCheckpoint, foldExecution } from '../../../src/durable/journal/checkpoint';
+import { decodeCheckpoint, encodeCheckpoint, foldExecution } from '../../../src/durable/journal/checkpoint';
+import { isDurableError } from '../../../src/durable/model/errors';
 import { ReplayCursor } from '../../../src/durable/execution/replayCursor';
 import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
 import { makeRuntime } from '../../helpers';
@@ -115,4 +116,24 @@ test('replay opens checkpoints one at a time, as their first step is asked for',
   assert.equal(opened.length, report.checkpoints, 'every checkpoint opened once');
   assert.ok(cursor.peakHeld <= 100 + 110, `held one checkpoint's steps and the unfolded tail at most (${cursor.peakHeld})`);
   assert.equal(cursor.replaying, false);
+});
+
+test('a checkpoint decodes to exactly the keys and payloads folded into it; a malformed key is refused, not truncated', () => {
+  const steps = Array.from({ length: 300 }, (_, i) => ({
+    stepId: i,
+    name: `step ${i}`,
+    effect: 'idempotent' as const,
+    key: new Uint8Array(32).map((_, j) => (i * 31 + j) & 0xff),
+    payload: new TextEncoder().encode(JSON.stringify({ v: 'x'.repeat(i % 50) })),
+  }));
+  const decoded = decodeCheckpoint(encodeCheckpoint(steps));
+  assert.equal(decoded.length, 300);
+  for (let i = 0; i < 300; i++) {
+    assert.deepEqual(new Uint8Array(decoded[i].key), steps[i].key);
+    assert.deepEqual(new Uint8Array(decoded[i].payload), steps[i].payload);
+    assert.equal(decoded[i].name, `step ${i}`);
+  }
+  const text = new TextDecoder().decode(encodeCheckpoint(steps.slice(0, 2)));
+  const broken = text.replace(/"k":"([0-9a-f]{10})/, '"k":"zz$1');
+  assert.throws(() => decodeCheckpoint(new TextEncoder().encode(broken)), (e: unknown) => isDurableError(e, 'invalid_state') && /malformed step/.test((e as Error).message));
 });
