@@ -18,6 +18,7 @@ import { equalBytes, randomBytes } from '@noble/ciphers/utils.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { toHex, utf8 } from '../model/bytes';
 import { IntegrityError, PayloadTooLargeError } from '../model/errors';
+import { loadSodium, sodiumOpen, sodiumSeal } from './sodiumAead';
 
 export const MASTER_KEY_BYTES = 32;
 export const KEY_ID_BYTES = 4;
@@ -67,7 +68,21 @@ function withSubkey<R>(key: Uint8Array, nonce: Uint8Array, use: () => R): R {
  * Seal into a blob `prefix ‖ ciphertext ‖ tag` laid out in one allocation
  * (`prefix` is the key id and nonce the Keyring puts in front).
  */
-function sealInto(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, prefix: readonly Uint8Array[]): Uint8Array {
+function sealInto(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, prefix: readonly Uint8Array[], engine: Engine = 'fastest'): Uint8Array {
+  const sealed = engine === 'fastest' ? sodiumSeal(key, nonce, aad, plaintext) : undefined;
+  if (sealed) {
+    let length = sealed.length;
+    for (const p of prefix) length += p.length;
+    if (length === sealed.length) return sealed;
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const p of prefix) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    out.set(sealed, offset);
+    return out;
+  }
   return withSubkey(key, nonce, () => {
     const cipher = createCipheriv('chacha20-poly1305', subkeyBytes, nonce12, { authTagLength: TAG_BYTES });
     cipher.setAAD(aad, { plaintextLength: plaintext.length });
@@ -96,13 +111,24 @@ function sealInto(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext
  * Output is identical to noble's `xchacha20poly1305` (cross-checked in tests)
  * at a fraction of the cost for journal-sized payloads.
  */
-export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  return sealInto(key, nonce, aad, plaintext, []);
+export function xchachaSeal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, engine: Engine = 'fastest'): Uint8Array {
+  return sealInto(key, nonce, aad, plaintext, [], engine);
 }
 
+/**
+ * Which implementation seals and opens: libsodium once loaded (sodiumAead.ts),
+ * else node:crypto; tests pin `node` to check that both give the same bytes.
+ */
+export type Engine = 'fastest' | 'node';
+
 /** Throws on any authentication failure. */
-export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+export function xchachaOpen(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, engine: Engine = 'fastest'): Uint8Array {
   if (sealed.length < TAG_BYTES) throw new Error('sealed data shorter than its tag');
+  if (engine === 'fastest') {
+    const opened = sodiumOpen(key, nonce, aad, sealed);
+    if (opened === null) throw new Error('sealed data does not authenticate');
+    if (opened) return opened;
+  }
   return withSubkey(key, nonce, () => {
     const decipher = createDecipheriv('chacha20-poly1305', subkeyBytes, nonce12, { authTagLength: TAG_BYTES });
     const body = sealed.subarray(0, sealed.length - TAG_BYTES);
@@ -200,6 +226,8 @@ export class Keyring {
       const pool = new NoncePool();
       this.nonceSource = (n) => pool.take(n);
     }
+    // libsodium compiles off this turn (activation does not wait for it); until then node:crypto seals.
+    setTimeout(() => void loadSodium(), 0).unref?.();
     this.current = deriveKey(options.current);
     this.byId.set(this.current.idHex, this.current);
     for (const old of options.previous ?? []) {

@@ -147,20 +147,40 @@ test('master keys are 32 random bytes', () => {
   assert.throws(() => new Keyring({ current: new Uint8Array(16), maxPayloadBytes: 10 }), /32 bytes/);
 });
 
-test('the node:crypto XChaCha20-Poly1305 path matches noble byte for byte', async () => {
+test('the node:crypto and libsodium XChaCha20-Poly1305 paths match noble byte for byte, and both refuse a flipped bit', async () => {
   const { xchacha20poly1305 } = await import('@noble/ciphers/chacha.js');
   const { randomBytes } = await import('node:crypto');
   const { xchachaOpen, xchachaSeal } = await import('../../../src/durable/crypto/cipher');
+  const { loadSodium, sodiumActive } = await import('../../../src/durable/crypto/sodiumAead');
+  assert.equal(await loadSodium(), true, 'libsodium loads');
+  assert.equal(sodiumActive(), true);
   for (const size of [0, 1, 15, 16, 63, 64, 65, 256, 1000, 4096, 70_000]) {
     const key = new Uint8Array(randomBytes(32));
     const nonce = new Uint8Array(randomBytes(24));
     const aad = new Uint8Array(randomBytes(size % 50));
     const plaintext = new Uint8Array(randomBytes(size));
-    const ours = xchachaSeal(key, nonce, aad, plaintext);
     const reference = xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
-    assert.equal(toHex(ours), toHex(reference), `size ${size}`);
-    assert.equal(toHex(xchachaOpen(key, nonce, aad, reference)), toHex(plaintext));
+    for (const engine of ['node', 'fastest'] as const) {
+      assert.equal(toHex(xchachaSeal(key, nonce, aad, plaintext, engine)), toHex(reference), `size ${size}, ${engine}`);
+      assert.equal(toHex(xchachaOpen(key, nonce, aad, reference, engine)), toHex(plaintext), `size ${size}, ${engine}`);
+      const flipped = new Uint8Array(reference);
+      flipped[size % flipped.length] ^= 1;
+      assert.throws(() => xchachaOpen(key, nonce, aad, flipped, engine), `size ${size}, ${engine}: a flipped bit`);
+      if (aad.length > 0) assert.throws(() => xchachaOpen(key, nonce, aad.subarray(1), reference, engine), `size ${size}, ${engine}: other associated data`);
+    }
   }
+});
+
+test('a keyring seals and opens through libsodium once it has loaded, with the pinned format', async () => {
+  const { loadSodium } = await import('../../../src/durable/crypto/sodiumAead');
+  await loadSodium();
+  const keyring = new Keyring({ current: TEST_MASTER_KEY, maxPayloadBytes: 1024, nonceSource: (n) => new Uint8Array(n).fill(0x42) });
+  const sealed = keyring.seal(bytes('hello, journal'), bytes('aad'), 'test');
+  assert.equal(toHex(sealed), 'ca015c6e424242424242424242424242424242424242424242424242a8d1d9485055ca505a673ac623981278da2de51a6249cd4116544a6be4f7', 'the known answer');
+  assert.equal(text(keyring.open(sealed, bytes('aad'), 'test')), 'hello, journal');
+  const damaged = new Uint8Array(sealed);
+  damaged[damaged.length - 1] ^= 0x80;
+  assert.throws(() => keyring.open(damaged, bytes('aad'), 'test'), (e: unknown) => isDurableError(e, 'integrity'));
 });
 
 test('XChaCha20-Poly1305 published test vector (draft-irtf-cfrg-xchacha A.3.1)', async () => {
