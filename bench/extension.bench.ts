@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { against, inTempDir, measure, report, root, summarize, type Figure } from './harness';
 
 /** A value that answers any property access, call or construction with another such value. */
@@ -68,6 +69,8 @@ function activateOnce(bundle: string): number {
     const context = {
       subscriptions: [] as Array<{ dispose(): unknown }>,
       storageUri: undefined,
+      // Where the extension keeps its host markers (crash detection) when no folder is open.
+      globalStorageUri: { fsPath: join(tmpdir(), 'durable-bench-global-storage'), scheme: 'file' },
       extensionUri: inert('extensionUri'),
       asAbsolutePath: (p: string) => join(root, p),
       secrets: inert('secrets'),

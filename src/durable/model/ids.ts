@@ -32,6 +32,8 @@ export const TIMER_ID_CONTEXT = 'durable-agent-sessions v1 timer-id';
 const IDEMPOTENCY_CONTEXT_BYTES = utf8(IDEMPOTENCY_KEY_CONTEXT);
 /** BLAKE3 in derive_key mode with the idempotency context already absorbed (never updated itself). */
 const idempotencyHasher = blake3.create({ context: IDEMPOTENCY_CONTEXT_BYTES });
+/** The hasher each key is computed in: reset from `idempotencyHasher` per key instead of a new clone (half the cost). */
+const keyHasher = idempotencyHasher.clone();
 const PROMISE_CONTEXT_BYTES = utf8(PROMISE_ID_CONTEXT);
 const TIMER_CONTEXT_BYTES = utf8(TIMER_ID_CONTEXT);
 
@@ -94,8 +96,13 @@ export function deriveIdempotencyKey(input: IdempotencyInput): IdempotencyKey {
     nameBytes(input.effect),
     input.fingerprint,
   ]);
-  // Same bytes as blake3(material, { context }): the context's key is computed once and the hasher cloned.
-  return idempotencyHasher.clone().update(material).digest() as IdempotencyKey;
+  // Same bytes as blake3(material, { context }): the context's key is computed once, and each key
+  // starts from a copy of that state in one reused hasher (synchronous, so never shared mid-use).
+  idempotencyHasher._cloneInto(keyHasher);
+  keyHasher.update(material);
+  const key = new Uint8Array(32);
+  keyHasher.digestInto(key);
+  return key as IdempotencyKey;
 }
 
 // Step names and effects repeat across a journal: their UTF-8 bytes, bounded.
