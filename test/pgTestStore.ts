@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { loadMigrations, type Migration } from '../src/durable/store/migrationFiles';
 import { PostgresStore } from '../src/durable/store/postgres/postgresStore';
+import { atTestEnd, type After } from './testEnd';
 
 /** The repository root (found from the bundled file, like helpers.ts does; not imported from there to keep the two acyclic). */
 function repoRoot(): string {
@@ -20,12 +21,11 @@ export const PG_MIGRATIONS_DIR = join(repoRoot(), 'migrations', 'postgres');
 /** Why PostgreSQL tests are skipped, or undefined when a server is there. */
 export const PG_MISSING = PG_URL ? undefined : 'no PostgreSQL server: run the tests with `npm test` (it starts one), or set DURABLE_TEST_PG_URL';
 
-type After = { after(fn: () => void | Promise<void>): void };
 
 /** A schema of its own for this test, dropped when the test ends. */
 export function pgSchema(t: After): string {
   const schema = `t_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  t.after(() => dropPgSchema(schema));
+  atTestEnd(t, 'drop', () => dropPgSchema(schema));
   return schema;
 }
 
@@ -50,9 +50,6 @@ export async function dropPgSchema(schema: string): Promise<void> {
 }
 
 export async function openPgStore(t: After, options: { clock?: () => number; project?: string; schema?: string; migrations?: Migration[] } = {}): Promise<PostgresStore> {
-  // Closed before the schema's drop runs (after hooks run in registration order).
-  const opened: { store?: PostgresStore } = {};
-  t.after(() => opened.store?.close());
   const schema = options.schema ?? pgSchema(t);
   const store = await PostgresStore.open({
     connectionString: PG_URL!,
@@ -61,7 +58,7 @@ export async function openPgStore(t: After, options: { clock?: () => number; pro
     migrations: options.migrations ?? loadMigrations(PG_MIGRATIONS_DIR),
     clock: options.clock,
   });
-  opened.store = store;
+  atTestEnd(t, 'dispose', () => store.close());
   return store;
 }
 

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PostgresTarget } from '../src/durable/runtime/engine';
 import { dropPgSchema } from './pgTestStore';
+import { atTestEnd, type After } from './testEnd';
 
+export { atTestEnd } from './testEnd';
 export const STORE_UNDER_TEST: 'sqlite' | 'postgres' = process.env.DURABLE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 /** For tests that damage or read the SQLite file itself: skipped when the suite runs on PostgreSQL. */
 export const SQLITE_ONLY = STORE_UNDER_TEST === 'postgres' ? 'reaches into the SQLite file' : undefined;
@@ -24,28 +26,6 @@ export function schemaOfFile(file: string): string {
 }
 
 const claimed = new Set<string>();
-
-type After = { after(fn: () => void | Promise<void>): void };
-const endings = new WeakMap<After, { disposers: Array<() => Promise<void>>; drops: Array<() => Promise<void>> }>();
-
-/**
- * Work for the end of test `t`: every disposer (runtimes, engines) runs before
- * any schema drop, whatever order they were registered in, so DROP SCHEMA never
- * races a store that is still open (after hooks alone run in registration order).
- */
-export function atTestEnd(t: After, phase: 'dispose' | 'drop', fn: () => Promise<void>): void {
-  let ending = endings.get(t);
-  if (!ending) {
-    const created = { disposers: [] as Array<() => Promise<void>>, drops: [] as Array<() => Promise<void>> };
-    endings.set(t, created);
-    t.after(async () => {
-      for (const dispose of created.disposers) await dispose();
-      for (const drop of created.drops) await drop();
-    });
-    ending = created;
-  }
-  (phase === 'dispose' ? ending.disposers : ending.drops).push(fn);
-}
 
 /** What DurableEngine.open needs for the store under test at `file`; `t` (when given) drops the schema after the test. */
 export function engineStore(

@@ -22,6 +22,8 @@ export function loadSodium(): Promise<boolean> {
       // CommonJS under the bundler: the object is the module itself or its default export.
       const loaded = (module.default ?? (module as unknown)) as Sodium;
       await loaded.ready;
+      // A build without the AEAD (or a changed module shape) keeps node:crypto instead of throwing on every seal.
+      if (typeof loaded.crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function' || typeof loaded.crypto_aead_xchacha20poly1305_ietf_decrypt !== 'function') return false;
       sodium = loaded;
       return true;
     })

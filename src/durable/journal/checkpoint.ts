@@ -82,10 +82,12 @@ function parseCheckpoint(bytes: Uint8Array): Encoded['steps'] {
  * checkpoint instead of four small ones per step (whose pooled slabs were most
  * of the memory a folded replay grew by).
  */
+const KEY_HEX = /^[0-9a-f]{64}$/;
+
 export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
   const steps = parseCheckpoint(bytes);
   let total = 0;
-  for (const f of steps) total += (f.k.length >> 1) + Buffer.byteLength(f.p, 'base64');
+  for (const f of steps) total += 32 + Buffer.byteLength(f.p, 'base64');
   const store = Buffer.allocUnsafeSlow(total);
   let offset = 0;
   const take = (text: string, encoding: 'hex' | 'base64', length: number): Uint8Array => {
@@ -95,7 +97,8 @@ export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
     return view;
   };
   return steps.map((f) => {
-    const key = take(f.k, 'hex', f.k.length >> 1);
+    if (!KEY_HEX.test(f.k)) throw new InvalidStateError('a checkpoint entry has a malformed step');
+    const key = take(f.k, 'hex', 32);
     const payload = take(f.p, 'base64', Buffer.byteLength(f.p, 'base64'));
     return { stepId: f.s, name: f.n, effect: f.e, key, payload };
   });

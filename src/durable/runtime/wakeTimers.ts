@@ -30,6 +30,8 @@ export class WakeTimers {
   private failures = 0;
   /** Wake passes in a row that left a timer due (reset when anything else asks to schedule). */
   private stalled = 0;
+  /** The stall was logged; reset once nothing due is left waiting. */
+  private warnedStall = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private scheduling: Promise<void> = Promise.resolve();
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
@@ -49,23 +51,36 @@ export class WakeTimers {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       let next: number | undefined;
+      let later: number | undefined;
+      const now = this.deps.clock();
       try {
         next = await this.deps.store().nextTimerDue();
+        // Declined timers stay due: the next one due after them must not wait for their backoff.
+        if (afterPass && next !== undefined && next <= now) later = await this.deps.store().nextTimerDue(now);
       } catch (error) {
         this.deps.warn(`timer service: could not read the next due timer (${ensureError(error).message}); retrying`);
         this.retryLater(() => this.schedule());
         return;
       }
-      if (next === undefined || this.disposed) return;
-      let delay = Math.min(Math.max(0, next - this.deps.clock()), 2 ** 31 - 1);
+      if (this.disposed) return;
+      if (next === undefined) {
+        this.warnedStall = false;
+        return;
+      }
+      let delay = Math.min(Math.max(0, next - now), 2 ** 31 - 1);
       if (afterPass && delay === 0) {
         // The pass just woke everything due and something is still due: it was declined.
         delay = STALLED_MS[Math.min(this.stalled, STALLED_MS.length - 1)];
-        // Once, on the second such pass: on the first, a run just woken may not have fired its timer yet.
-        if (this.stalled === 1) this.deps.warn(`timer service: a due timer was not taken (its execution is damaged, running elsewhere or of another version); looking again in ${delay} ms, then less often`);
+        if (later !== undefined) delay = Math.min(delay, Math.max(0, later - now));
+        // Once per episode, from the second such pass on: on the first, a run just woken may not have fired its timer yet.
+        if (this.stalled >= 1 && !this.warnedStall) {
+          this.warnedStall = true;
+          this.deps.warn(`timer service: a due timer was not taken (its execution is damaged, running elsewhere or of another version); looking again in ${delay} ms, then less often`);
+        }
         this.stalled++;
       } else if (delay > 0) {
         this.stalled = 0;
+        this.warnedStall = false;
       }
       this.timer = setTimeout(() => void this.wakeDue(), delay);
     });

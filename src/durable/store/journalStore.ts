@@ -169,8 +169,8 @@ export interface JournalStore extends JournalReader {
     dueAt: number;
   }): Promise<void>;
   fireTimer(id: string): Promise<void>;
-  /** The earliest due time of an armed timer of a suspended or running execution. */
-  nextTimerDue(): Promise<number | undefined>;
+  /** The earliest due time of an armed timer of a suspended or running execution (only those due after `after`, when given). */
+  nextTimerDue(after?: number): Promise<number | undefined>;
   /** Executions with an armed timer due by `now`. */
   executionsWithDueTimers(now: number): Promise<ExecutionId[]>;
   createPromise(p: {

@@ -135,5 +135,8 @@ test('a checkpoint decodes to exactly the keys and payloads folded into it; a ma
   }
   const text = new TextDecoder().decode(encodeCheckpoint(steps.slice(0, 2)));
   const broken = text.replace(/"k":"([0-9a-f]{10})/, '"k":"zz$1');
-  assert.throws(() => decodeCheckpoint(new TextEncoder().encode(broken)), (e: unknown) => isDurableError(e, 'invalid_state') && /malformed step/.test((e as Error).message));
+  const short = text.replace(/"k":"[0-9a-f]/, '"k":"');
+  for (const bad of [broken, short]) {
+    assert.throws(() => decodeCheckpoint(new TextEncoder().encode(bad)), (e: unknown) => isDurableError(e, 'invalid_state') && /malformed step/.test((e as Error).message));
+  }
 });

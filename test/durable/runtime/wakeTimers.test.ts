@@ -11,7 +11,7 @@ const ID = 'exec-damaged' as ExecutionId;
 
 function fakeStore(state: { due: number | undefined; reads: number }): JournalStore {
   const store: Pick<JournalStore, 'nextTimerDue' | 'executionsWithDueTimers'> = {
-    nextTimerDue: async () => state.due,
+    nextTimerDue: async (after?: number) => (state.due !== undefined && (after === undefined || state.due > after) ? state.due : undefined),
     executionsWithDueTimers: async (now: number) => {
       state.reads++;
       return state.due !== undefined && state.due <= now ? [ID] : [];
@@ -58,4 +58,38 @@ test('a wake that takes its timer leaves nothing due: the service goes quiet wit
   await new Promise((r) => setTimeout(r, 400));
   assert.equal(state.reads, 1);
   assert.deepEqual(warnings, []);
+});
+
+test('a declined due timer does not hold back another execution\'s timer that comes due meanwhile, and the stall is logged once', async (t) => {
+  const start = Date.now();
+  const DECLINED = 'exec-declined' as ExecutionId;
+  const SLEEPER = 'exec-sleeping' as ExecutionId;
+  const armed = new Map<ExecutionId, number>([[DECLINED, start - 1], [SLEEPER, start + 300]]);
+  const store: Pick<JournalStore, 'nextTimerDue' | 'executionsWithDueTimers'> = {
+    nextTimerDue: async (after?: number) => {
+      const due = [...armed.values()].filter((d) => after === undefined || d > after);
+      return due.length > 0 ? Math.min(...due) : undefined;
+    },
+    executionsWithDueTimers: async (now: number) => [...armed].filter(([, d]) => d <= now).map(([id]) => id),
+  };
+  const warnings: string[] = [];
+  let sleeperWokeAfter: number | undefined;
+  const timers = new WakeTimers({
+    store: () => store as JournalStore,
+    clock: () => Date.now(),
+    warn: (m) => warnings.push(m),
+    wake: async (id) => {
+      if (id !== SLEEPER) return; // the damaged one is declined every time
+      armed.delete(SLEEPER);
+      sleeperWokeAfter = Date.now() - start;
+    },
+  });
+  t.after(() => timers.dispose());
+  timers.schedule();
+  await new Promise((r) => setTimeout(r, 900));
+  assert.ok(sleeperWokeAfter !== undefined && sleeperWokeAfter >= 295 && sleeperWokeAfter < 700, `the sleeper woke after ${sleeperWokeAfter} ms (due at 300, the backoff would have said 1,250)`);
+  // Something new asks to schedule (a run ended): the declined timer is looked at again, the log is not repeated.
+  timers.schedule();
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(warnings.length, 1, warnings.join('\n'));
 });

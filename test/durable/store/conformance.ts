@@ -137,6 +137,10 @@ export function storeConformance(name: string, open: Opener, skip?: string): voi
     await store.armTimer({ id: 't1', executionId: id, stepId: 0, dueAt: 10 });
     assert.equal((await store.timersOf(id)).length, 1, 'arming is idempotent');
     assert.equal(await store.nextTimerDue(), 10);
+    await store.armTimer({ id: 't2', executionId: id, stepId: 5, dueAt: 40 });
+    assert.equal(await store.nextTimerDue(10), 40, 'only timers due after the given time');
+    assert.equal(await store.nextTimerDue(40), undefined);
+    await store.fireTimer('t2');
     assert.deepEqual(await store.executionsWithDueTimers(20), [id]);
     await store.fireTimer('t1');
     advance(1);

@@ -171,22 +171,6 @@ export class PgConnection {
     }
   }
 
-  /**
-   * `query` for a hot statement of constant text, prepared once per connection
-   * under `name` (the server parses and plans it once, not on every call: the
-   * journal's append is most of what a guarded step costs on the server).
-   */
-  async prepared<R extends QueryResultRow = QueryResultRow>(name: string, operation: string, sql: string, params: readonly unknown[]): Promise<R[]> {
-    const inside = this.scope.getStore();
-    if (inside) return this.send<R>(inside, operation, sql, params, name);
-    const client = await this.connect(operation);
-    try {
-      return await this.send<R>(client, operation, sql, params, name);
-    } finally {
-      client.release();
-    }
-  }
-
   /** BEGIN … COMMIT on one client, rolled back on any error; retried when the server reports a serialization failure or deadlock. */
   async transaction<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.scope.getStore()) return fn(); // nested: part of the caller's transaction
@@ -238,10 +222,9 @@ export class PgConnection {
     }
   }
 
-  private async send<R extends QueryResultRow>(client: PoolClient, operation: string, sql: string, params: readonly unknown[] = [], name?: string): Promise<R[]> {
+  private async send<R extends QueryResultRow>(client: PoolClient, operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
     try {
-      const values = params.map(toParam);
-      const result = name === undefined ? await client.query<R>(sql, values) : await client.query<R>({ name, text: sql, values });
+      const result = await client.query<R>(sql, params.map(toParam));
       return result.rows;
     } catch (error) {
       throw toStorageError(error, this.where, operation);

@@ -38,8 +38,8 @@ function distinctFences(rows: readonly StoredRow[]): Array<{ id: string; owner: 
  * each; for one row that was half the statement's time.
  */
 async function insertOne(s: PgScope, r: StoredRow): Promise<Array<Record<string, unknown>>> {
-  return s.conn.prepared(
-    'durable_append_row',
+  // Unnamed, like every statement here: behind PgBouncer in transaction mode a named one could meet a server connection that never prepared it.
+  return s.conn.query(
     'append 1 journal row',
     `WITH held AS (
        SELECT e.id FROM executions e WHERE e.id = $1 AND e.lease_owner = $12 AND e.lease_epoch = $13 FOR UPDATE OF e
@@ -71,8 +71,7 @@ export async function insertRows(s: PgScope, rows: readonly StoredRow[]): Promis
 
 async function insertMany(s: PgScope, rows: readonly StoredRow[], fences: ReadonlyArray<{ id: string; owner: string; epoch: number }>): Promise<Array<Record<string, unknown>>> {
   const params = [...columns(rows), fences.map((f) => f.id), fences.map((f) => f.owner), fences.map((f) => f.epoch), fences.length];
-  return s.conn.prepared(
-    'durable_append_rows',
+  return s.conn.query(
     `append ${rows.length} journal rows`,
     `WITH held AS (
        SELECT e.id FROM executions e JOIN unnest($12::text[], $13::text[], $14::bigint[]) AS f(id, owner, epoch)

@@ -44,12 +44,12 @@ export async function fireTimer(s: PgScope, id: string): Promise<void> {
   );
 }
 
-export async function nextTimerDue(s: PgScope): Promise<number | undefined> {
+export async function nextTimerDue(s: PgScope, after?: number): Promise<number | undefined> {
   const [row] = await s.conn.query(
     'read next timer',
     `SELECT min(t.due_at) AS due FROM timers t JOIN executions e ON e.id = t.execution_id
-     WHERE t.status = 'armed' AND e.status IN ('running','suspended') AND e.project = $1`,
-    [s.project],
+     WHERE t.status = 'armed' AND e.status IN ('running','suspended') AND e.project = $1 AND t.due_at > $2`,
+    [s.project, after ?? Number.MIN_SAFE_INTEGER],
   );
   return numOrNull(row?.due) ?? undefined;
 }

@@ -145,8 +145,8 @@ export class PostgresStore implements JournalStore {
   fireTimer(id: string): Promise<void> {
     return waits.fireTimer(this.scope, id);
   }
-  nextTimerDue(): Promise<number | undefined> {
-    return waits.nextTimerDue(this.scope);
+  nextTimerDue(after?: number): Promise<number | undefined> {
+    return waits.nextTimerDue(this.scope, after);
   }
   executionsWithDueTimers(now: number): Promise<ExecutionId[]> {
     return waits.executionsWithDueTimers(this.scope, now);

@@ -206,8 +206,8 @@ export class SqliteBackend implements JournalStore {
   }
 
   /** The earliest due time of an armed timer of a suspended or running execution. */
-  nextTimerDue(): Promise<number | undefined> {
-    return waits.nextTimerDue(this.conn);
+  nextTimerDue(after?: number): Promise<number | undefined> {
+    return waits.nextTimerDue(this.conn, after);
   }
 
   /** Executions with an armed timer due by `now`. */

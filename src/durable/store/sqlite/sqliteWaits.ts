@@ -38,12 +38,13 @@ export async function fireTimer(conn: SqliteConnection, clock: () => number, id:
   );
 }
 
-/** The earliest due time of an armed timer of a suspended or running execution. */
-export async function nextTimerDue(conn: SqliteConnection): Promise<number | undefined> {
+/** The earliest due time of an armed timer of a suspended or running execution (due after `after`, when given). */
+export async function nextTimerDue(conn: SqliteConnection, after?: number): Promise<number | undefined> {
   const row = await conn.exclusive('read next timer', () =>
     conn.get(
       `SELECT min(t.due_at) AS due FROM timers t JOIN executions e ON e.id = t.execution_id
-       WHERE t.status = 'armed' AND e.status IN ${ACTIVE}`,
+       WHERE t.status = 'armed' AND e.status IN ${ACTIVE} AND t.due_at > ?`,
+      [after ?? Number.MIN_SAFE_INTEGER],
     ),
   );
   return (row?.due as number | null | undefined) ?? undefined;
