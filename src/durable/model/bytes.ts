@@ -54,47 +54,16 @@ export function frame(fields: ReadonlyArray<Uint8Array | string>): Uint8Array {
   return out;
 }
 
-/**
- * `frame(fields)` for fields already in bytes, with a 32-bit field given as a
- * number (`u32` is framed as `u32be(u32)`), written straight into one buffer:
- * the journal frames every row's header this way.
- */
-export function frameInto(fields: ReadonlyArray<Uint8Array | number | null>): Uint8Array {
+type FrameField = Uint8Array | number | null;
+
+function frameLength(fields: ReadonlyArray<FrameField>): number {
   let total = 0;
   for (const f of fields) total += 4 + (f === null ? 0 : typeof f === 'number' ? 4 : f.length);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const f of fields) {
-    if (f === null) {
-      writeU32be(out, offset, 0);
-      offset += 4;
-    } else if (typeof f === 'number') {
-      if (!Number.isInteger(f) || f < 0 || f > 0xffff_ffff) throw new RangeError(`expected an unsigned 32-bit integer, got ${f}`);
-      writeU32be(out, offset, 4);
-      writeU32be(out, offset + 4, f);
-      offset += 8;
-    } else {
-      writeU32be(out, offset, f.length);
-      out.set(f, offset + 4);
-      offset += 4 + f.length;
-    }
-  }
-  return out;
+  return total;
 }
 
-/**
- * `frameInto(fields)` written into a buffer kept for the next call: the view it
- * returns is valid only until `frameScratch` is called again. For frames that
- * are consumed on the spot (associated data handed to the cipher, input handed
- * to a hasher), it saves an allocation per journal row on the hot paths.
- */
-export function frameScratch(fields: ReadonlyArray<Uint8Array | number | null>): Uint8Array {
-  let total = 0;
-  for (const f of fields) total += 4 + (f === null ? 0 : typeof f === 'number' ? 4 : f.length);
-  // A rare large frame (a control row's metadata) gets its own buffer instead of growing the kept one.
-  if (total > SCRATCH_MAX) return frameInto(fields);
-  if (scratch.length < total) scratch = new Uint8Array(Math.max(total, scratch.length * 2));
-  const out = scratch;
+/** Write the frame of `fields` at the start of `out` (at least `frameLength(fields)` bytes). */
+function writeFrame(out: Uint8Array, fields: ReadonlyArray<FrameField>): void {
   let offset = 0;
   for (const f of fields) {
     if (f === null) {
@@ -115,7 +84,32 @@ export function frameScratch(fields: ReadonlyArray<Uint8Array | number | null>):
       offset += length;
     }
   }
-  return out.subarray(0, total);
+}
+
+/**
+ * `frame(fields)` for fields already in bytes, with a 32-bit field given as a
+ * number (`u32` is framed as `u32be(u32)`), written straight into one buffer:
+ * the journal frames every row's header this way.
+ */
+export function frameInto(fields: ReadonlyArray<FrameField>): Uint8Array {
+  const out = new Uint8Array(frameLength(fields));
+  writeFrame(out, fields);
+  return out;
+}
+
+/**
+ * `frameInto(fields)` written into a buffer kept for the next call: the view it
+ * returns is valid only until `frameScratch` is called again. For frames that
+ * are consumed on the spot (associated data handed to the cipher, input handed
+ * to a hasher), it saves an allocation per journal row on the hot paths.
+ */
+export function frameScratch(fields: ReadonlyArray<FrameField>): Uint8Array {
+  const total = frameLength(fields);
+  // A rare large frame (a control row's metadata) gets its own buffer instead of growing the kept one.
+  if (total > SCRATCH_MAX) return frameInto(fields);
+  if (scratch.length < total) scratch = new Uint8Array(Math.max(total, scratch.length * 2));
+  writeFrame(scratch, fields);
+  return scratch.subarray(0, total);
 }
 
 const SCRATCH_MAX = 16 * 1024;
