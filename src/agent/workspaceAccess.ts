@@ -4,8 +4,8 @@
  * (vscodeWorkspace.ts), tests with the file system (NodeWorkspace below).
  * Paths are workspace-relative; anything that escapes the root is refused.
  */
-import { readdir, readFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { readdir, readFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
 
 export interface DirectoryEntry {
   readonly name: string;
@@ -70,10 +70,23 @@ export class NodeWorkspace implements WorkspaceAccess {
     }
   }
 
+  /**
+   * Replace the file whole: written beside it, then renamed over it. A process
+   * killed mid-write leaves the old content or the new, never a truncated file
+   * (which the edit's verify policy would then take for someone else's change).
+   */
   async writeFile(path: string, content: Uint8Array): Promise<void> {
     const full = this.resolve(path);
     await mkdir(dirname(full), { recursive: true });
-    await writeFile(full, content);
+    const temp = join(dirname(full), `.${basename(full)}.durable-write`);
+    try {
+      const mode = await stat(full).then((s) => s.mode & 0o7777, () => undefined);
+      await writeFile(temp, content, mode === undefined ? {} : { mode });
+      await rename(temp, full);
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw error;
+    }
   }
 
   async deleteFile(path: string): Promise<void> {
