@@ -286,6 +286,8 @@ export class StepContext implements DurableContext {
     if (typeof descriptor?.name !== 'string' || descriptor.name.length === 0) throw new DeclarationError('a step needs a non-empty name');
     // The same bound export and import use: what can be written can be carried to another journal.
     if (descriptor.name.length > MAX_STEP_NAME) throw new DeclarationError(`step names are at most ${MAX_STEP_NAME} characters (got ${descriptor.name.length})`);
+    // Refused on every store alike: PostgreSQL text cannot hold a NUL, and a name is part of the idempotency key.
+    if (descriptor.name.includes('\u0000')) throw new DeclarationError('step names cannot contain NUL (U+0000)');
     const resolved = resolveEffect(descriptor.name, descriptor);
     if (resolved.guarded && resolved.policy === 'verify' && typeof descriptor.probe !== 'function') {
       throw new DeclarationError(`step "${descriptor.name}": the verify policy needs a probe that tells whether the effect happened`);

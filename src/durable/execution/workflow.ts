@@ -56,9 +56,11 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 /**
  * A title of at most 200 UTF-16 units (the bound import checks), cut between
  * characters as a person sees them: never inside a surrogate pair or a
- * combining sequence.
+ * combining sequence. A NUL becomes U+FFFD: PostgreSQL text cannot hold it,
+ * and a title is only shown.
  */
-export function cutTitle(title: string): string {
+export function cutTitle(raw: string): string {
+  const title = raw.includes('\u0000') ? raw.replaceAll('\u0000', '\uFFFD') : raw;
   if (title.length <= MAX_TITLE) return title;
   let out = '';
   for (const { segment } of graphemes.segment(title)) {

@@ -353,14 +353,15 @@ test('a master key that went missing is never replaced for an existing journal',
   assert.deepEqual((await keys.load()).current, first.current);
 });
 
-test('limits agree: a 1,000-character step name and a long emoji title export and import; 1,001 characters is refused when declared', async (t) => {
+test('limits agree: a 1,000-character step name and a long emoji title export and import; 1,001 characters or a NUL is refused when declared', async (t) => {
   const name = 'n'.repeat(1_000);
   const wf: WorkflowDefinition<null, string> = {
     kind: 'limits', version: 1,
-    title: () => '🦀'.repeat(150) + 'é'.repeat(3),
+    title: () => '\u0000' + '🦀'.repeat(150) + 'é'.repeat(3),
     async run(ctx) {
       await ctx.step({ name, effect: 'idempotent' }, () => 'ok');
       await assert.rejects(ctx.step({ name: `${name}x`, effect: 'idempotent' }, () => 'no'), (e: unknown) => isDurableError(e, 'invalid_declaration') && /at most 1000 characters/.test((e as Error).message));
+      await assert.rejects(ctx.step({ name: 'a\u0000b', effect: 'idempotent' }, () => 'no'), (e: unknown) => isDurableError(e, 'invalid_declaration') && /cannot contain NUL/.test((e as Error).message));
       return 'ok';
     },
   };
@@ -368,7 +369,7 @@ test('limits agree: a 1,000-character step name and a long emoji title export an
   const h = await fx.runtime.start('limits', null);
   assert.deepEqual(await h.done, { status: 'completed', output: 'ok' });
   const title = (await fx.runtime.get(h.id))!.title;
-  assert.ok(title.length <= 200 && title === '🦀'.repeat(100), `cut between characters: ${title.length}`);
+  assert.ok(title.length <= 200 && title === '\uFFFD' + '🦀'.repeat(99), `cut between characters, NUL replaced: ${JSON.stringify(title.slice(0, 4))} ${title.length}`);
   await fx.engine.writer.flush();
   const bytes = await exportExecutions(fx.engine, { executions: [h.id] });
   const other = await makeRuntime(t, { file: join(fx.file, '..', 'other.db') });

@@ -74,6 +74,44 @@ export function storeConformance(name: string, open: Opener, skip?: string): voi
     assert.equal((await store.findResultByKey(id, KEY))?.seq !== undefined, true);
   });
 
+  test(`${name}: every field of a row reads back byte for byte: segments, every attempt, headers and tags`, async (t) => {
+    const { store, id } = await fresh(t);
+    // Bytes a text path would mangle (NUL, 0xff, a lone UTF-8 continuation byte), names JSON must escape.
+    const awkward = new Uint8Array([0, 255, 0x80, 0x22, 0x5c, 0, 10, 0xc3]);
+    const rows: StoredRow[] = [
+      { ...result(id, 0), stepName: 'quote " backslash \\ tab \t bell \u0007 é ∑ 🙂', body: new Uint8Array([...awkward, ...new Uint8Array(40).fill(0)]), size: 7 },
+      { ...intent(id, 1), idempotencyKey: asIdempotencyKey(new Uint8Array(32).fill(0)), mac: new Uint8Array(16).fill(0xff), body: awkward },
+      { ...result(id, 2, 2), idempotencyKey: null, stepName: '', effect: 'idempotent', createdAt: 2 ** 52 + 1 },
+      { ...result(id, 3), stepId: null, stepName: null, effect: null, idempotencyKey: null, kind: 'execution_finished', body: new Uint8Array(0) },
+    ];
+    const seqs = await store.appendRows(rows);
+    const expected = rows.map((row, i) => ({ ...row, seq: seqs[i] }));
+    const plain = (r: StoredRow & { seq: number }) => ({
+      ...r,
+      idempotencyKey: r.idempotencyKey && [...r.idempotencyKey],
+      body: [...r.body],
+      mac: r.mac && [...r.mac],
+      fence: undefined,
+    });
+    assert.deepEqual((await store.readExecutionSegment(id, 0, 10)).map(plain), expected.map(plain));
+    assert.deepEqual((await store.readSegment(id, 1, 0, 10)).map(plain), expected.filter((r) => r.attempt === 1).map(plain));
+    assert.deepEqual((await store.readSegment(id, 2, 0, 10)).map(plain), expected.filter((r) => r.attempt === 2).map(plain));
+    const headers = await store.readMarkRows(id, 0, 10);
+    assert.deepEqual(
+      headers.map((h) => ({ ...h, idempotencyKey: h.idempotencyKey && [...h.idempotencyKey], tag: [...h.tag] })),
+      expected.map((r) => ({
+        seq: r.seq,
+        attempt: r.attempt,
+        stepId: r.stepId,
+        kind: r.kind,
+        stepName: r.stepName,
+        effect: r.effect,
+        idempotencyKey: r.idempotencyKey && [...r.idempotencyKey],
+        tag: [...(r.mac ?? r.body.subarray(Math.max(0, r.body.length - 16)))],
+      })),
+    );
+  });
+
   test(`${name}: a lease has one owner until it expires or is released; each new owner gets the next epoch; finishing clears it`, async (t) => {
     const { store, id, advance } = await fresh(t);
     assert.equal(await store.acquireLease(id, 'a', 1_000), 1, 'the first owner holds epoch 1');

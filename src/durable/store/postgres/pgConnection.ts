@@ -89,10 +89,13 @@ const ADVICE: Partial<Record<StorageFailure, string>> = {
 export function toStorageError(raw: unknown, where: string, operation: string): Error {
   const error = ensureError(raw) as Error & { code?: unknown };
   if (error instanceof StorageError) return error;
-  const reason = reasonOf(error) ?? 'io';
+  const mapped = reasonOf(error);
+  const reason = mapped ?? 'io';
   const code = typeof error.code === 'string' ? ` (${error.code})` : '';
   // A foreign key names a row that is not there: not a duplicate, so not the duplicate's advice.
-  const advice = error.code === '23503' ? 'it refers to an execution that does not exist (it may have been pruned)' : (ADVICE[reason] ?? 'see the log');
+  // An unmapped code is reported as 'io' but not with the disk-space advice: that would be a guess.
+  const advice =
+    error.code === '23503' ? 'it refers to an execution that does not exist (it may have been pruned)' : mapped ? (ADVICE[mapped] ?? 'see the log') : 'the server refused it (see its message)';
   const detail = reason === 'conflict' ? ` [${error.message}]` : `: ${error.message}`;
   return new StorageError(reason, `${where}: ${operation} failed${code}: ${advice}${detail}`, { cause: error });
 }

@@ -4,6 +4,7 @@
  * file's own small metadata (the key check), and any sealed row.
  */
 import { ownedView } from '../../model/bytes';
+import { IntegrityError } from '../../model/errors';
 import type { ExecutionId } from '../../model/ids';
 import type { JournalRecord } from '../../model/journal';
 import type { MarkRow, MarkState } from '../journalStore';
@@ -33,23 +34,31 @@ export async function countRows(conn: SqliteConnection, id: ExecutionId): Promis
 
 /** Headers and tags of an execution's rows after `afterSeq`, every attempt, in sequence order (no payloads). */
 export async function readMarkRows(conn: SqliteConnection, id: ExecutionId, afterSeq: number, limit: number): Promise<MarkRow[]> {
+  // Packed like segment reads (sqliteRows.ts): the small fields as JSON, key and tag as one blob.
   const rows = await conn.exclusive('read journal headers', () =>
     conn.all(
-      `SELECT seq, attempt, step_id, kind, step_name, effect, idem_key, coalesce(mac, substr(body, -16)) AS tag
+      `SELECT seq, json_array(attempt, step_id, kind, step_name, effect, length(idem_key)) AS h,
+         CAST(coalesce(idem_key, x'') || coalesce(mac, substr(body, -16), x'') AS BLOB) AS b
        FROM journal WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       [id, afterSeq, limit],
     ),
   );
-  return rows.map((r) => ({
-    seq: r.seq as number,
-    attempt: r.attempt as number,
-    stepId: r.step_id as number | null,
-    kind: r.kind as string,
-    stepName: r.step_name as string | null,
-    effect: r.effect as string | null,
-    idempotencyKey: r.idem_key === null ? null : ownedView(r.idem_key as Buffer),
-    tag: ownedView(r.tag as Buffer),
-  }));
+  return rows.map((r) => {
+    const seq = r.seq as number;
+    const [attempt, stepId, kind, stepName, effect, keyLength] = JSON.parse(r.h as string) as [number, number | null, string, string | null, string | null, number | null];
+    const keyAndTag = r.b === null ? null : ownedView(r.b as Buffer);
+    if (keyAndTag === null || keyAndTag.length < (keyLength ?? 0)) throw new IntegrityError(`journal row ${seq}`, 'the row is malformed (its key and tag do not fit together)');
+    return {
+      seq,
+      attempt,
+      stepId,
+      kind,
+      stepName,
+      effect,
+      idempotencyKey: keyLength === null ? null : keyAndTag.subarray(0, keyLength),
+      tag: keyAndTag.subarray(keyLength ?? 0),
+    };
+  });
 }
 
 /** Record a completeness mark (see journalMark.ts). */

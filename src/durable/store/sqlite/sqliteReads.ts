@@ -8,21 +8,21 @@ import type { ExecutionId, IdempotencyKey } from '../../model/ids';
 import type { JournalRecord } from '../../model/journal';
 import type { AuditRecord } from '../journalStore';
 import type { SqliteConnection } from './sqliteConnection';
-import { rowToRecord, SELECT_ROW } from './sqliteRows';
+import { packedRowToRecord, rowToRecord, SELECT_PACKED_ROW, SELECT_ROW } from './sqliteRows';
 
 export async function readSegment(conn: SqliteConnection, executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<JournalRecord[]> {
   const rows = await conn.exclusive('read journal segment', () =>
-    conn.all(`${SELECT_ROW} WHERE execution_id = ? AND attempt = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, attempt, afterSeq, limit]),
+    conn.all(`${SELECT_PACKED_ROW} WHERE execution_id = ? AND attempt = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, attempt, afterSeq, limit]),
   );
-  return rows.map(rowToRecord);
+  return rows.map((row) => packedRowToRecord(executionId, row));
 }
 
 /** Every attempt of an execution, in segments: for views and export. */
 export async function readExecutionSegment(conn: SqliteConnection, executionId: ExecutionId, afterSeq: number, limit: number): Promise<JournalRecord[]> {
   const rows = await conn.exclusive('read journal segment', () =>
-    conn.all(`${SELECT_ROW} WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, afterSeq, limit]),
+    conn.all(`${SELECT_PACKED_ROW} WHERE execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [executionId, afterSeq, limit]),
   );
-  return rows.map(rowToRecord);
+  return rows.map((row) => packedRowToRecord(executionId, row));
 }
 
 export async function findResultByKey(conn: SqliteConnection, executionId: ExecutionId, key: IdempotencyKey): Promise<JournalRecord | undefined> {

@@ -30,6 +30,8 @@ test('each server condition becomes a reason and advice', () => {
     ['55P03', 'locked', /it is retried/],
     ['23505', 'conflict', /same identity already exists/],
     ['23503', 'conflict', /refers to an execution that does not exist/],
+    // An unmapped code (here a NUL in text) keeps the server's message and no guessed advice.
+    ['22021', 'io', /failed \(22021\): the server refused it \(see its message\): server said no$/],
   ];
   for (const [code, reason, advice] of cases) {
     const error = mapped(code);

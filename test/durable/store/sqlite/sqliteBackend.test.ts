@@ -8,6 +8,7 @@ import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../.
 import type { NewEntry, StoredRow } from '../../../../src/durable/model/journal';
 import { loadMigrations } from '../../../../src/durable/store/sqlite/migrations';
 import { SqliteBackend } from '../../../../src/durable/store/sqlite/sqliteBackend';
+import { packedRowToRecord } from '../../../../src/durable/store/sqlite/sqliteRows';
 import { MIGRATIONS_DIR, bytes, openBackend, tempDir, testCodec, text } from '../../../helpers';
 
 const codec = testCodec();
@@ -265,4 +266,14 @@ test('point lookups leave no read snapshot open: a write after another process w
   await rawClose(other);
   await backend.appendRows([resultRow(exec, 1)]);
   assert.equal((await backend.getExecution(exec))?.title, 'changed elsewhere');
+});
+
+test('a packed row whose lengths do not fit its blob is refused as damage, not split', () => {
+  const exec = newExecutionId();
+  const h = (keyLength: number | null, macLength: number | null) => JSON.stringify([1, 0, 'step_intent', 's0', 'exactly_once', 3, 5, keyLength, macLength]);
+  const ok = packedRowToRecord(exec, { seq: 7, h: h(32, 16), b: Buffer.alloc(50, 1) });
+  assert.deepEqual([ok.idempotencyKey?.length, ok.body.length, ok.mac?.length, ok.executionId], [32, 2, 16, exec]);
+  for (const row of [{ seq: 7, h: h(32, 16), b: Buffer.alloc(47) }, { seq: 7, h: h(null, null), b: null }]) {
+    assert.throws(() => packedRowToRecord(exec, row), (e: unknown) => isDurableError(e, 'integrity') && /journal row 7: the row is malformed/.test((e as Error).message));
+  }
 });
