@@ -76,14 +76,15 @@ function parseCheckpoint(bytes: Uint8Array): Encoded['steps'] {
   return parsed.steps;
 }
 
+/** A folded step's idempotency key: 32 bytes as lowercase hex. */
+const KEY_HEX = /^[0-9a-f]{64}$/;
+
 /**
  * The checkpoint's steps with their keys and payloads as views into one buffer
  * of their own: replaying a folded journal then allocates one buffer per
  * checkpoint instead of four small ones per step (whose pooled slabs were most
  * of the memory a folded replay grew by).
  */
-const KEY_HEX = /^[0-9a-f]{64}$/;
-
 export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
   const steps = parseCheckpoint(bytes);
   let total = 0;
