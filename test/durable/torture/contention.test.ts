@@ -1,7 +1,7 @@
 // Two processes on the same durable.db and the same execution: never both run it.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeRuntime, tempDir } from '../../helpers';
@@ -19,8 +19,9 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-function contend(dir: string, owner: string): Proc {
-  const child = spawn(process.execPath, [CHILD, join(dir, 'durable.db'), join(dir, 'ledger.txt'), join(dir, 'notify.txt'), String(N), owner, String(LEASE_MS), 'contend', String(SLOW_MS)], {
+/** `gate`: a file the owner's effects wait for, so its run is still going when the test needs it to be. */
+function contend(dir: string, owner: string, gate = ''): Proc {
+  const child = spawn(process.execPath, [CHILD, join(dir, 'durable.db'), join(dir, 'ledger.txt'), join(dir, 'notify.txt'), String(N), owner, String(LEASE_MS), 'contend', String(SLOW_MS), gate], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: string[] = [];
@@ -71,12 +72,17 @@ async function reference(t: Parameters<typeof makeRuntime>[0]): Promise<unknown>
 test('a second process waits while the owner is alive and never runs the execution', { timeout: 60_000 }, async (t) => {
   const expected = await reference(t);
   const dir = tempDir(t);
-  const a = contend(dir, 'window-a');
+  // A holds its first effect until B has seen the live lease: on a loaded machine B can start after A finished.
+  const gate = join(dir, 'gate');
+  const a = contend(dir, 'window-a', gate);
   t.after(() => a.child.kill('SIGKILL'));
   await a.waitFor('STARTED');
   const b = contend(dir, 'window-b');
   t.after(() => b.child.kill('SIGKILL'));
   await b.waitFor('WAITING');
+  // Held for longer than a lease: A renews it while it works, and B keeps waiting.
+  await new Promise((r) => setTimeout(r, LEASE_MS * 1.5));
+  writeFileSync(gate, '');
   assert.deepEqual(JSON.parse((await a.waitFor('DONE')).slice(5)), expected);
   assert.deepEqual(JSON.parse((await b.waitFor('DONE')).slice(5)), expected, 'the second window replays the finished result');
   assert.equal(await a.exited, 0);

@@ -9,7 +9,7 @@ import { engineStore, TEST_MASTER_KEY } from '../../helpers';
 import { tortureWorkflow } from './tortureWorkflow';
 
 async function main(): Promise<void> {
-  const [file, ledger, notify, n, owner, leaseMs, mode, slowMs] = process.argv.slice(2);
+  const [file, ledger, notify, n, owner, leaseMs, mode, slowMs, gate] = process.argv.slice(2);
   const engine = await DurableEngine.open({
     file,
     ...engineStore(file),
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     config: leaseMs ? { leaseMs: Number(leaseMs) } : {},
   });
   const registry = new WorkflowRegistry();
-  registry.register(tortureWorkflow(ledger, notify, Number(slowMs ?? 0)));
+  registry.register(tortureWorkflow(ledger, notify, Number(slowMs ?? 0), gate || undefined));
   const runtime = new DurableRuntime({ engine, registry, ownerId: owner, logger: { info: () => undefined, warn: (m) => process.stderr.write(`warn: ${m}\n`) } });
   const ops = { ran: 0 };
   runtime.onEvent((e) => e.type === 'step' && ops.ran++);

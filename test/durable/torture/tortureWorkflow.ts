@@ -18,11 +18,17 @@ function ledgerHas(ledger: string, key: string): string | undefined {
 /** Let other work (and the killer's timer) interleave inside the window. */
 const yieldTurn = () => new Promise((r) => setImmediate(r));
 
-export function tortureWorkflow(ledger: string, notify: string, slowMs = 0): WorkflowDefinition<TortureInput, unknown> {
+/** Hold every effect until `gate` exists (a test that needs the run still going at some moment). */
+async function passGate(gate: string | undefined): Promise<void> {
+  while (gate !== undefined && !existsSync(gate)) await new Promise((r) => setTimeout(r, 20));
+}
+
+export function tortureWorkflow(ledger: string, notify: string, slowMs = 0, gate?: string): WorkflowDefinition<TortureInput, unknown> {
   const effect = (value: string) => async (h: StepHandle) => {
     const key = Buffer.from(h.idempotencyKey).toString('hex');
     await yieldTurn();
     if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+    await passGate(gate);
     await h.ensureOwner();
     appendFileSync(ledger, `${key} ${h.stepId} ${value} ${process.pid} ${Date.now()}\n`);
     await yieldTurn();
