@@ -29,7 +29,7 @@ async function step(name, fn) {
     results.push({ name: rename ?? name, ...outcome, seconds: (Date.now() - t0) / 1000 });
   } catch (error) {
     log(`${name}: ${error.message}`);
-    results.push({ name, check: true, passed: 0, failed: 1, seconds: (Date.now() - t0) / 1000 });
+    results.push({ name, check: true, passed: 0, failed: 1, names: [error.message], seconds: (Date.now() - t0) / 1000 });
   }
 }
 
@@ -82,7 +82,10 @@ function tapCounts(tap, code) {
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
   const count = (label) => Number((text.match(new RegExp(`^# ${label} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   const failed = count('fail') + count('cancelled');
-  return { passed: count('pass'), failed: failed + (code !== 0 && failed === 0 ? 1 : 0) };
+  // Top-level `not ok` lines name the failing tests (subtests are indented).
+  const names = [...text.matchAll(/^not ok \d+ - (.*)$/gm)].map((m) => m[1]);
+  if (code !== 0 && failed === 0) names.push(`the runner exited with ${code}`);
+  return { passed: count('pass'), failed: failed + (code !== 0 && failed === 0 ? 1 : 0), names };
 }
 
 // The real VS Code: integration tests inside the extension host, then the UI in Chromium.
@@ -119,5 +122,7 @@ for (const r of results) {
 const failed = results.reduce((n, r) => n + r.failed, 0);
 const passed = results.reduce((n, r) => n + r.passed, 0);
 console.log(`${passed} passed, ${failed} failed`);
+// Repeated last so the tail of a long CI log names what failed (details are above, by name).
+for (const r of results) for (const n of r.failed ? (r.names ?? []) : []) console.log(`✖ ${r.name}: ${n}`);
 log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 process.exit(failed > 0 ? 1 : 0);

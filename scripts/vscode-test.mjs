@@ -501,7 +501,11 @@ export async function runVsCodeSuites({ postgresUrl } = {}) {
   const failures = [...integration, ...ui].filter((r) => r.state === 'failed');
   for (const f of failures) log(`FAILED ${f.title}\n${f.error ?? ''}`);
   if (failures.length > 0) console.log(`extension host log:\n${extensionHostLog(p)}`);
-  const count = (rs) => ({ passed: rs.filter((r) => r.state === 'passed').length, failed: rs.filter((r) => r.state === 'failed').length });
+  const count = (rs) => {
+    const failed = rs.filter((r) => r.state === 'failed');
+    const names = failed.map((r) => `${r.title} — ${String(r.error ?? '').split('\n')[0].slice(0, 300)}`);
+    return { passed: rs.filter((r) => r.state === 'passed').length, failed: failed.length, names };
+  };
   log(`screenshots in ${shots}; tools ${toolSeconds.toFixed(0)} s; VS Code suites ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return { integration: count(integration), ui: count(ui) };
 }
