@@ -213,7 +213,7 @@ export class DurableDatabase implements vscode.Disposable {
    * check recorded in the database refuses another one before anything is read.
    */
   /** The shared store's settings are usable (a connection string without a password, a workspace); throws what to fix. */
-  checkSharedSettings(): { connectionString: string; project: ProjectIdentity } {
+  checkSharedSettings(): { connectionString: string; preparedStatements: boolean; project: ProjectIdentity } {
     const settings = this.shared.store();
     const project = this.project();
     if (!project || this.folder === undefined) throw new NoWorkspaceError();
@@ -223,11 +223,11 @@ export class DurableDatabase implements vscode.Disposable {
     if (passwordIn(settings.connectionString)) {
       throw new Error('durableSessions.postgres.connectionString holds a password: remove it from the setting and run "Durable Sessions: Set PostgreSQL Password" (it is kept in the secret store)');
     }
-    return { connectionString: settings.connectionString, project };
+    return { connectionString: settings.connectionString, preparedStatements: settings.preparedStatements, project };
   }
 
   private async openShared(): Promise<DurableEngine> {
-    const { connectionString, project } = this.checkSharedSettings();
+    const { connectionString, preparedStatements, project } = this.checkSharedSettings();
     const password = await this.shared.secrets.get(PG_PASSWORD_SECRET);
     const keys = await this.keys.load({ createIfMissing: true });
     const started = Date.now();
@@ -240,7 +240,7 @@ export class DurableDatabase implements vscode.Disposable {
         previousKeys: keys.previous,
         config: this.config(),
         logger: { warn: (m: string) => this.log.warn(m) },
-        postgres: { connectionString, ...(password ? { password } : {}), project: project.id },
+        postgres: { connectionString, ...(password ? { password } : {}), project: project.id, preparedStatements },
       });
     } catch (error) {
       if (isDurableError(error, 'wrong_key')) {

@@ -144,6 +144,8 @@ export interface StoreSettings {
   readonly sqliteBinding: 'auto' | 'vscode' | 'bundled';
   /** `postgres://user@host:port/db`, without its password. */
   readonly connectionString: string;
+  /** Prepare the shared journal's statements by name (off behind a pooler that cannot track them). */
+  readonly preparedStatements: boolean;
   /** Configured project id; empty: derived from the repository (see projectIdentity.ts). */
   readonly projectId: string;
 }
@@ -159,6 +161,12 @@ export function readStoreSettings(warn: (message: string) => void): StoreSetting
     store: oneOf(cfg.get('store'), ['sqlite', 'postgres'] as const, 'sqlite', 'store', warn),
     sqliteBinding: oneOf(cfg.get('sqlite.binding'), ['auto', 'vscode', 'bundled'] as const, 'auto', 'sqlite.binding', warn),
     connectionString: text('postgres.connectionString'),
+    preparedStatements: ((): boolean => {
+      const v = cfg.get<unknown>('postgres.preparedStatements');
+      if (v === undefined || typeof v === 'boolean') return v ?? true;
+      warn(`settings: ${SECTION}.postgres.preparedStatements must be true or false; true is used`);
+      return true;
+    })(),
     projectId: text('projectId'),
   };
 }

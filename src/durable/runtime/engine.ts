@@ -31,6 +31,8 @@ export interface PostgresTarget {
   /** A schema of its own (tests); `public` otherwise. */
   readonly schema?: string;
   readonly poolSize?: number;
+  /** Statements prepared by name once per connection (default true; see pgConnection.ts). */
+  readonly preparedStatements?: boolean;
 }
 
 export interface EngineOptions {

@@ -9,6 +9,14 @@
  *   mid-flight is reported, because it may have committed.
  * - SQLSTATEs become StorageError reasons the UI can explain; messages name the
  *   server without its password.
+ * - Statements with parameters are prepared by name, once per connection
+ *   (`preparedStatements`, on by default): the server parses and plans the
+ *   append once instead of at every step. A server connection that does not
+ *   hold a name the driver believes it does (a transaction-mode pooler that
+ *   does not track them, `DEALLOCATE` by someone else, a migration that changed
+ *   a table's columns) fails the statement before it runs; the pool then stops
+ *   naming and sends it again unnamed (a transaction is rolled back and
+ *   retried whole), with one warning in the log.
  * - The driver loads at the first open, not when the extension activates.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -42,12 +50,37 @@ export interface PgConnectionOptions {
    */
   readonly lockTimeoutMs?: number;
   readonly applicationName?: string;
+  /** Name parameterized statements so the server keeps them parsed (default true; off behind PgBouncer in transaction mode before 1.21). */
+  readonly preparedStatements?: boolean;
   readonly warn?: (message: string) => void;
 }
 
 export type PgValue = string | number | boolean | null | Buffer | readonly unknown[];
 
 const CONNECT_RETRIES = 4;
+
+/**
+ * Errors that say a named statement met a server connection that does not hold
+ * it as the driver thinks: 26000 (does not exist), 42P05 (already exists), and
+ * 0A000 "cached plan must not change result type". Each is raised before the
+ * statement runs, so sending it again is safe.
+ */
+function isNameMismatch(error: Error & { code?: unknown }): boolean {
+  return error.code === '26000' || error.code === '42P05' || (error.code === '0A000' && /cached plan must not change result type/i.test(error.message));
+}
+
+/** Errors raised by a named statement that never ran: sent again unnamed (see `isNameMismatch`). */
+const unnamedRetry = new WeakSet<Error>();
+
+/** Distinct statement texts named per process; past it (never, with this store's fixed statements) statements go unnamed. */
+const MAX_NAMED = 200;
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_NAMED) statementNames.set(sql, (name = `durable_${statementNames.size + 1}`));
+  return name;
+}
 
 /** The server as messages may name it: user, host, port and database, no password. */
 export function describeServer(connectionString: string): string {
@@ -85,6 +118,9 @@ const ADVICE: Partial<Record<StorageFailure, string>> = {
   corrupt: 'the server reports damaged data: ask its administrator to check it',
 };
 
+const NAME_MISMATCH_ADVICE =
+  'a named statement met a server connection that does not hold it (a pooler in transaction mode that does not track them?): turn off durableSessions.postgres.preparedStatements, or set max_prepared_statements on PgBouncer 1.21 or later';
+
 /** Turn a driver error into a StorageError that says what, where and how to fix it. */
 export function toStorageError(raw: unknown, where: string, operation: string): Error {
   const error = ensureError(raw) as Error & { code?: unknown };
@@ -95,7 +131,13 @@ export function toStorageError(raw: unknown, where: string, operation: string): 
   // A foreign key names a row that is not there: not a duplicate, so not the duplicate's advice.
   // An unmapped code is reported as 'io' but not with the disk-space advice: that would be a guess.
   const advice =
-    error.code === '23503' ? 'it refers to an execution that does not exist (it may have been pruned)' : mapped ? (ADVICE[mapped] ?? 'see the log') : 'the server refused it (see its message)';
+    error.code === '23503'
+      ? 'it refers to an execution that does not exist (it may have been pruned)'
+      : isNameMismatch(error)
+        ? NAME_MISMATCH_ADVICE
+        : mapped
+          ? (ADVICE[mapped] ?? 'see the log')
+          : 'the server refused it (see its message)';
   const detail = reason === 'conflict' ? ` [${error.message}]` : `: ${error.message}`;
   return new StorageError(reason, `${where}: ${operation} failed${code}: ${advice}${detail}`, { cause: error });
 }
@@ -115,12 +157,21 @@ export function openPoolCount(): number {
 export class PgConnection {
   private readonly scope = new AsyncLocalStorage<PoolClient>();
   private closed = false;
+  /** Cleared for good at the first name mismatch (see `isNameMismatch`). */
+  private naming: boolean;
 
   private constructor(
     private readonly pool: Pool,
     readonly where: string,
     private readonly options: PgConnectionOptions,
-  ) {}
+  ) {
+    this.naming = options.preparedStatements ?? true;
+  }
+
+  /** Whether statements are still prepared by name (false when turned off, or after a mismatch). */
+  get namesStatements(): boolean {
+    return this.naming;
+  }
 
   /** Connect once to prove the server, the role and the database answer (clear errors at open, not later). */
   static async open(options: PgConnectionOptions): Promise<PgConnection> {
@@ -166,11 +217,17 @@ export class PgConnection {
   async query<R extends QueryResultRow = QueryResultRow>(operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
     const inside = this.scope.getStore();
     if (inside) return this.send<R>(inside, operation, sql, params);
-    const client = await this.connect(operation);
-    try {
-      return await this.send<R>(client, operation, sql, params);
-    } finally {
-      client.release();
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connect(operation);
+      try {
+        return await this.send<R>(client, operation, sql, params);
+      } catch (error) {
+        // It never ran, and naming is now off: the second send goes unnamed.
+        if (attempt === 1 && error instanceof Error && unnamedRetry.has(error)) continue;
+        throw error;
+      } finally {
+        client.release();
+      }
     }
   }
 
@@ -189,6 +246,7 @@ export class PgConnection {
         const error = toStorageError(raw, this.where, operation);
         await client.query('ROLLBACK').catch(() => (broken = true));
         if (error instanceof StorageError && error.reason === 'locked' && attempt < 3) continue;
+        if (unnamedRetry.has(error) && attempt < 3) continue; // rolled back whole; the retry sends its statements unnamed
         throw error;
       } finally {
         // A client that could not even roll back is discarded, not returned to the pool.
@@ -226,11 +284,20 @@ export class PgConnection {
   }
 
   private async send<R extends QueryResultRow>(client: PoolClient, operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    // Only statements with parameters: those are single statements (a migration's script is not) and come from this store's fixed texts.
+    const name = this.naming && params.length > 0 ? statementName(sql) : undefined;
     try {
-      const result = await client.query<R>(sql, params.map(toParam));
+      const values = params.map(toParam);
+      const result = name === undefined ? await client.query<R>(sql, values) : await client.query<R>({ name, text: sql, values });
       return result.rows;
-    } catch (error) {
-      throw toStorageError(error, this.where, operation);
+    } catch (raw) {
+      const error = toStorageError(raw, this.where, operation);
+      if (name !== undefined && isNameMismatch(ensureError(raw))) {
+        if (this.naming) this.options.warn?.(`${this.where}: ${operation}: ${ensureError(raw).message}; statements are sent unnamed from now on (durableSessions.postgres.preparedStatements)`);
+        this.naming = false;
+        unnamedRetry.add(error);
+      }
+      throw error;
     }
   }
 

@@ -38,7 +38,6 @@ function distinctFences(rows: readonly StoredRow[]): Array<{ id: string; owner: 
  * each; for one row that was half the statement's time.
  */
 async function insertOne(s: PgScope, r: StoredRow): Promise<Array<Record<string, unknown>>> {
-  // Unnamed, like every statement here: behind PgBouncer in transaction mode a named one could meet a server connection that never prepared it.
   return s.conn.query(
     'append 1 journal row',
     `WITH held AS (

@@ -32,6 +32,9 @@ test('each server condition becomes a reason and advice', () => {
     ['23503', 'conflict', /refers to an execution that does not exist/],
     // An unmapped code (here a NUL in text) keeps the server's message and no guessed advice.
     ['22021', 'io', /failed \(22021\): the server refused it \(see its message\): server said no$/],
+    // A named statement the server connection does not hold (a pooler that does not track them).
+    ['26000', 'io', /turn off durableSessions\.postgres\.preparedStatements, or set max_prepared_statements on PgBouncer 1\.21/],
+    ['42P05', 'io', /a named statement met a server connection that does not hold it/],
   ];
   for (const [code, reason, advice] of cases) {
     const error = mapped(code);
