@@ -23,6 +23,8 @@ import type { LeaseFence } from '../model/journal';
 export interface RunLease {
   check(): Promise<void>;
   readonly fence: LeaseFence;
+  /** Finalizing under the fence cleared the lease (see LeaseKeeper.cleared). */
+  cleared(): void;
 }
 import type { ActiveRun, ExecutionOutcome, RuntimeEvent, RuntimeLogger, StopReason } from './runtimeTypes';
 
@@ -111,11 +113,11 @@ export async function driveAttempts(
     if (ctx.readFailure) return deps.outcomes.park(id, `${DAMAGED_DETAIL}${ctx.readFailure.message}`, lease.fence);
     if (ctx.journalFailure) return deps.outcomes.park(id, `${UNAVAILABLE_DETAIL}${ctx.journalFailure.message}`, lease.fence);
     if (result.ok) {
-      return deps.outcomes.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output }, lease.fence);
+      return deps.outcomes.conclude(id, attempt, { status: 'completed', output: result.output }, { status: 'completed', output: result.output }, lease);
     }
     const error = result.error;
     if (run.stopReason === 'cancel' || (isDurableError(error, 'cancelled') && run.controller.signal.aborted)) {
-      return deps.outcomes.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' }, lease.fence);
+      return deps.outcomes.conclude(id, attempt, { status: 'cancelled', error: toErrorData(new CancelledError('cancelled by the user')) }, { status: 'cancelled' }, lease);
     }
     if (error instanceof SuspendExecution) {
       await withTimeout(deps.engine.writer.flush(), deps.engine.config.ackTimeoutMs, 'committing before suspending').catch((e) =>
@@ -144,6 +146,6 @@ export async function driveAttempts(
       return deps.outcomes.park(id, `${UNAVAILABLE_DETAIL}${(error as Error).message}`, lease.fence);
     }
     const data = toErrorData(error);
-    return deps.outcomes.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) }, lease.fence);
+    return deps.outcomes.conclude(id, attempt, { status: 'failed', error: data }, { status: 'failed', error: error instanceof Error ? error : fromErrorData(data) }, lease);
   }
 }

@@ -49,6 +49,23 @@ export class LeaseKeeper {
     const askedAt = clock();
     const epoch = await backend.acquireLease(executionId, owner, leaseMs);
     if (epoch === undefined) return undefined;
+    return LeaseKeeper.adopt(backend, executionId, owner, leaseMs, clock, onLost, askedAt, epoch);
+  }
+
+  /**
+   * Keep a lease taken some other way (an execution created with its lease,
+   * see NewExecution.lease). `askedAt` is the time read before that write.
+   */
+  static adopt(
+    backend: JournalStore,
+    executionId: ExecutionId,
+    owner: string,
+    leaseMs: number,
+    clock: () => number,
+    onLost: (why: LeaseLoss) => void,
+    askedAt: number,
+    epoch: number,
+  ): LeaseKeeper {
     const keeper = new LeaseKeeper(backend, executionId, owner, leaseMs, clock, onLost, askedAt, epoch);
     // Not unref'd: while an execution runs, its heartbeat is live work of this process.
     keeper.timer = setInterval(() => void keeper.renew(), Math.max(100, Math.floor(leaseMs / 3)));
@@ -98,6 +115,15 @@ export class LeaseKeeper {
       this.lose('taken');
       throw new CancelledError(`execution ${this.executionId}: the lease was lost to another owner`);
     }
+  }
+
+  /**
+   * The lease was cleared by a write fenced with it (finalizing clears it):
+   * stop the heartbeat, which would otherwise find the lease gone and report
+   * it lost, and skip the release.
+   */
+  cleared(): void {
+    this.stop();
   }
 
   /** Stop the heartbeat and give the lease up. Idempotent. */

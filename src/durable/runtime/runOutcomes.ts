@@ -24,13 +24,21 @@ export function detailOf(outcome: FinishRecord): string | null {
   return outcome.status === 'completed' ? null : `${outcome.error.code}: ${outcome.error.message}`.slice(0, 500);
 }
 
+/** The run's lease as concluding needs it: its fence, and word that finalizing cleared it. */
+export interface ConcludingLease {
+  readonly fence: LeaseFence;
+  cleared(): void;
+}
+
 export class RunOutcomes {
   constructor(private readonly deps: RunOutcomeDeps) {}
 
   /** Write the outcome; a journal that cannot take it leaves the execution suspended and resumable (its replay writes it). */
-  async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome, fence?: LeaseFence): Promise<ExecutionOutcome> {
+  async conclude(id: ExecutionId, attempt: number, record: FinishRecord, outcome: ExecutionOutcome, lease?: ConcludingLease): Promise<ExecutionOutcome> {
+    const fence = lease?.fence;
     try {
-      await this.finish(id, attempt, record, fence);
+      // Finalizing under the fence also cleared the lease: nothing is left to release.
+      if (await this.finish(id, attempt, record, fence)) lease?.cleared();
       return outcome;
     } catch (error) {
       if (isFenced(error)) return fencedOut(this.deps.warn, id, error);
@@ -80,12 +88,12 @@ export class RunOutcomes {
    * guarded status transition. No status without its journaled outcome: a
    * journal error propagates and nothing is finalized.
    */
-  async finish(id: ExecutionId, attempt: number, outcome: FinishRecord, fence?: LeaseFence): Promise<void> {
+  async finish(id: ExecutionId, attempt: number, outcome: FinishRecord, fence?: LeaseFence): Promise<boolean> {
     await this.deps.engine().writer.appendAcked({
       executionId: id, attempt, stepId: null, stepName: null, effect: null, idempotencyKey: null,
       kind: 'execution_finished', payload: encodeFinish(outcome), ...(fence ? { fence } : {}),
     });
-    await this.deps.engine().backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome), fence);
+    return this.deps.engine().backend.finalize(id, outcome.status, outcome.status === 'completed' ? null : detailOf(outcome), fence);
   }
 }
 

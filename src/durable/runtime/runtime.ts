@@ -41,9 +41,9 @@ import {
 import { newExecutionId, type ExecutionId } from '../model/ids';
 import type { ExecutionRecord, JournalRecord, NewEntry } from '../model/journal';
 import { LaunchGate } from './launchGate';
-import { LeaseKeeper } from './lease';
+import { LeaseKeeper, type LeaseLoss } from './lease';
 import { DAMAGED_DETAIL, describeDecision, planExecution, planRecovery, type PlanDeps, type RecoveryItem } from './recovery';
-import type { ExecutionFilter } from '../store/journalStore';
+import { FIRST_LEASE_EPOCH, type ExecutionFilter } from '../store/journalStore';
 import { encodeValue, type FinishRecord } from '../execution/stepValue';
 import type { WorkflowDefinition } from '../execution/workflow';
 import { PROMISE_VALUE_LABEL, tokenHash, type PromiseSettlement } from '../execution/waits';
@@ -109,8 +109,12 @@ export class DurableRuntime {
         executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null,
         kind: 'execution_started', payload: encodeValue(input, `execution ${id} input`),
       });
-      await this.engine.backend.createExecution({ id, kind, version: definition.version, title }, [started]);
-      return this.launch(id, definition as WorkflowDefinition, input, 1, false);
+      // Created with the run's lease: no window can claim it before this run starts.
+      const owner = this.runOwner();
+      const askedAt = this.clock();
+      const leaseMs = this.engine.config.leaseMs;
+      await this.engine.backend.createExecution({ id, kind, version: definition.version, title, lease: { owner, leaseMs } }, [started]);
+      return this.launch(id, definition as WorkflowDefinition, input, 1, false, { owner, askedAt });
     });
   }
 
@@ -400,30 +404,51 @@ export class DurableRuntime {
     await verifyJournalMark(this.engine.backend, this.engine.codec, execution, { journals: this.verifiedJournals, mode: 'take' });
   }
 
-  private async launch(id: ExecutionId, definition: WorkflowDefinition, input: unknown, attempt: number, replay: boolean): Promise<ExecutionHandle> {
+  /** The lease belongs to a run, not to the window: a second run of the same window is a stranger to it. */
+  private runOwner(): string {
+    return `${this.options.ownerId}#${randomUUID().slice(0, 8)}`;
+  }
+
+  /**
+   * Run an execution under a lease: the one it was created with (`created`: it is running and
+   * nobody else has held it), or one claimed here, after which its status is checked and reopened.
+   */
+  private async launch(
+    id: ExecutionId,
+    definition: WorkflowDefinition,
+    input: unknown,
+    attempt: number,
+    replay: boolean,
+    created?: { owner: string; askedAt: number },
+  ): Promise<ExecutionHandle> {
     const controller = new AbortController();
     const run: ActiveRun = { controller, done: Promise.resolve({ status: 'interrupted', reason: 'not started' }) };
-    // The lease belongs to this run, not to the window: a second run of the same window is a stranger to it.
-    const runOwner = `${this.options.ownerId}#${randomUUID().slice(0, 8)}`;
-    const lease = await LeaseKeeper.acquire(this.engine.backend, id, runOwner, this.engine.config.leaseMs, this.clock, (why) => {
+    const onLost = (why: LeaseLoss): void => {
       run.stopReason = 'lease_lost';
       run.stopDetail = why === 'taken' ? 'another window took over' : 'the journal\'s database did not answer for longer than the lease; stopped without writing, resumable';
       controller.abort(new CancelledError('the lease was lost', { stopping: true }));
       this.logger.warn(`execution ${id}: ${why === 'taken' ? 'lease lost to another owner' : 'the lease could not be renewed (database unreachable)'}; stopped without writing`);
-    });
-    if (!lease) {
-      const execution = await this.engine.backend.getExecution(id);
-      throw new LeaseHeldError(id, execution?.leaseOwner ?? 'another window', execution?.leaseExpiresAt ?? 0);
-    }
-    try {
-      // Under the lease: an execution cancelled or finished since it was read (another window) stays so.
-      if (!(await this.engine.backend.reopen(id))) {
-        const now = await this.engine.backend.getExecution(id);
-        throw now?.status === 'completed' ? new AlreadyCompletedError(id) : new InvalidStateError(`execution ${id} is ${now?.status ?? 'gone'}; it was not resumed`);
+    };
+    const leaseMs = this.engine.config.leaseMs;
+    let lease: LeaseKeeper | undefined;
+    if (created) {
+      lease = LeaseKeeper.adopt(this.engine.backend, id, created.owner, leaseMs, this.clock, onLost, created.askedAt, FIRST_LEASE_EPOCH);
+    } else {
+      lease = await LeaseKeeper.acquire(this.engine.backend, id, this.runOwner(), leaseMs, this.clock, onLost);
+      if (!lease) {
+        const execution = await this.engine.backend.getExecution(id);
+        throw new LeaseHeldError(id, execution?.leaseOwner ?? 'another window', execution?.leaseExpiresAt ?? 0);
       }
-    } catch (error) {
-      await lease.release();
-      throw error;
+      try {
+        // Under the lease: an execution cancelled or finished since it was read (another window) stays so.
+        if (!(await this.engine.backend.reopen(id))) {
+          const now = await this.engine.backend.getExecution(id);
+          throw now?.status === 'completed' ? new AlreadyCompletedError(id) : new InvalidStateError(`execution ${id} is ${now?.status ?? 'gone'}; it was not resumed`);
+        }
+      } catch (error) {
+        await lease.release();
+        throw error;
+      }
     }
     this.active.set(id, run);
     this.emit({ type: 'execution', executionId: id, status: 'running' });

@@ -14,7 +14,16 @@ export interface NewExecution {
   readonly kind: string;
   readonly version: number;
   readonly title: string;
+  /**
+   * The run that will drive it holds its lease from the creation on, with epoch
+   * 1 (what a first acquireLease gives): no other owner can slip in between, and
+   * the run needs no claim and no status check of its own.
+   */
+  readonly lease?: { readonly owner: string; readonly leaseMs: number };
 }
+/** The epoch of a lease given at creation (NewExecution.lease): what a first acquireLease gives. */
+export const FIRST_LEASE_EPOCH = 1;
+
 export interface ExecutionFilter {
   readonly statuses?: readonly ExecutionStatus[];
   readonly kind?: string;
@@ -134,7 +143,7 @@ export interface JournalStore extends JournalReader {
    * Create an execution, with its first journal rows (its recorded input) in the
    * same transaction: an execution never exists without its input.
    */
-  createExecution(exec: NewExecution, firstRows?: readonly StoredRow[]): Promise<ExecutionRecord>;
+  createExecution(exec: NewExecution, firstRows?: readonly StoredRow[]): Promise<void>;
   getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined>;
   listExecutions(filter?: ExecutionFilter): Promise<ExecutionRecord[]>;
   /**

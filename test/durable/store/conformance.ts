@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test as nodeTest } from 'node:test';
 import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId } from '../../../src/durable/model/ids';
 import type { NewEntry, StoredRow } from '../../../src/durable/model/journal';
-import type { JournalStore } from '../../../src/durable/store/journalStore';
+import { FIRST_LEASE_EPOCH, type JournalStore } from '../../../src/durable/store/journalStore';
 import type { MessageBody, MessageCodec, ProjectionOp, SessionStorage } from '../../../src/durable/store/sessionStore';
 import { bytes, testCodec } from '../../helpers';
 
@@ -129,6 +129,26 @@ export function storeConformance(name: string, open: Opener, skip?: string): voi
     const done = await store.getExecution(id);
     assert.equal(done?.status, 'completed');
     assert.equal(done?.leaseOwner, null);
+  });
+
+  test(`${name}: an execution created with its lease is held from the first commit, at the first epoch, with its first rows fenced by it`, async (t) => {
+    const { store, advance } = await open(t);
+    const id = newExecutionId();
+    const run = { owner: 'run-a', epoch: FIRST_LEASE_EPOCH };
+    await store.createExecution({ id, kind: 'k', version: 1, title: 'leased', lease: { owner: 'run-a', leaseMs: 1_000 } }, [codec.encode({ ...header(id, null), kind: 'execution_started', payload: bytes('in') } as NewEntry)]);
+    const created = await store.getExecution(id);
+    assert.deepEqual([created?.status, created?.leaseOwner, created?.leaseEpoch], ['running', 'run-a', 1]);
+    assert.equal(await store.acquireLease(id, 'window-b', 1_000), undefined, 'nobody else can claim it');
+    await store.appendRows([{ ...result(id, 0), fence: run }]);
+    assert.equal(await store.renewLease(id, 'run-a', 1_000), true);
+    advance(2_000);
+    assert.equal(await store.acquireLease(id, 'window-b', 1_000), 2, 'once expired, the next owner gets the next epoch');
+    await assert.rejects(store.appendRows([{ ...result(id, 1), fence: run }]), (e: unknown) => (e as { reason?: string }).reason === 'fenced');
+    assert.equal((await store.countRows(id)).count, 2, 'its input and the one row it wrote while it held the lease');
+    const plain = newExecutionId();
+    await store.createExecution({ id: plain, kind: 'k', version: 1, title: 'plain' });
+    const free = await store.getExecution(plain);
+    assert.deepEqual([free?.leaseOwner, free?.leaseEpoch], [null, 0], 'without one it is free');
   });
 
   test(`${name}: a fenced-out owner writes nothing: its rows, outcome and suspension are refused in the writing transaction`, async (t) => {

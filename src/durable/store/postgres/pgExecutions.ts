@@ -8,7 +8,7 @@
 import { InvalidStateError, StorageError } from '../../model/errors';
 import type { ExecutionId } from '../../model/ids';
 import { TERMINAL_STATUSES, type ExecutionRecord, type LeaseFence, type TerminalStatus } from '../../model/journal';
-import type { ExecutionFilter, NewExecution } from '../journalStore';
+import { FIRST_LEASE_EPOCH, type ExecutionFilter, type NewExecution } from '../journalStore';
 import type { PgConnection } from './pgConnection';
 import { num, toExecution } from './pgRows';
 
@@ -37,9 +37,9 @@ export function fencedError(where: string, id: string, fence: LeaseFence): Stora
 export async function createExecution(s: PgScope, exec: NewExecution, now: number): Promise<void> {
   await s.conn.query(
     'create execution',
-    `WITH changed AS (INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at, project)
-       VALUES ($1, $2, $3, $4, 'running', 1, $5, $5, $6) RETURNING id, project) ${announce('execution')}`,
-    [exec.id, exec.kind, exec.version, exec.title, now, s.project],
+    `WITH changed AS (INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at, project, lease_owner, lease_expires_at, lease_epoch)
+       VALUES ($1, $2, $3, $4, 'running', 1, $5, $5, $6, $7, $8, $9) RETURNING id, project) ${announce('execution')}`,
+    [exec.id, exec.kind, exec.version, exec.title, now, s.project, exec.lease?.owner ?? null, exec.lease ? now + exec.lease.leaseMs : null, exec.lease ? FIRST_LEASE_EPOCH : 0],
   );
 }
 

@@ -97,14 +97,12 @@ export class PostgresStore implements JournalStore {
   }
 
   // ---- executions and leases ----
-  async createExecution(exec: NewExecution, firstRows: readonly StoredRow[] = []): Promise<ExecutionRecord> {
+  async createExecution(exec: NewExecution, firstRows: readonly StoredRow[] = []): Promise<void> {
+    if (firstRows.length === 0) return executions.createExecution(this.scope, exec, this.clock());
     await this.conn.transaction('create execution', async () => {
       await executions.createExecution(this.scope, exec, this.clock());
-      if (firstRows.length > 0) await journal.insertRows(this.scope, firstRows);
+      await journal.insertRows(this.scope, firstRows);
     });
-    const created = await this.getExecution(exec.id);
-    if (!created) throw new InvalidStateError(`execution ${exec.id} vanished after insert`);
-    return created;
   }
 
   getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {

@@ -14,7 +14,7 @@ import { flatten, INSERT_CHUNKS, PLACEHOLDERS, pushFlattened, ROW_COLUMNS } from
 import * as marks from './sqliteMarks';
 import * as maintenance from './sqliteMaintenance';
 import * as waits from './sqliteWaits';
-import type { AuditRecord, ChildRowCounts, EntrySummary, ExecutionFilter, ImportedExecution, JournalStore, LeaseFence, MarkRow, MarkState, NewExecution, OpenWindow, PromiseRecord, StoreHint, TimerRecord } from '../journalStore';
+import { FIRST_LEASE_EPOCH, type AuditRecord, type ChildRowCounts, type EntrySummary, type ExecutionFilter, type ImportedExecution, type JournalStore, type LeaseFence, type MarkRow, type MarkState, type NewExecution, type OpenWindow, type PromiseRecord, type StoreHint, type TimerRecord } from '../journalStore';
 import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
 import { InvalidStateError, StorageError } from '../../model/errors';
@@ -125,18 +125,16 @@ export class SqliteBackend implements JournalStore {
    * Create an execution, with its first journal rows (its recorded input) in the
    * same transaction: an execution never exists without its input.
    */
-  async createExecution(exec: NewExecution, firstRows: readonly StoredRow[] = []): Promise<ExecutionRecord> {
+  async createExecution(exec: NewExecution, firstRows: readonly StoredRow[] = []): Promise<void> {
     const now = this.clock();
     await this.conn.transaction('create execution', async () => {
       await this.conn.run(
-        `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', 1, ?, ?)`,
-        [exec.id, exec.kind, exec.version, exec.title, now, now],
+        `INSERT INTO executions (id, kind, version, title, status, attempt, created_at, updated_at, lease_owner, lease_expires_at, lease_epoch)
+         VALUES (?, ?, ?, ?, 'running', 1, ?, ?, ?, ?, ?)`,
+        [exec.id, exec.kind, exec.version, exec.title, now, now, exec.lease?.owner ?? null, exec.lease ? now + exec.lease.leaseMs : null, exec.lease ? FIRST_LEASE_EPOCH : 0],
       );
       if (firstRows.length > 0) await this.insertRows(firstRows);
     });
-    const created = await this.getExecution(exec.id);
-    if (!created) throw new InvalidStateError(`execution ${exec.id} vanished after insert`);
-    return created;
   }
 
   getExecution(id: ExecutionId): Promise<ExecutionRecord | undefined> {

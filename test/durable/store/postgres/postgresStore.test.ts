@@ -21,8 +21,10 @@ test('one database, two projects: each store sees, leases and prunes only its ow
   const schema = pgSchema(t);
   const laptop = await openPgStore(t, { schema, project: 'github.com/acme/web' });
   const other = await openPgStore(t, { schema, project: 'github.com/acme/api' });
-  const mine = await laptop.createExecution(job('web job'));
-  const theirs = await other.createExecution(job('api job'));
+  const mine = job('web job');
+  await laptop.createExecution(mine);
+  const theirs = job('api job');
+  await other.createExecution(theirs);
   assert.deepEqual((await laptop.listExecutions()).map((e) => e.title), ['web job']);
   assert.deepEqual((await other.listExecutions()).map((e) => e.title), ['api job']);
   assert.equal(await laptop.getExecution(theirs.id), undefined, "another project's execution is invisible");
@@ -37,7 +39,8 @@ test('one database, two projects: each store sees, leases and prunes only its ow
 test('a claim skips an execution another transaction is holding instead of waiting for it (after a few short tries)', { skip }, async (t) => {
   const schema = pgSchema(t);
   const store = await openPgStore(t, { schema });
-  const e = await store.createExecution(job('busy'));
+  const e = job('busy');
+  await store.createExecution(e);
   const holder = new Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
   await holder.connect();
   t.after(() => holder.end());
@@ -64,7 +67,8 @@ test('another window learns of a change at once by a hint; a hint of another pro
     return heard.length > 0;
   }, 5_000);
   heard.length = 0;
-  const e = await a.createExecution(job('watched'));
+  const e = job('watched');
+  await a.createExecution(e);
   await a.createPromise({ id: 'p-1', executionId: e.id, stepId: 0, name: 'approval', tokenHash: new Uint8Array(32) });
   await a.settlePromise('p-1', 'resolved', new Uint8Array([1]));
   await a.finalize(e.id, 'completed');
