@@ -86,14 +86,18 @@ export async function run(): Promise<{ idempotentP50: number }> {
   const rawGrouped = await measure(`raw floor of ${CALLERS} callers: each round two grouped ${CALLERS}-row FULL commits`, 'pairs/s', 3, () =>
     inTempDir('das-bench-grouped-', (dir) => rawGroupedCommits(dir, CALLERS, ROUNDS)),
   );
+  // Timed inside the workflow, from the first measured round to the last, as the raw floor is timed
+  // after its file is open and its statement prepared: one warm-up round first, opening and closing not counted.
   const concurrent = await measure(`guarded steps, ${CALLERS} concurrent callers`, 'steps/s', 3, async () => {
-    const t0 = performance.now();
+    let ms = 0;
     await runWorkflow(async (ctx) => {
-      for (let round = 0; round < ROUNDS; round++) {
-        await ctx.parallel(Array.from({ length: CALLERS }, () => ({ descriptor: { name: 'g', effect: 'exactly_once' as const, policy: 'rerun' as const }, op: () => payload })));
-      }
+      const round = () => ctx.parallel(Array.from({ length: CALLERS }, () => ({ descriptor: { name: 'g', effect: 'exactly_once' as const, policy: 'rerun' as const }, op: () => payload })));
+      await round();
+      const t0 = performance.now();
+      for (let r = 0; r < ROUNDS; r++) await round();
+      ms = performance.now() - t0;
     });
-    return (CALLERS * ROUNDS) / ((performance.now() - t0) / 1000);
+    return (CALLERS * ROUNDS) / (ms / 1000);
   });
   figures.push(rawGrouped, concurrent);
   figures.push(ratioFigure(`${CALLERS} concurrent guarded steps ÷ the raw floor of ${CALLERS} callers`, concurrent, rawGrouped, '≥ 0.8', (r) => r >= 0.8));

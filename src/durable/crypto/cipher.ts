@@ -175,18 +175,24 @@ interface DerivedKey {
   readonly idHex: string;
   readonly sealKey: Uint8Array;
   readonly macKey: Uint8Array;
+  /** Keyed BLAKE3 with `macKey`, never updated: each MAC starts from a copy of it (see Keyring.tag). */
+  readonly macBase: MacHasher;
 }
+
+type MacHasher = ReturnType<typeof blake3.create>;
 
 function deriveKey(master: Uint8Array): DerivedKey {
   if (!(master instanceof Uint8Array) || master.length !== MASTER_KEY_BYTES) {
     throw new RangeError(`master key must be ${MASTER_KEY_BYTES} bytes`);
   }
   const id = blake3(master, { context: KEY_ID_CONTEXT, dkLen: KEY_ID_BYTES });
+  const macKey = blake3(master, { context: MAC_KEY_CONTEXT });
   return {
     id,
     idHex: toHex(id),
     sealKey: blake3(master, { context: SEAL_KEY_CONTEXT }),
-    macKey: blake3(master, { context: MAC_KEY_CONTEXT }),
+    macKey,
+    macBase: blake3.create({ key: macKey }),
   };
 }
 
@@ -215,6 +221,8 @@ export class Keyring {
   private readonly maxPayloadBytes: number;
   private readonly nonceSource: (length: number) => Uint8Array;
   private disposed = false;
+  /** The one hasher every MAC is computed in (synchronously, so never shared mid-use). */
+  private readonly macWork: MacHasher;
 
   constructor(options: KeyringOptions) {
     if (!Number.isInteger(options.maxPayloadBytes) || options.maxPayloadBytes < 1) {
@@ -229,6 +237,7 @@ export class Keyring {
     // libsodium compiles off this turn (activation does not wait for it); until then node:crypto seals.
     setTimeout(() => void loadSodium(), 0).unref?.();
     this.current = deriveKey(options.current);
+    this.macWork = this.current.macBase.clone();
     this.byId.set(this.current.idHex, this.current);
     for (const old of options.previous ?? []) {
       const derived = deriveKey(old);
@@ -275,8 +284,18 @@ export class Keyring {
     this.assertLive();
     const out = new Uint8Array(MAC_BYTES);
     out.set(this.current.id, 0);
-    out.set(blake3(data, { key: this.current.macKey }), KEY_ID_BYTES);
+    this.tag(this.current, data, out.subarray(KEY_ID_BYTES));
     return out;
+  }
+
+  /**
+   * The same bytes as blake3(data, { key: macKey }), without building a keyed
+   * hasher per call: a copy of the key's state into one reused hasher.
+   */
+  private tag(key: DerivedKey, data: Uint8Array, out: Uint8Array): void {
+    key.macBase._cloneInto(this.macWork);
+    this.macWork.update(data);
+    this.macWork.digestInto(out);
   }
 
   /** Verify a MAC made by `mac` with any held key, in constant time. */
@@ -285,7 +304,8 @@ export class Keyring {
     if (!macBlob || macBlob.length !== MAC_BYTES) throw new IntegrityError(place(where));
     const key = this.keyFor(macBlob);
     if (!key) throw new IntegrityError(place(where));
-    const expected = blake3(data, { key: key.macKey });
+    const expected = new Uint8Array(MAC_TAG_BYTES);
+    this.tag(key, data, expected);
     if (!equalBytes(expected, macBlob.subarray(KEY_ID_BYTES))) throw new IntegrityError(place(where));
   }
 
@@ -296,7 +316,9 @@ export class Keyring {
     for (const key of this.byId.values()) {
       key.sealKey.fill(0);
       key.macKey.fill(0);
+      key.macBase.destroy();
     }
+    this.macWork.destroy();
     this.byId.clear();
   }
 

@@ -33,6 +33,21 @@ test('known answer: sealing format with a fixed nonce is pinned', () => {
   assert.equal(text(keyring.open(sealed, bytes('aad'), 'test')), 'hello, journal');
 });
 
+test('MACs from one reused hasher: the same bytes as a keyed BLAKE3 each time, whichever key verified last', () => {
+  const old = new Keyring({ current: OTHER_MASTER_KEY, maxPayloadBytes: 1024 });
+  const oldMac = old.mac(bytes('older control'));
+  const keyring = new Keyring({ current: TEST_MASTER_KEY, previous: [OTHER_MASTER_KEY], maxPayloadBytes: 1024 });
+  const pinned = 'ca015c6ede2432fb8abff7d2309a2f695e5300a01fe2f48d8e2032a9fc0e232af2b72c74';
+  for (let i = 0; i < 3; i++) {
+    keyring.verifyMac(oldMac, bytes('older control'), 'old row'); // the previous key's state passes through the shared hasher
+    assert.equal(toHex(keyring.mac(bytes('control'))), pinned);
+    assert.throws(() => keyring.verifyMac(oldMac, bytes('older contro1'), 'tampered row'), (e: unknown) => isDurableError(e, 'integrity'));
+  }
+  assert.equal(toHex(keyring.mac(bytes('control'))), pinned, 'a failed verification leaves nothing behind');
+  old.dispose();
+  keyring.dispose();
+});
+
 test('fresh nonces: sealing the same plaintext twice gives different blobs', () => {
   const keyring = testKeyring();
   const a = keyring.seal(bytes('same'), bytes('aad'), 't');
