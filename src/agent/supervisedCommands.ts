@@ -20,7 +20,11 @@ import {
   claimOf,
   exitOf,
   isProcessAlive,
+  launchOf,
+  pendingLaunches,
+  prepareLaunch,
   runningPidOf,
+  withdrawLaunch,
   type CommandExit,
   type CommandSpec,
 } from './supervisor/commandRecord';
@@ -82,6 +86,8 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 /** A supervisor this host started, as seen from here. */
 interface Launch {
   readonly at: number;
+  /** The folder its supervisor claims the command with (see commandRecord.ts). */
+  readonly pending: string;
   exited: boolean;
   code: number | null;
   failure?: Error;
@@ -121,6 +127,7 @@ export class SupervisedCommands implements CommandRunner {
 
   async probe(key: CommandKey, options: CommandOptions): Promise<CommandProbe> {
     const dir = this.folder(key);
+    if (!existsSync(dir)) await this.settleLaunches(key, dir, options.signal);
     if (!existsSync(dir)) return { state: 'not_started' };
     const exit = exitOf(dir);
     if (exit) return { state: 'finished', result: this.result(dir, exit) };
@@ -140,9 +147,11 @@ export class SupervisedCommands implements CommandRunner {
     const parent = join(dir, '..');
     try {
       if (!existsSync(parent)) return;
+      // Launches first: a supervisor still starting must not claim the key once its record is gone.
+      for (const pending of pendingLaunches(dir)) withdrawLaunch(pending);
       const name = dir.slice(parent.length + 1);
       for (const entry of readdirSync(parent)) {
-        if (entry === name || entry.startsWith(`${name}.superseded-`)) rmSync(join(parent, entry), { recursive: true, force: true });
+        if (entry === name || entry.startsWith(`${name}.superseded-`) || entry.startsWith(`${name}.abandoned-`)) rmSync(join(parent, entry), { recursive: true, force: true });
       }
       if (readdirSync(parent).length === 0) rmSync(parent, { recursive: true, force: true });
     } catch (error) {
@@ -182,9 +191,33 @@ export class SupervisedCommands implements CommandRunner {
     return removed;
   }
 
+  /**
+   * No record, but a supervisor an earlier host started may not have claimed
+   * the command yet: wait until each launch is claimed or past its deadline,
+   * and withdraw the late ones (they can then never run it).
+   */
+  private async settleLaunches(key: CommandKey, dir: string, signal: AbortSignal): Promise<void> {
+    let told = false;
+    for (;;) {
+      let waiting = false;
+      for (const pending of pendingLaunches(dir)) {
+        const launch = launchOf(pending);
+        if (launch && Date.now() <= launch.claimBy) waiting = true;
+        else withdrawLaunch(pending);
+      }
+      if (!waiting || existsSync(dir) || signal.aborted) return;
+      if (!told) {
+        told = true;
+        this.options.log?.(`command ${key.executionId} step ${key.stepId}: a supervisor started before the interruption has not claimed it yet; waiting for it`);
+      }
+      await sleep(this.pollMs, signal);
+    }
+  }
+
   private launch(dir: string, spec: CommandSpec): Launch {
-    const state: Launch = { at: Date.now(), exited: false, code: null, stderr: '' };
-    const child = spawn(this.options.nodePath ?? process.execPath, [this.options.script, dir, Buffer.from(JSON.stringify(spec)).toString('base64url')], {
+    const pending = prepareLaunch(dir, CLAIM_TIMEOUT_MS);
+    const state: Launch = { at: Date.now(), pending, exited: false, code: null, stderr: '' };
+    const child = spawn(this.options.nodePath ?? process.execPath, [this.options.script, dir, Buffer.from(JSON.stringify(spec)).toString('base64url'), pending], {
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
       // The extension host's binary may be Electron: this makes it a plain Node.
@@ -212,16 +245,22 @@ export class SupervisedCommands implements CommandRunner {
         if (signal.reason instanceof CancelledError && signal.reason.stopping) {
           throw new CancelledError('the window is closing; the command goes on under its supervisor', { stopping: true });
         }
+        // A supervisor that has not claimed it yet never will.
+        if (launch) withdrawLaunch(launch.pending);
         await this.stop(dir);
         throw new CancelledError('the command was stopped');
       }
-      if (launch?.failure) throw new Error(`the command supervisor could not be started: ${launch.failure.message}`);
+      if (launch?.failure && withdrawLaunch(launch.pending)) throw new Error(`the command supervisor could not be started: ${launch.failure.message}`);
       if (!existsSync(dir)) {
         if (!launch) throw new CommandOutcomeLostError('its record disappeared before the command finished');
         if (launch.exited) {
+          withdrawLaunch(launch.pending);
           throw new Error(`the command supervisor exited (code ${launch.code}) before starting the command${launch.stderr ? `: ${launch.stderr.trim()}` : ''}`);
         }
-        if (Date.now() - launch.at > CLAIM_TIMEOUT_MS) throw new Error(`the command supervisor did not start the command within ${CLAIM_TIMEOUT_MS / 1000} s`);
+        // Given up only once the launch is withdrawn: a supervisor claiming at this very moment wins, and is waited for.
+        if (Date.now() - launch.at > CLAIM_TIMEOUT_MS && withdrawLaunch(launch.pending)) {
+          throw new Error(`the command supervisor did not start the command within ${CLAIM_TIMEOUT_MS / 1000} s; it will not run`);
+        }
       } else if (this.outcomeLost(dir)) {
         // Ours or an earlier host's (ours lost the claim to it): either way nobody will record the end.
         throw new CommandOutcomeLostError(this.lostDetail(dir));

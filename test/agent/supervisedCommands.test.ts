@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isDurableError } from '../../src/durable/model/errors';
 import type { CommandKey, CommandOptions } from '../../src/agent/commandRunner';
-import { claimOf, runningPidOf } from '../../src/agent/supervisor/commandRecord';
+import { ALREADY_CLAIMED_EXIT, claimOf, pendingLaunches, prepareLaunch, runningPidOf } from '../../src/agent/supervisor/commandRecord';
 import { SupervisedCommands } from '../../src/agent/supervisedCommands';
 import { SUPERVISOR_SCRIPT, processAlive, tempDir, until } from '../helpers';
 
@@ -24,9 +24,14 @@ function fixture(t: Parameters<typeof tempDir>[0]) {
 }
 
 /** A host that starts the command and dies: its supervisor runs on, nobody waits for it here. */
-function orphanedRun(commands: SupervisedCommands, command: string, cwd: string): void {
+function orphanedRun(commands: SupervisedCommands, command: string, cwd: string, pending = prepareLaunch(commands.folder(KEY), 30_000), held = false): Promise<number | null> {
   const spec = Buffer.from(JSON.stringify({ command, cwd, timeoutMs: 10_000, maxOutputBytes: 1024 })).toString('base64url');
-  spawn(process.execPath, [SUPERVISOR_SCRIPT, commands.folder(KEY), spec], { detached: true, stdio: 'ignore' }).unref();
+  const child = spawn(process.execPath, [SUPERVISOR_SCRIPT, commands.folder(KEY), spec, pending], { detached: true, stdio: 'ignore' });
+  return new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // Not waited for, it must not keep the test process alive; a caller that awaits its exit holds it.
+    if (!held) child.unref();
+  });
 }
 
 
@@ -50,11 +55,47 @@ test('two runs of one key race: the command runs once and both get its outcome',
   assert.deepEqual(lines('runs.log'), ['ran']);
   assert.equal(a.output, 'out\n');
   assert.equal(b.output, 'out\n');
+  // The losing supervisor may still be starting (a loaded machine): once the record is forgotten it must not claim the key anew.
+  await commands.forget(KEY);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(lines('runs.log'), ['ran'], 'never twice, also after the record is gone');
+  assert.equal(existsSync(commands.folder(KEY)), false);
+});
+
+test('a supervisor that starts after its launch was withdrawn (the record forgotten) or after its deadline runs nothing', async (t) => {
+  const { dir, commands, lines } = fixture(t);
+  const withdrawn = prepareLaunch(commands.folder(KEY), 30_000);
+  await commands.forget(KEY);
+  assert.equal(await orphanedRun(commands, 'echo ran >> runs.log', dir, withdrawn, true), ALREADY_CLAIMED_EXIT);
+  const late = prepareLaunch(commands.folder(KEY), -1);
+  assert.equal(await orphanedRun(commands, 'echo ran >> runs.log', dir, late, true), ALREADY_CLAIMED_EXIT);
+  assert.deepEqual(lines('runs.log'), [], 'nothing ran');
+  assert.equal(existsSync(commands.folder(KEY)), false, 'nothing was claimed');
+  assert.deepEqual(pendingLaunches(commands.folder(KEY)), [], 'the late launch took itself away');
+});
+
+test('a probe finds a supervisor that has not claimed yet: it waits for the claim and returns the outcome, never "not started"', async (t) => {
+  const { dir, commands, options, lines } = fixture(t);
+  const pending = prepareLaunch(commands.folder(KEY), 30_000); // the host died right after preparing the launch
+  setTimeout(() => void orphanedRun(commands, 'echo ran >> runs.log; echo late', dir, pending), 400);
+  const probe = await commands.probe(KEY, options());
+  assert.equal(probe.state, 'finished');
+  assert.equal(probe.state === 'finished' && probe.result.output, 'late\n');
+  assert.deepEqual(lines('runs.log'), ['ran']);
+});
+
+test('a probe past the deadline of a launch withdraws it and says "not started": the late supervisor can no longer run it', async (t) => {
+  const { dir, commands, options, lines } = fixture(t);
+  const pending = prepareLaunch(commands.folder(KEY), 200);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await commands.probe(KEY, options()), { state: 'not_started' });
+  assert.equal(await orphanedRun(commands, 'echo ran >> runs.log', dir, pending, true), ALREADY_CLAIMED_EXIT);
+  assert.deepEqual(lines('runs.log'), []);
 });
 
 test('after a crash the probe waits for a command that still runs and returns how it ended; running it again adopts that run', async (t) => {
   const { dir, commands, options, lines } = fixture(t);
-  orphanedRun(commands, 'sleep 0.4; echo done >> runs.log; echo finished; exit 0', dir);
+  void orphanedRun(commands, 'sleep 0.4; echo done >> runs.log; echo finished; exit 0', dir);
   await until(() => runningPidOf(commands.folder(KEY)) !== undefined, 5_000);
   const probe = await commands.probe(KEY, options());
   assert.equal(probe.state, 'finished');
@@ -67,7 +108,7 @@ test('after a crash the probe waits for a command that still runs and returns ho
 test('a host that dies before its supervisor claims the command: a rerun and the late supervisor still run it once', async (t) => {
   const { dir, commands, options, lines } = fixture(t);
   // The "dead host's" supervisor and the new host's run start at the same time; one claim wins.
-  orphanedRun(commands, 'echo ran >> runs.log', dir);
+  void orphanedRun(commands, 'echo ran >> runs.log', dir);
   await commands.run(KEY, 'echo ran >> runs.log', options());
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(lines('runs.log'), ['ran']);
@@ -75,7 +116,7 @@ test('a host that dies before its supervisor claims the command: a rerun and the
 
 test('a supervisor killed with its host: the outcome is unknown (never guessed), and a decided rerun runs it again', { skip: !posix }, async (t) => {
   const { dir, commands, options, lines } = fixture(t);
-  orphanedRun(commands, 'echo started >> runs.log; sleep 30', dir);
+  void orphanedRun(commands, 'echo started >> runs.log; sleep 30', dir);
   await until(() => runningPidOf(commands.folder(KEY)) !== undefined, 5_000);
   const claim = claimOf(commands.folder(KEY))!;
   const commandPid = runningPidOf(commands.folder(KEY))!;
@@ -112,7 +153,7 @@ test('cancelling stops the command with its whole process group and rejects with
 
 test('stopExecution stops a command an earlier host left running', { skip: !posix }, async (t) => {
   const { dir, commands, lines } = fixture(t);
-  orphanedRun(commands, '(sleep 0.6; echo late >> runs.log) & sleep 30', dir);
+  void orphanedRun(commands, '(sleep 0.6; echo late >> runs.log) & sleep 30', dir);
   await until(() => runningPidOf(commands.folder(KEY)) !== undefined, 5_000);
   assert.equal(await commands.stopExecution(KEY.executionId), 1);
   await new Promise((r) => setTimeout(r, 900));

@@ -5,20 +5,22 @@
  * captures output up to the cap, enforces the timeout, and records how the
  * command ended, so a restarted host can learn what really happened.
  *
- *   node supervisor.js <folder> <spec as base64url JSON>
+ *   node supervisor.js <folder> <spec as base64url JSON> <launch folder>
  *
  * Bundled on its own (dist/commandSupervisor.js); no vscode, no journal access.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, rmSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, rmSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ALREADY_CLAIMED_EXIT,
   CLAIM_FILE,
   EXIT_FILE,
+  launchOf,
   OUTPUT_FILE,
   RUNNING_FILE,
   STOP_FILE,
+  withdrawLaunch,
   writeJsonAtomically,
   type CommandClaim,
   type CommandExit,
@@ -29,17 +31,26 @@ const windows = process.platform === 'win32';
 /** How long output may still arrive after the shell exited (see the 'exit' handler). */
 const EXIT_DRAIN_MS = 1_000;
 
-/** Make the folder appear with its claim in one rename; false when someone claimed it first. */
-function claim(dir: string, spec: CommandSpec): boolean {
-  const temp = `${dir}.claiming-${process.pid}`;
-  mkdirSync(temp, { recursive: true, mode: 0o700 });
+/**
+ * Make the folder appear with its claim in one rename of the launch folder the
+ * host prepared. False, and nothing runs, when someone claimed the key first,
+ * when the host withdrew the launch (it gave up, or the record was forgotten),
+ * or when this supervisor started after the launch's deadline.
+ */
+function claim(dir: string, spec: CommandSpec, pending: string): boolean {
+  const launch = launchOf(pending);
+  if (!launch || Date.now() > launch.claimBy) {
+    withdrawLaunch(pending);
+    return false;
+  }
   const record: CommandClaim = { supervisorPid: process.pid, claimedAt: Date.now(), timeoutMs: spec.timeoutMs };
-  writeFileSync(join(temp, CLAIM_FILE), JSON.stringify(record), { mode: 0o600 });
   try {
-    renameSync(temp, dir);
+    writeFileSync(join(pending, CLAIM_FILE), JSON.stringify(record), { mode: 0o600 });
+    renameSync(pending, dir);
     return true;
   } catch {
-    rmSync(temp, { recursive: true, force: true });
+    // Withdrawn under us (the write or the rename found no folder), or the key was claimed first.
+    rmSync(pending, { recursive: true, force: true });
     return false;
   }
 }
@@ -109,16 +120,16 @@ function run(dir: string, spec: CommandSpec): void {
 }
 
 function main(): void {
-  const [dir, encoded] = process.argv.slice(2);
-  if (!dir || !encoded) {
-    process.stderr.write('usage: supervisor <folder> <spec>\n');
+  const [dir, encoded, pending] = process.argv.slice(2);
+  if (!dir || !encoded || !pending) {
+    process.stderr.write('usage: supervisor <folder> <spec> <launch folder>\n');
     process.exit(2);
   }
   const spec = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as CommandSpec;
   // Detached from the host: its terminal hang-up or interrupt must not end the record.
   process.on('SIGHUP', () => undefined);
   process.on('SIGINT', () => undefined);
-  if (!claim(dir, spec)) process.exit(ALREADY_CLAIMED_EXIT);
+  if (!claim(dir, spec, pending)) process.exit(ALREADY_CLAIMED_EXIT);
   run(dir, spec);
 }
 
