@@ -166,6 +166,8 @@ export class SupervisedCommands implements CommandRunner {
     let stopped = 0;
     for (const entry of readdirSync(parent)) {
       const dir = join(parent, entry);
+      // A supervisor still starting is stopped before it begins: its launch is withdrawn.
+      if (entry.includes('.pending-') && withdrawLaunch(dir)) stopped++;
       if (entry.includes('.') || exitOf(dir) || !this.supervisorAlive(dir)) continue;
       await this.stop(dir);
       stopped++;

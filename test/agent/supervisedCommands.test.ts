@@ -74,6 +74,14 @@ test('a supervisor that starts after its launch was withdrawn (the record forgot
   assert.deepEqual(pendingLaunches(commands.folder(KEY)), [], 'the late launch took itself away');
 });
 
+test('stopExecution withdraws a launch whose supervisor has not started yet: it never runs', async (t) => {
+  const { dir, commands, lines } = fixture(t);
+  const pending = prepareLaunch(commands.folder(KEY), 30_000);
+  assert.equal(await commands.stopExecution(KEY.executionId), 1);
+  assert.equal(await orphanedRun(commands, 'echo ran >> runs.log', dir, pending, true), ALREADY_CLAIMED_EXIT);
+  assert.deepEqual(lines('runs.log'), []);
+});
+
 test('a probe finds a supervisor that has not claimed yet: it waits for the claim and returns the outcome, never "not started"', async (t) => {
   const { dir, commands, options, lines } = fixture(t);
   const pending = prepareLaunch(commands.folder(KEY), 30_000); // the host died right after preparing the launch
