@@ -147,6 +147,44 @@ test('a live lease keeps a second owner out; an expired one is taken over', asyn
   assert.deepEqual(await (await other.resume(h.id)).done, { status: 'completed', output: 'charged/read/finished' });
 });
 
+test('a started execution is leased from its first commit, and a finished run leaves no lease and no "lease lost"', async (t) => {
+  const inside = gate();
+  const goOn = gate();
+  const leased: WorkflowDefinition<null, string> = {
+    kind: 'leased', version: 1,
+    run: async (ctx) => {
+      await ctx.step({ name: 'hold', effect: 'idempotent' }, async () => {
+        inside.open();
+        await goOn.promise;
+      });
+      return ctx.step({ name: 'last', effect: 'exactly_once', policy: 'rerun' }, () => 'done');
+    },
+  };
+  // Heartbeats every 100 ms: some fall after the run finished.
+  const fx = await makeRuntime(t, { config: { leaseMs: 300 }, workflows: [leased] });
+  const backend = fx.engine.backend;
+  const calls = { acquire: 0, release: 0 };
+  const acquire = backend.acquireLease.bind(backend);
+  const release = backend.releaseLease.bind(backend);
+  backend.acquireLease = (...args) => (calls.acquire++, acquire(...args));
+  backend.releaseLease = (...args) => (calls.release++, release(...args));
+  const h = await fx.runtime.start('leased', null);
+  const first = await backend.getExecution(h.id);
+  assert.match(String(first?.leaseOwner), /^test-owner#/, 'held by this run from the commit that created it');
+  assert.equal(first?.leaseEpoch, 1);
+  await inside.promise;
+  const other = fx.another('w2', [leased]);
+  await assert.rejects(other.resume(h.id), (e: unknown) => isDurableError(e, 'lease_held'), 'another window cannot claim it');
+  await new Promise((r) => setTimeout(r, 250));
+  goOn.open();
+  assert.deepEqual(await h.done, { status: 'completed', output: 'done' });
+  await new Promise((r) => setTimeout(r, 350)); // past a few more heartbeat periods
+  const done = await backend.getExecution(h.id);
+  assert.deepEqual([done?.status, done?.leaseOwner], ['completed', null]);
+  assert.deepEqual(calls, { acquire: 1, release: 0 }, "this run claimed nothing and released nothing (the one claim is the other window's try)");
+  assert.deepEqual(fx.warnings.filter((w) => /lease/.test(w)), [], 'no "lease lost" after finishing cleared it');
+});
+
 test('a run whose lease is taken over stops without writing another outcome', async (t) => {
   const started = gate();
   const fx = await makeRuntime(t, {
