@@ -99,7 +99,8 @@ async function cachedJournal(entries: number): Promise<{ file: string; id: Execu
  * from a copy of the parked unfolded journal and kept beside it.
  */
 async function cachedFoldedJournal(unfolded: { file: string; id: ExecutionId }, steps: number, gc?: () => void): Promise<string> {
-  const file = unfolded.file.replace(/\.db$/, '-folded.db');
+  // The checkpoint layout's version is in the name: a journal folded in another layout is folded again.
+  const file = unfolded.file.replace(/\.db$/, '-folded-v2.db');
   const done = `${file}.json`;
   if (existsSync(file) && existsSync(done)) {
     console.log(`(reusing the folded journal in ${file})`);

@@ -15,6 +15,7 @@ import { isControlKind, isTerminal, type ControlKind, type EntryKind, type Execu
 import type { JournalCodec } from '../crypto/journalCodec';
 import type { EntrySummary, JournalStore, TimerRecord } from '../store/journalStore';
 import { DAMAGED_DETAIL, UNAVAILABLE_DETAIL } from '../runtime/recovery';
+import { describeCheckpoint } from '../journal/checkpoint';
 
 /** One journal entry as the explorer lists it: header fields, no body. */
 export type { EntrySummary };
@@ -206,6 +207,12 @@ export function payloadText(bytes: Uint8Array, maxChars = REVEAL_MAX_CHARS): { t
   return text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false };
 }
 
+/** A checkpoint's folded steps as readable JSON (its stored layout is binary). */
+function checkpointText(bytes: Uint8Array, maxChars = REVEAL_MAX_CHARS): { text: string; truncated: boolean } {
+  const text = JSON.stringify(describeCheckpoint(bytes), null, 2);
+  return text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false };
+}
+
 /**
  * One entry with its integrity checked. The payload is opened (and returned)
  * only when `reveal` is true; a failed check reports it without content.
@@ -229,9 +236,11 @@ export async function entryDetail(backend: JournalStore, codec: JournalCodec, ex
       return { entry, executionId, integrity: 'ok', meta: codec.readMeta(row as JournalRecord & { kind: ControlKind }) };
     }
     const bytes = codec.openPayload(row);
-    return { entry, executionId, integrity: 'ok', ...(reveal ? { payload: { ...payloadText(bytes), bytes: bytes.length } } : {}) };
+    if (!reveal) return { entry, executionId, integrity: 'ok' };
+    return { entry, executionId, integrity: 'ok', payload: { ...(row.kind === 'checkpoint' ? checkpointText(bytes) : payloadText(bytes)), bytes: bytes.length } };
   } catch (error) {
-    if (error instanceof IntegrityError || isDurableError(error, 'payload_too_large')) {
+    // A checkpoint that authenticates but does not parse is reported like damage: shown, not trusted.
+    if (error instanceof IntegrityError || isDurableError(error, 'payload_too_large') || (row.kind === 'checkpoint' && isDurableError(error, 'invalid_state'))) {
       return { entry, executionId, integrity: 'failed', integrityMessage: (error as Error).message };
     }
     throw error;

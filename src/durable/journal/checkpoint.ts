@@ -15,7 +15,6 @@
  *   only on a parked execution, and only on a journal that passes its
  *   completeness check; it re-marks the journal when done.
  */
-import { toHex } from '../model/bytes';
 import type { JournalCodec } from '../crypto/journalCodec';
 import type { ExecutionId } from '../model/ids';
 import type { EffectClass } from '../model/effect';
@@ -24,13 +23,15 @@ import { verifyJournalMark, writeJournalMark } from './journalMark';
 import { InvalidStateError } from '../model/errors';
 import type { JournalStore } from '../store/journalStore';
 import type { FoldedStep } from '../execution/replayCursor';
+import { encodeCheckpoint, foldedStepBytes } from './checkpointFormat';
 
 export type { FoldedStep };
+export { checkpointStepIds, decodeCheckpoint, describeCheckpoint, encodeCheckpoint } from './checkpointFormat';
 
 export interface FoldOptions {
   readonly keepRecent?: number;
   readonly maxStepsPerCheckpoint?: number;
-  /** Bytes of payload per checkpoint (stays under the payload limit). */
+  /** Bytes per checkpoint: its encoded steps, payloads and all (stays under the payload limit). */
   readonly maxCheckpointBytes?: number;
   readonly segmentSize?: number;
 }
@@ -46,68 +47,6 @@ export interface FoldOwner {
   /** Lease owner id of this fold (unique per fold). */
   readonly owner: string;
   readonly leaseMs: number;
-}
-
-interface Encoded {
-  steps: Array<{ s: number; n: string; e: EffectClass; k: string; p: string }>;
-}
-
-export function encodeCheckpoint(steps: readonly FoldedStep[]): Uint8Array {
-  const body: Encoded = {
-    steps: steps.map((f) => ({ s: f.stepId, n: f.name, e: f.effect, k: toHex(f.key), p: Buffer.from(f.payload).toString('base64') })),
-  };
-  return new TextEncoder().encode(JSON.stringify(body));
-}
-
-/** The checkpoint's steps as stored, each checked for shape (payloads still base64). */
-function parseCheckpoint(bytes: Uint8Array): Encoded['steps'] {
-  let parsed: Encoded;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as Encoded;
-  } catch {
-    throw new InvalidStateError('a checkpoint entry is not valid JSON');
-  }
-  if (!Array.isArray(parsed?.steps)) throw new InvalidStateError('a checkpoint entry has no steps');
-  for (const f of parsed.steps) {
-    if (typeof f?.s !== 'number' || typeof f.n !== 'string' || typeof f.k !== 'string' || typeof f.p !== 'string') {
-      throw new InvalidStateError('a checkpoint entry has a malformed step');
-    }
-  }
-  return parsed.steps;
-}
-
-/** A folded step's idempotency key: 32 bytes as lowercase hex. */
-const KEY_HEX = /^[0-9a-f]{64}$/;
-
-/**
- * The checkpoint's steps with their keys and payloads as views into one buffer
- * of their own: replaying a folded journal then allocates one buffer per
- * checkpoint instead of four small ones per step (whose pooled slabs were most
- * of the memory a folded replay grew by).
- */
-export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
-  const steps = parseCheckpoint(bytes);
-  let total = 0;
-  for (const f of steps) total += 32 + Buffer.byteLength(f.p, 'base64');
-  const store = Buffer.allocUnsafeSlow(total);
-  let offset = 0;
-  const take = (text: string, encoding: 'hex' | 'base64', length: number): Uint8Array => {
-    if (store.write(text, offset, encoding) !== length) throw new InvalidStateError('a checkpoint entry has a malformed step');
-    const view = new Uint8Array(store.buffer, store.byteOffset + offset, length);
-    offset += length;
-    return view;
-  };
-  return steps.map((f) => {
-    if (!KEY_HEX.test(f.k)) throw new InvalidStateError('a checkpoint entry has a malformed step');
-    const key = take(f.k, 'hex', 32);
-    const payload = take(f.p, 'base64', Buffer.byteLength(f.p, 'base64'));
-    return { stepId: f.s, name: f.n, effect: f.e, key, payload };
-  });
-}
-
-/** Only the step ids a checkpoint folded (what recovery planning needs), without decoding payloads. */
-export function checkpointStepIds(bytes: Uint8Array): number[] {
-  return parseCheckpoint(bytes).map((f) => f.s);
 }
 
 /** Fold the current attempt of one parked execution, holding its lease throughout. */
@@ -168,9 +107,11 @@ async function foldLeased(backend: JournalStore, codec: JournalCodec, execution:
       (row.effect === 'idempotent' || row.effect === 'at_least_once');
     if (!foldable) continue;
     const payload = codec.openPayload(row);
-    if (chunk.length >= maxSteps || chunkBytes + payload.length > maxBytes) await flush();
-    chunk.push({ row, step: { stepId: row.stepId as number, name: row.stepName ?? '', effect: row.effect as EffectClass, key: row.idempotencyKey as Uint8Array, payload } });
-    chunkBytes += payload.length + 120;
+    const step: FoldedStep = { stepId: row.stepId as number, name: row.stepName ?? '', effect: row.effect as EffectClass, key: row.idempotencyKey as Uint8Array, payload };
+    const bytes = foldedStepBytes(step);
+    if (chunk.length >= maxSteps || chunkBytes + bytes > maxBytes) await flush();
+    chunk.push({ row, step });
+    chunkBytes += bytes;
   }
   await flush();
   return { checkpoints, foldedRows };

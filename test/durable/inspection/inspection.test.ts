@@ -6,6 +6,7 @@ import { deriveIdempotencyKey, newExecutionId, type ExecutionId } from '../../..
 import { buildTimeline, entryDetail, needsAttention, payloadText } from '../../../src/durable/inspection/inspection';
 import type { NewEntry, StoredRow } from '../../../src/durable/model/journal';
 import { JournalCodec } from '../../../src/durable/crypto/journalCodec';
+import { encodeCheckpoint } from '../../../src/durable/journal/checkpointFormat';
 import type { WorkflowDefinition } from '../../../src/durable/execution/workflow';
 import { bytes, gate, makeRuntime, openBackend, testKeyring } from '../../helpers';
 
@@ -113,6 +114,27 @@ test('entry details: control metadata is verified; a payload is opened only on r
   assert.equal(tampered.payload, undefined);
   assert.doesNotMatch(JSON.stringify(tampered), /secret value/);
   await assert.rejects(entryDetail(backend, codec, id, 99_999, false), /no journal entry 99999/);
+});
+
+test('entry details: a revealed checkpoint shows its folded steps and their values, not its stored bytes; a malformed one is reported as damaged', async (t) => {
+  const backend = await openBackend(t);
+  const codec = new JournalCodec(testKeyring());
+  const id = newExecutionId();
+  const folded = [0, 1].map((stepId) => ({
+    stepId, name: 'read file', effect: 'idempotent' as const, key: new Uint8Array(32).fill(stepId + 1), payload: bytes(JSON.stringify({ v: `line ${stepId}` })),
+  }));
+  const entry = (payload: Uint8Array): NewEntry => ({ executionId: id, attempt: 1, stepId: null, stepName: null, effect: null, idempotencyKey: null, kind: 'checkpoint', payload });
+  await backend.createExecution({ id, kind: 'demo', version: 1, title: 'demo' }, [codec.encode(entry(encodeCheckpoint(folded))), codec.encode(entry(bytes('{"steps":[{"s":1}]}')))]);
+  const [checkpoint, malformed] = await backend.readExecutionSegment(id, 0, 10);
+  const shown = await entryDetail(backend, codec, id, checkpoint.seq, true);
+  assert.equal(shown.integrity, 'ok');
+  const text = shown.payload?.text ?? '';
+  assert.match(text, /"name": "read file"/);
+  assert.match(text, /"payload": \{\n\s+"v": "line 1"\n/);
+  assert.doesNotMatch(text, /binary/);
+  const damaged = await entryDetail(backend, codec, id, malformed.seq, true);
+  assert.equal(damaged.integrity, 'failed');
+  assert.match(damaged.integrityMessage ?? '', /checkpoint entry has a malformed step/);
 });
 
 test('payload text: JSON pretty-printed, text as is, binary as a hex preview, long text truncated', () => {
