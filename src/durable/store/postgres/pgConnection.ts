@@ -17,11 +17,15 @@
  *   a table's columns) fails the statement before it runs; the pool then stops
  *   naming and sends it again unnamed (a transaction is rolled back and
  *   retried whole), with one warning in the log.
+ * - A statement outside a transaction runs on the connection the previous one
+ *   used when it is free (pgHotClient.ts): a guarded step's two appends skip
+ *   the pool's checkout and its idle timers.
  * - The driver loads at the first open, not when the extension activates.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
 import { ensureError, StorageError, type StorageFailure } from '../../model/errors';
+import { HotClient } from './pgHotClient';
 
 type Driver = typeof import('pg');
 let driver: Driver | undefined;
@@ -157,6 +161,7 @@ export function openPoolCount(): number {
 export class PgConnection {
   private readonly scope = new AsyncLocalStorage<PoolClient>();
   private closed = false;
+  private readonly hot: HotClient;
   /** Cleared for good at the first name mismatch (see `isNameMismatch`). */
   private naming: boolean;
 
@@ -166,6 +171,7 @@ export class PgConnection {
     private readonly options: PgConnectionOptions,
   ) {
     this.naming = options.preparedStatements ?? true;
+    this.hot = new HotClient(where, options.warn);
   }
 
   /** Whether statements are still prepared by name (false when turned off, or after a mismatch). */
@@ -218,15 +224,17 @@ export class PgConnection {
     const inside = this.scope.getStore();
     if (inside) return this.send<R>(inside, operation, sql, params);
     for (let attempt = 1; ; attempt++) {
-      const client = await this.connect(operation);
+      const client = this.hot.take() ?? (await this.connect(operation));
+      let failure: unknown;
       try {
         return await this.send<R>(client, operation, sql, params);
       } catch (error) {
+        failure = error;
         // It never ran, and naming is now off: the second send goes unnamed.
         if (attempt === 1 && error instanceof Error && unnamedRetry.has(error)) continue;
         throw error;
       } finally {
-        client.release();
+        this.hot.giveBack(client, failure instanceof StorageError && failure.reason === 'unavailable');
       }
     }
   }
@@ -306,6 +314,7 @@ export class PgConnection {
     if (this.closed) return;
     this.closed = true;
     openPools--;
+    this.hot.close();
     await this.pool.end().catch((error: unknown) => this.options.warn?.(`${this.where}: closing the pool: ${ensureError(error).message}`));
   }
 }
