@@ -114,6 +114,11 @@ export class JournalCodec {
   }
 
   /** Open a payload row. IntegrityError on any tampering. */
+  /** The largest payload `encode` seals (larger ones fail as payload_too_large). */
+  get maxPayloadBytes(): number {
+    return this.keyring.maxPayload;
+  }
+
   openPayload(row: StoredRow & { seq?: number }): Uint8Array {
     if (row.mac !== null || isControlKind(row.kind)) throw new IntegrityError(describeRow(row));
     return this.keyring.open(row.body, headerFrame(row), () => describeRow(row));

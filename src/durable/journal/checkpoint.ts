@@ -23,7 +23,7 @@ import { verifyJournalMark, writeJournalMark } from './journalMark';
 import { InvalidStateError } from '../model/errors';
 import type { JournalStore } from '../store/journalStore';
 import type { FoldedStep } from '../execution/replayCursor';
-import { encodeCheckpoint, foldedStepBytes } from './checkpointFormat';
+import { CHECKPOINT_HEADER_BYTES, encodeCheckpoint, foldedStepBytes } from './checkpointFormat';
 
 export type { FoldedStep };
 export { checkpointStepIds, decodeCheckpoint, describeCheckpoint, encodeCheckpoint } from './checkpointFormat';
@@ -75,7 +75,8 @@ async function foldLeased(backend: JournalStore, codec: JournalCodec, execution:
   const executionId = execution.id;
   const keepRecent = options.keepRecent ?? 200;
   const maxSteps = options.maxStepsPerCheckpoint ?? 500;
-  const maxBytes = options.maxCheckpointBytes ?? 512 * 1024;
+  // Under the payload limit whatever it is set to: a checkpoint too large to seal would stop the fold (and retention's pass) halfway.
+  const maxBytes = Math.min(options.maxCheckpointBytes ?? 512 * 1024, codec.maxPayloadBytes) - CHECKPOINT_HEADER_BYTES;
   const segmentSize = options.segmentSize ?? 512;
   const frontier = execution.stepCount - keepRecent;
   if (frontier <= 0) return { checkpoints: 0, foldedRows: 0 };

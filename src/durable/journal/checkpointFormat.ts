@@ -23,9 +23,12 @@ import { InvalidStateError } from '../model/errors';
 import type { FoldedStep } from '../execution/replayCursor';
 
 const MAGIC = [0x00, 0x44, 0x43, 0x02] as const;
+/** The magic and the step count, before the first step. */
+export const CHECKPOINT_HEADER_BYTES = MAGIC.length + 4;
 const KEY_BYTES = 32;
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name that starts with U+FEFF keeps it, as the JSON layout did.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const malformed = (): InvalidStateError => new InvalidStateError('a checkpoint entry has a malformed step');
 
@@ -37,7 +40,7 @@ export function foldedStepBytes(step: FoldedStep): number {
 export function encodeCheckpoint(steps: readonly FoldedStep[]): Uint8Array {
   const names = steps.map((f) => utf8.encode(f.name));
   const effects = steps.map((f) => utf8.encode(f.effect));
-  let total = MAGIC.length + 4;
+  let total = CHECKPOINT_HEADER_BYTES;
   for (const f of steps) {
     if (!Number.isSafeInteger(f.stepId) || f.stepId < 0 || f.key.length !== KEY_BYTES) throw malformed();
     total += foldedStepBytes(f);

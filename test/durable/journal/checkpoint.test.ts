@@ -103,6 +103,23 @@ test('a journal folded by an earlier build (JSON checkpoints) still plans with e
   assert.equal(calls.n, 0, 'every folded result came from the old checkpoints');
 });
 
+test('checkpoints stay under the payload limit however low it is set, and the execution still replays from them', async (t) => {
+  const calls = { n: 0 };
+  const fx = await makeRuntime(t, { workflows: [long(calls)], config: { maxPayloadBytes: 4_096 } });
+  const h = await fx.runtime.start('long', null);
+  const first = await h.done;
+  await fx.engine.writer.flush();
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 100 });
+  assert.equal(report.foldedRows, 1_102, 'every foldable step folded, none left out by an oversized checkpoint');
+  const sizes = (await fx.engine.backend.readExecutionSegment(h.id, 0, 100_000)).filter((r) => r.kind === 'checkpoint').map((r) => fx.engine.codec.openPayload(r).length);
+  assert.equal(sizes.length, report.checkpoints);
+  assert.ok(sizes.length > 1_102 / 60, `many small checkpoints (${sizes.length})`);
+  assert.ok(Math.max(...sizes) <= 4_096 && Math.max(...sizes) > 3_500, `each as full as the limit allows (largest ${Math.max(...sizes)} B)`);
+  calls.n = 0;
+  assert.deepEqual(await (await fx.runtime.resume(h.id)).done, first);
+  assert.equal(calls.n, 0);
+});
+
 test('folding refuses an execution another owner holds, or one that is not parked', async (t) => {
   const calls = { n: 0 };
   const fx = await makeRuntime(t, { workflows: [long(calls)] });

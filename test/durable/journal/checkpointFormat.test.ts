@@ -11,7 +11,7 @@ function steps(count: number): FoldedStep[] {
   return Array.from({ length: count }, (_, i) => ({
     stepId: i * 3,
     // Runs of one name, then another (the decoder reuses a repeated name), and one outside ASCII.
-    name: i === 7 ? 'lire le fichier ✓' : `step ${Math.floor(i / 4)}`,
+    name: i === 7 ? 'lire le fichier ✓' : i === 9 ? '\uFEFFstarts with a byte order mark' : `step ${Math.floor(i / 4)}`,
     effect: i % 2 ? ('idempotent' as const) : ('at_least_once' as const),
     key: new Uint8Array(32).map((_, j) => (i * 31 + j) & 0xff),
     payload: new TextEncoder().encode(JSON.stringify({ v: 'x'.repeat(i % 50), i })),
@@ -79,6 +79,13 @@ test('a truncated, extended or mis-sized binary checkpoint is refused whole, nev
   badUtf8[8 + 8 + 4] = 0xff;
   assert.throws(() => decodeCheckpoint(badUtf8), isMalformed, 'a name that is not UTF-8');
   assert.throws(() => encodeCheckpoint([{ ...steps(1)[0], key: new Uint8Array(31) }]), isMalformed, 'a key of the wrong size is never written');
+  assert.throws(() => decodeCheckpoint(bytes.subarray(0, 6)), (e: unknown) => isDurableError(e, 'invalid_state'), 'the magic without its count');
+  const negative = bytes.slice();
+  new DataView(negative.buffer).setFloat64(8, -3);
+  assert.throws(() => decodeCheckpoint(negative), isMalformed, 'a negative step id');
+  const unsafe = bytes.slice();
+  new DataView(unsafe.buffer).setFloat64(8, 2 ** 60);
+  assert.throws(() => decodeCheckpoint(unsafe), isMalformed, 'a step id past the safe integers');
 });
 
 test('revealing a checkpoint shows its steps with their payloads as JSON, not the stored bytes', () => {

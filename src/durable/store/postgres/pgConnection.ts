@@ -17,9 +17,9 @@
  *   a table's columns) fails the statement before it runs; the pool then stops
  *   naming and sends it again unnamed (a transaction is rolled back and
  *   retried whole), with one warning in the log.
- * - A statement outside a transaction runs on the connection the previous one
- *   used when it is free (pgHotClient.ts): a guarded step's two appends skip
- *   the pool's checkout and its idle timers.
+ * - A statement or transaction runs on the connection the previous one used
+ *   when it is free (pgHotClient.ts): a guarded step's two appends skip the
+ *   pool's checkout and its idle timers.
  * - The driver loads at the first open, not when the extension activates.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -152,6 +152,19 @@ function toParam(value: unknown): unknown {
   return value;
 }
 
+/** Clients with our error listener (one each, however often the pool hands them out). */
+const listened = new WeakSet<PoolClient>();
+
+/**
+ * Whether a failed statement left its connection unusable: the server went
+ * away, or the driver gave up waiting (its query timeout leaves the server
+ * still working on the statement), so it is destroyed, never reused.
+ */
+function leftBroken(failure: unknown): boolean {
+  if (!(failure instanceof StorageError)) return false;
+  return failure.reason === 'unavailable' || /Query read timeout/i.test(failure.message);
+}
+
 /** Pools currently open in this process (leak checks in tests). */
 let openPools = 0;
 export function openPoolCount(): number {
@@ -171,7 +184,7 @@ export class PgConnection {
     private readonly options: PgConnectionOptions,
   ) {
     this.naming = options.preparedStatements ?? true;
-    this.hot = new HotClient(where, options.warn);
+    this.hot = new HotClient(where, options.warn, () => pool.waitingCount);
   }
 
   /** Whether statements are still prepared by name (false when turned off, or after a mismatch). */
@@ -234,7 +247,7 @@ export class PgConnection {
         if (attempt === 1 && error instanceof Error && unnamedRetry.has(error)) continue;
         throw error;
       } finally {
-        this.hot.giveBack(client, failure instanceof StorageError && failure.reason === 'unavailable');
+        this.hot.giveBack(client, leftBroken(failure));
       }
     }
   }
@@ -243,7 +256,7 @@ export class PgConnection {
   async transaction<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     if (this.scope.getStore()) return fn(); // nested: part of the caller's transaction
     for (let attempt = 1; ; attempt++) {
-      const client = await this.connect(operation);
+      const client = this.hot.take() ?? (await this.connect(operation));
       let broken = false;
       try {
         await this.send(client, operation, 'BEGIN');
@@ -252,13 +265,14 @@ export class PgConnection {
         return value;
       } catch (raw) {
         const error = toStorageError(raw, this.where, operation);
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        broken = leftBroken(error);
+        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
         if (error instanceof StorageError && error.reason === 'locked' && attempt < 3) continue;
         if (unnamedRetry.has(error) && attempt < 3) continue; // rolled back whole; the retry sends its statements unnamed
         throw error;
       } finally {
         // A client that could not even roll back is discarded, not returned to the pool.
-        client.release(broken ? true : undefined);
+        this.hot.giveBack(client, broken);
       }
     }
   }
@@ -281,7 +295,9 @@ export class PgConnection {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new StorageError('closed', `${this.where}: ${operation} after close`);
       try {
-        return await this.pool.connect();
+        const client = await this.pool.connect();
+        this.listenWhileCheckedOut(client);
+        return client;
       } catch (raw) {
         const error = toStorageError(raw, this.where, operation);
         // Nothing was sent: safe to retry whatever the statement is.
@@ -289,6 +305,19 @@ export class PgConnection {
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
+  }
+
+  /**
+   * pg emits 'error' when the server drops a connection no statement is
+   * running on; the pool listens only while the client is idle in it. Between
+   * the statements of a transaction nobody would, and the event would crash
+   * the extension host. Logged here; the next statement on it fails as
+   * 'unavailable' and the client is destroyed.
+   */
+  private listenWhileCheckedOut(client: PoolClient): void {
+    if (listened.has(client)) return;
+    listened.add(client);
+    client.on('error', (error: Error) => this.options.warn?.(`${this.where}: a connection failed: ${error.message}`));
   }
 
   private async send<R extends QueryResultRow>(client: PoolClient, operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {

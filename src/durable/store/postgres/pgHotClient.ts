@@ -1,11 +1,14 @@
 /**
- * The pooled connection the last statement ran on, kept checked out while
- * statements keep coming, so the next one (a guarded step's result after its
- * intent) skips the pool: its checkout, the release's idle timer and the
+ * The pooled connection the last statement (or transaction) ran on, kept
+ * checked out while statements keep coming, so the next one (a guarded step's
+ * result after its intent) skips the pool: its checkout, the release's idle timer and the
  * queue pulse cost about as much as a small INSERT's own JavaScript.
  *
- * - One statement at a time on it: a second concurrent statement takes a
+ * - One statement (or transaction) at a time on it: a concurrent one takes a
  *   connection from the pool as before (pg would queue it behind the first).
+ * - Never kept while someone waits for the pool: a statement that ends while
+ *   another caller waits gives its connection back, so a kept connection never
+ *   starves a full pool (a pool of one included).
  * - A connection checked out of the pool has no error listener of the pool's;
  *   one that fails while kept here (the server restarts) is destroyed, with a
  *   log line, instead of crashing the extension host with an unhandled
@@ -36,6 +39,8 @@ export class HotClient {
   constructor(
     private readonly where: string,
     private readonly warn?: (message: string) => void,
+    /** Callers waiting for a pooled connection: while any waits, nothing is kept. */
+    private readonly waiting: () => number = () => 0,
     private readonly idleMs = HOT_IDLE_MS,
   ) {}
 
@@ -56,10 +61,10 @@ export class HotClient {
     if (held && held.client === client) {
       held.busy = false;
       held.lastUsed = performance.now();
-      if (broken || held.failed || this.closed) this.drop(broken || held.failed);
+      if (broken || held.failed || this.closed || this.waiting() > 0) this.drop(broken || held.failed);
       return;
     }
-    if (broken || held || this.closed) {
+    if (broken || held || this.closed || this.waiting() > 0) {
       client.release(broken ? true : undefined);
       return;
     }

@@ -92,11 +92,32 @@ test('a statement that failed because the server went away destroys the kept con
 });
 
 test('a kept connection idle past its time goes back to the pool', async () => {
-  const hot = new HotClient('pg://test', undefined, 20);
+  const hot = new HotClient('pg://test', undefined, undefined, 20);
   keepForCleanup(hot);
   const a = fakeClient('a');
   hot.giveBack(a, false);
   await new Promise((r) => setTimeout(r, 80));
   assert.deepEqual(a.releases, [undefined]);
   assert.equal(hot.take(), undefined);
+});
+
+test('nothing is kept while a caller waits for the pool: a full pool (of one, say) is never starved by an idle kept connection', () => {
+  let waiting = 0;
+  const hot = new HotClient('pg://test', undefined, () => waiting);
+  keepForCleanup(hot);
+  const a = fakeClient('a');
+  hot.giveBack(a, false);
+  assert.equal(hot.take(), a);
+  waiting = 1; // a transaction asked the pool for a connection while this statement ran
+  hot.giveBack(a, false);
+  assert.deepEqual(a.releases, [undefined], 'handed back to the pool for the waiter');
+  assert.equal(hot.take(), undefined);
+  const b = fakeClient('b');
+  hot.giveBack(b, false);
+  assert.deepEqual(b.releases, [undefined], 'not kept while someone still waits');
+  waiting = 0;
+  const c = fakeClient('c');
+  hot.giveBack(c, false);
+  assert.equal(hot.take(), c, 'kept again once nobody waits');
+  hot.giveBack(c, false);
 });
