@@ -184,7 +184,8 @@ export class PgConnection {
     private readonly options: PgConnectionOptions,
   ) {
     this.naming = options.preparedStatements ?? true;
-    this.hot = new HotClient(where, options.warn, () => pool.waitingCount);
+    // No log of its own: a kept client's failure is logged by its own listener (`listenWhileCheckedOut`).
+    this.hot = new HotClient(where, undefined, () => pool.waitingCount);
   }
 
   /** Whether statements are still prepared by name (false when turned off, or after a mismatch). */
@@ -216,7 +217,8 @@ export class PgConnection {
     };
     const pool = new pg.Pool(config);
     // An idle client whose server went away emits here; without a listener the process would crash.
-    pool.on('error', (error) => options.warn?.(`${where}: an idle connection failed: ${error.message}`));
+    // The line in the log comes from the listener every client gets at its first checkout (`listenWhileCheckedOut`).
+    pool.on('error', () => undefined);
     openPools++;
     const conn = new PgConnection(pool, where, options);
     try {
@@ -310,14 +312,21 @@ export class PgConnection {
   /**
    * pg emits 'error' when the server drops a connection no statement is
    * running on; the pool listens only while the client is idle in it. Between
-   * the statements of a transaction nobody would, and the event would crash
-   * the extension host. Logged here; the next statement on it fails as
-   * 'unavailable' and the client is destroyed.
+   * the statements of a transaction, or while kept by `HotClient`, nobody
+   * would, and the event would crash the extension host. One line in the log
+   * wherever the client is; the pool (idle), the keeper (kept) or the next
+   * statement (failing as 'unavailable') then destroys it.
    */
   private listenWhileCheckedOut(client: PoolClient): void {
     if (listened.has(client)) return;
     listened.add(client);
-    client.on('error', (error: Error) => this.options.warn?.(`${this.where}: a connection failed: ${error.message}`));
+    let reported = false;
+    client.on('error', (error: Error) => {
+      // pg reports a drop twice (the server's message, then "Connection terminated unexpectedly"): one line.
+      if (reported) return;
+      reported = true;
+      this.options.warn?.(`${this.where}: a connection failed: ${error.message}; it is closed, and the next statement takes another`);
+    });
   }
 
   private async send<R extends QueryResultRow>(client: PoolClient, operation: string, sql: string, params: readonly unknown[] = []): Promise<R[]> {
