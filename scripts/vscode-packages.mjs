@@ -35,7 +35,12 @@ export async function runPackageSuite({ runDir, packages, browser, sampleWorkspa
       if (!/no usable SQLite binding for durable\.db/.test(text) || !text.includes('durableSessions.sqlite.binding is "bundled"')) throw new Error(`the tree's row reads ${JSON.stringify(text)}`);
       // The extension host is alive: another command of ours still runs and answers.
       await palette(current.page, 'Show Log');
-      await current.page.locator('.part.panel', { hasText: 'no SQLite binding could be loaded' }).first().waitFor({ timeout: 20_000 });
+      // Pressed right after the tree's first row, while the window is still settling: the command must still open the log.
+      await current.page.locator('.part.panel', { hasText: 'no SQLite binding could be loaded' }).first().waitFor({ timeout: 20_000 }).catch(async (error) => {
+        const panel = current.page.locator('.part.panel');
+        const shown = (await panel.isVisible()) ? `the panel shows ${JSON.stringify((await panel.innerText()).slice(0, 300))}` : 'the panel stayed closed';
+        throw new Error(`Show Log did not show our log: ${shown} (${error.message.split('\n')[0]})`);
+      });
       if (!/bundled at .*: not found/.test(extensionLog(p))) throw new Error('the log does not list the attempt that failed');
     });
     await current?.server.stop();

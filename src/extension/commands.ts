@@ -43,7 +43,7 @@ function parseOptions(arg: unknown): CommandOptions {
 const commands: CommandTable = {
   'durableSessions.showLog': {
     action: 'Show log',
-    run: async (c) => c.log.show(),
+    run: async (c) => c.logRevealer.show(),
   },
   'durableSessions.openDatabaseFolder': {
     action: 'Open database folder',
@@ -94,7 +94,7 @@ const commands: CommandTable = {
               ' Affected executions will not resume.',
             'Show Log',
           )
-          .then((choice) => choice === 'Show Log' && c.log.show(true));
+          .then((choice) => choice === 'Show Log' && c.logRevealer.show(true));
       }
       return report;
     },

@@ -16,12 +16,15 @@ import { DurableDatabase } from './database';
 import { JournalService } from '../views/journalService';
 import { HostMarker } from './hostMarker';
 import { KeyStore } from './keyStore';
+import { LogRevealer } from './logRevealer';
 import { RetentionScheduler } from './retentionScheduler';
 import { SessionService } from './sessionService';
 import { readDurableConfig, readStoreSettings, SECTION } from './settings';
 
 export class Container implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
+  /** Show Log: reveals the channel (twice, see logRevealer.ts). */
+  readonly logRevealer: LogRevealer;
   readonly keys: KeyStore;
   readonly database: DurableDatabase;
   readonly executionsTree: ExecutionsTreeProvider;
@@ -37,6 +40,7 @@ export class Container implements vscode.Disposable {
 
   constructor(readonly context: vscode.ExtensionContext) {
     this.log = vscode.window.createOutputChannel('Durable Sessions', { log: true });
+    this.logRevealer = new LogRevealer(this.log);
     this.hostMarker = new HostMarker(join((context.storageUri ?? context.globalStorageUri).fsPath, 'hosts'));
     this.keys = new KeyStore(context.secrets);
     this.database = new DurableDatabase(
@@ -62,6 +66,7 @@ export class Container implements vscode.Disposable {
     this.explorers = new JournalExplorers(this.journal, context.extensionUri, this.log, context.workspaceState);
     this.statusBar = new DurableStatusBar(this.journal, this.executionsTree.onDidLoad, () => this.database.isOpen || this.database.hasJournal, this.log, () => this.database.describe());
     this.disposables.add(
+      this.logRevealer,
       this.journal,
       this.panels,
       this.explorers,
