@@ -6,7 +6,8 @@
  * 4.139 this happened to about one Show Log in four pressed right after the
  * tree's first row appeared, and never once the reveal was repeated a second
  * later. A second reveal is harmless when the first worked, so the command
- * always repeats it rather than leave the user's click unanswered.
+ * always repeats it (without taking the focus) rather than leave the user's
+ * click unanswered.
  */
 import type * as vscode from 'vscode';
 
@@ -29,7 +30,8 @@ export class LogRevealer implements vscode.Disposable {
     clearTimeout(this.pending);
     this.pending = setTimeout(() => {
       this.pending = undefined;
-      if (!this.disposed) this.log.show(preserveFocus);
+      // Without focus: if the user clicked elsewhere in that second, the log opens but does not take the focus back.
+      if (!this.disposed) this.log.show(true);
     }, REPEAT_AFTER_MS);
   }
 
