@@ -133,9 +133,19 @@ function render(state: SessionState): void {
   modelLine.className = state.modelProblem ? 'model problem' : 'model';
 }
 
+// The host pushes the whole state on every change and whenever the tab is shown again. An identical
+// one is not drawn again: rebuilding the buttons would pull them from under a pointer about to click,
+// and would clear a notice the person has not read yet.
+let lastDrawn = '';
+
 window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   const message = event.data;
-  if (message?.type === 'state') render(message.state);
+  if (message?.type === 'state') {
+    const drawn = JSON.stringify(message.state);
+    if (drawn === lastDrawn) return;
+    lastDrawn = drawn;
+    render(message.state);
+  }
   else if (message?.type === 'stream') {
     live.textContent += message.text;
   } else if (message?.type === 'notice') notice.textContent = message.message;

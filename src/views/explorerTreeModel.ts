@@ -62,6 +62,20 @@ export function shortTitle(text: string, max = 40): string {
   return `${(space >= max / 2 ? head.slice(0, space) : head).trimEnd()}…`;
 }
 
+/**
+ * When the earliest of these executions turns from "running" to "interrupted" with no commit to
+ * say so: a live lease held by another (or a crashed) host. An expired lease already reads
+ * "interrupted", so it is not waited for (waiting for it would look again forever).
+ */
+export function nextLeaseExpiry(executions: readonly ExecutionRecord[], live: Liveness): number | undefined {
+  let next: number | undefined;
+  for (const e of executions) {
+    if (e.status !== 'running' || live.isActive(e.id) || e.leaseExpiresAt === null || e.leaseExpiresAt <= live.now) continue;
+    if (next === undefined || e.leaseExpiresAt < next) next = e.leaseExpiresAt;
+  }
+  return next;
+}
+
 /** Which group an execution belongs to. A `running` row nobody runs (no live lease, not here) was interrupted. */
 export function groupOf(e: ExecutionRecord, live: Liveness): GroupId {
   switch (e.status) {

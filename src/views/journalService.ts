@@ -23,7 +23,7 @@ import {
   type ExecutionRecord,
   type Timeline,
 } from '../durable';
-import type { Liveness } from './explorerTreeModel';
+import { nextLeaseExpiry, type Liveness } from './explorerTreeModel';
 import type { ApprovalDecision } from '../agent/tools';
 
 /** The workspace's journal as the views see it (the extension's DurableDatabase). */
@@ -143,16 +143,14 @@ export class JournalService implements vscode.Disposable {
    * lease expires, with no commit to say so: refresh the views at that moment.
    */
   private refreshAtLeaseExpiry(executions: readonly ExecutionRecord[], live: Liveness): void {
-    const expiries = executions
-      .filter((e) => e.status === 'running' && !live.isActive(e.id) && (e.leaseExpiresAt ?? 0) > live.now)
-      .map((e) => e.leaseExpiresAt as number);
+    const expiry = nextLeaseExpiry(executions, live);
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
     this.leaseTimer = undefined;
-    if (expiries.length === 0) return;
+    if (expiry === undefined) return;
     this.leaseTimer = setTimeout(() => {
       this.leaseTimer = undefined;
       this._onDidChange.fire(undefined);
-    }, Math.min(...expiries) - live.now + 250);
+    }, expiry - live.now + 250);
   }
 
   async execution(id: ExecutionId): Promise<ExecutionRecord | undefined> {

@@ -34,7 +34,7 @@ export interface SessionPanelService extends SessionActivity {
 }
 import { webviewHtml, webviewOptions } from './webviewHtml';
 import { parsePageMessage, type HostMessage, type MessageView, type SessionState } from '../shared/sessionProtocol';
-import { groupOf, shortTitle } from './explorerTreeModel';
+import { groupOf, nextLeaseExpiry, shortTitle } from './explorerTreeModel';
 import { idFromState, PanelHost, type HostedPanel } from './panelHost';
 
 export const SESSION_VIEW_TYPE = 'durableSessions.session';
@@ -126,7 +126,8 @@ class SessionPanel implements HostedPanel {
     ]);
     if (!execution) return { threadId: id, messages: [], sessions, modelLabel, modelProblem, error: `Session ${id} no longer exists (it may have been pruned).` };
     this.panel.title = sessionTabLabel(execution.title);
-    this.pushAtLeaseExpiry(execution.status === 'running' && !host.runtime.isActive(id) ? execution.leaseExpiresAt : null);
+    const live = { now: Date.now(), isActive: (x: string) => host.runtime.isActive(x as ExecutionId) };
+    this.pushAtLeaseExpiry(nextLeaseExpiry([execution], live) ?? null);
     const actionable = new Set(pending.map((p) => p.ref));
     const currency = this.service.settings().currency;
     const turnCost = new Map(turns.filter((t) => t.costMicros > 0).map((t) => [t.turn, formatMoney(t.costMicros, currency)]));
@@ -159,7 +160,7 @@ class SessionPanel implements HostedPanel {
         title: execution.title,
         model: thread?.model ?? '',
         // The same liveness the tree uses: a `running` row that nobody runs was interrupted.
-        status: groupOf(execution, { now: Date.now(), isActive: (x) => host.runtime.isActive(x as ExecutionId) }) === 'interrupted' ? 'interrupted' : host.runtime.isActive(id) ? 'running' : execution.status,
+        status: groupOf(execution, live) === 'interrupted' ? 'interrupted' : host.runtime.isActive(id) ? 'running' : execution.status,
         outcome: thread?.outcome ?? null,
         statusDetail: execution.statusDetail,
         turns: thread?.turnCount ?? 0,
@@ -183,6 +184,8 @@ class SessionPanel implements HostedPanel {
   /**
    * A session another (possibly dead) host still leases reads "running" until the lease runs out;
    * then it is interrupted. Nothing is committed at that moment, so the panel looks again itself.
+   * Only a live lease is waited for (`nextLeaseExpiry`): looking again at an expired one every
+   * 100 ms rebuilt the page's buttons under the person's pointer.
    */
   private pushAtLeaseExpiry(expiresAt: number | null): void {
     if (this.leaseTimer) clearTimeout(this.leaseTimer);

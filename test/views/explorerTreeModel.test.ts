@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AttentionItem, ExecutionRecord, ExecutionStatus, Timeline, TimelineRow } from '../../src/durable';
-import { attentionLabel, attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, rootNodes, shortTitle, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
+import { attentionLabel, attentionNodes, entryNodes, executionIdOf, executionNode, groupOf, nextLeaseExpiry, rootNodes, shortTitle, stepNodes, type Liveness } from '../../src/views/explorerTreeModel';
 
 const NOW = 1_700_000_000_000;
 let counter = 0;
@@ -41,6 +41,18 @@ test('a running row is "running" when this window runs it or a live lease holds 
   assert.equal(groupOf(orphan, live()), 'interrupted');
   assert.equal(groupOf(execution('suspended'), live()), 'suspended');
   assert.equal(groupOf(execution('aborted'), live()), 'failed');
+});
+
+test('the views look again when a live lease held elsewhere runs out, never for one already expired', () => {
+  const soon = execution('running', { leaseOwner: 'w2', leaseExpiresAt: NOW + 4_000 });
+  const later = execution('running', { leaseOwner: 'w3', leaseExpiresAt: NOW + 9_000 });
+  const expired = execution('running', { leaseOwner: 'w2', leaseExpiresAt: NOW - 1 });
+  const here = execution('running', { leaseOwner: 'me', leaseExpiresAt: NOW + 1_000 });
+  const done = execution('completed', { leaseExpiresAt: NOW + 500 });
+  assert.equal(nextLeaseExpiry([later, soon, expired, here, done], live([here.id])), NOW + 4_000);
+  // A crashed host's session reads "interrupted" already: waiting for its lease re-rendered the panel every 100 ms.
+  assert.equal(groupOf(expired, live()), 'interrupted');
+  assert.equal(nextLeaseExpiry([expired, here, done, execution('running')], live([here.id])), undefined);
 });
 
 test('root: Needs attention first (only when something needs it), then non-empty groups in a fixed order', () => {
