@@ -8,6 +8,7 @@
 // The journals are written directly through the codec, exactly as the step
 // layer writes idempotent steps (same keys, same value envelope), so building
 // them costs a seal per entry instead of a workflow run.
+import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurableEngine } from '../src/durable/runtime/engine';
@@ -136,6 +137,57 @@ function rawRead(name: string, file: string, id: ExecutionId, columns: ReadColum
   });
 }
 
+/**
+ * RSS growth depends on the process's history: V8 grows its young generation to the default
+ * maximum (2 × 16 MB here) under replay's allocation rate and keeps it, so whichever replay ran
+ * first in a process paid for it (one run showed the unfolded replay at +76 MB and the folded at
+ * +52 MB, the next +0 and +75 MB). Each 1,000,000-entry run therefore goes to a fresh process, as
+ * a replay after a reload does, and so does the raw read it is compared with.
+ */
+const CHILD_FLAG = '--bench-child';
+const CHILD_TIMEOUT_MS = 10 * 60_000;
+const RESULT_MARK = 'bench-child-result ';
+
+type ChildTask = { readonly what: 'replay'; readonly file: string; readonly id: ExecutionId; readonly steps: number } | { readonly what: 'raw read'; readonly file: string; readonly id: ExecutionId };
+interface ChildResult { readonly ms: number; readonly rssGrowthMb: number; readonly retainedMb: number; readonly rows: number }
+
+function inFreshProcess(task: ChildTask): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', process.argv[1], CHILD_FLAG, JSON.stringify(task)], { timeout: CHILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
+      if (error || !line) reject(new Error(`bench child (${task.what}) failed: ${error?.message ?? 'no result line'}\n${stderr.slice(-2000)}`));
+      else resolve(JSON.parse(line.slice(RESULT_MARK.length)) as ChildResult);
+    });
+  });
+}
+
+/** In the child: run one task and print its result; the parent reads it. */
+export async function runChild(argv: readonly string[]): Promise<boolean> {
+  const at = argv.indexOf(CHILD_FLAG);
+  if (at < 0) return false;
+  const task = JSON.parse(argv[at + 1]) as ChildTask;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  let result: ChildResult;
+  if (task.what === 'replay') {
+    const r = await resumeToFrontier(task.file, task.id, task.steps, gc);
+    result = { ms: r.ms, rssGrowthMb: r.rssGrowthMb, retainedMb: r.retainedMb, rows: task.steps + 1 };
+  } else {
+    gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+    try {
+      const { ms, rows } = await rawSegmentedRead(task.file, task.id, 'full rows');
+      peak = Math.max(peak, process.memoryUsage().rss);
+      result = { ms, rssGrowthMb: (peak - before) / (1024 * 1024), retainedMb: Number.NaN, rows };
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+  console.log(`${RESULT_MARK}${JSON.stringify(result)}`);
+  return true;
+}
+
 export async function run(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const figures: Figure[] = [];
@@ -200,16 +252,19 @@ export async function run(): Promise<void> {
     const { file: big, id: bigId } = unfolded;
     const fullRead = await rawRead('raw segmented read of the 1,000,000 full rows', big, bigId, 'full rows', 3);
     figures.push(fullRead, await rawRead('raw segmented read of the 1,000,000 rows, replay columns', big, bigId, 'replay columns', 3));
+    const rawGrowth: number[] = [];
+    for (let i = 0; i < 3; i++) rawGrowth.push((await inFreshProcess({ what: 'raw read', file: big, id: bigId })).rssGrowthMb);
+    figures.push(summarize('RSS growth of that raw read of the full rows, in a fresh process (the floor)', 'MB', rawGrowth));
     const replayOf = async (name: string, file: string): Promise<{ rate: Figure; rss: Figure; retained: Figure }> => {
       const growth: number[] = [];
       const retained: number[] = [];
       const rate = await measure(name, 'entries/s', 3, async () => {
-        const r = await resumeToFrontier(file, bigId, BIG - 1, gc);
+        const r = await inFreshProcess({ what: 'replay', file, id: bigId, steps: BIG - 1 });
         growth.push(r.rssGrowthMb);
         retained.push(r.retainedMb);
         return BIG / (r.ms / 1000);
       });
-      return { rate, rss: summarize(`RSS growth during the ${name}`, 'MB', growth), retained: summarize('  heap retained at the frontier after a full GC', 'MB', retained) };
+      return { rate, rss: summarize(`RSS growth during the ${name}, in a fresh process`, 'MB', growth), retained: summarize('  heap retained at the frontier after a full GC', 'MB', retained) };
     };
     const plain = await replayOf('replay of a 1,000,000-entry execution (open + plan + replay)', big);
     figures.push(plain.rate, ratioFigure('replay ÷ raw read of the full rows', plain.rate, fullRead, '≥ 0.35', (r) => r >= 0.35));

@@ -6,7 +6,7 @@ import { report, against, type Figure } from './harness';
 import { run as journal } from './journal.bench';
 import { run as langgraph } from './langgraph.bench';
 import { run as postgres } from './postgres.bench';
-import { run as replay } from './replay.bench';
+import { run as replay, runChild } from './replay.bench';
 import { run as steps } from './steps.bench';
 
 async function peers(): Promise<void> {
@@ -28,6 +28,8 @@ async function peers(): Promise<void> {
 const groups: Record<string, () => Promise<unknown>> = { journal, peers, replay, extension, postgres };
 
 async function main(): Promise<void> {
+  // A measurement that needs a process of its own (see replay.bench.ts) runs it and nothing else.
+  if (await runChild(process.argv)) return;
   const wanted = process.argv.slice(2);
   for (const name of wanted) if (!(name in groups)) throw new Error(`unknown benchmark group ${name}; groups: ${Object.keys(groups).join(', ')}`);
   for (const [name, fn] of Object.entries(groups)) {

@@ -215,7 +215,7 @@ export function registerCommands(container: Container): vscode.Disposable[] {
       try {
         return await run(container, parseOptions(arg), arg);
       } catch (error) {
-        reportError(container.log, action, error);
+        reportError(container.log, container.logRevealer, action, error);
         return undefined;
       }
     }),

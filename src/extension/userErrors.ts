@@ -9,8 +9,10 @@
 import * as vscode from 'vscode';
 import { isCancellation, isDurableError } from '../durable';
 import { NoWorkspaceError } from './database';
+import type { LogRevealer } from './logRevealer';
 
-export function reportError(log: vscode.LogOutputChannel, action: string, error: unknown): void {
+/** `reveal` answers the toast's Show Log the way the command does (see logRevealer.ts). */
+export function reportError(log: vscode.LogOutputChannel, reveal: Pick<LogRevealer, 'show'>, action: string, error: unknown): void {
   if (isCancellation(error)) {
     log.info(`${action}: cancelled`);
     return;
@@ -23,7 +25,7 @@ export function reportError(log: vscode.LogOutputChannel, action: string, error:
   const code = isDurableError(error) ? ` [${error.code}]` : '';
   log.error(`${action} failed${code}: ${message}`);
   void vscode.window.showErrorMessage(`Durable Sessions: ${action} failed: ${message}`, 'Show Log').then((choice) => {
-    if (choice === 'Show Log') log.show(true);
+    if (choice === 'Show Log') reveal.show(true);
   });
 }
 

@@ -26,6 +26,11 @@ export interface FoldedStep {
   readonly payload: Uint8Array;
 }
 
+/** An opened checkpoint's steps, handed out one at a time, in the order it folded them. */
+export interface FoldedSteps {
+  next(): FoldedStep | undefined;
+}
+
 /** What the journal holds for one step of the attempt being replayed. */
 export interface StepRecord {
   readonly stepId: number;
@@ -54,6 +59,8 @@ export class ReplayCursor {
   private readonly held = new Map<number, StepRecord>();
   /** Checkpoint rows read but not opened yet, in journal order. */
   private readonly folds: JournalRecord[] = [];
+  /** The opened checkpoint whose steps are not all handed out yet. */
+  private opened: FoldedSteps | undefined;
   private afterSeq = 0;
   private limit: number;
   private exhausted = false;
@@ -67,14 +74,18 @@ export class ReplayCursor {
     readonly attempt: number,
     private readonly segmentSize: number,
     /** Opens a checkpoint entry into the steps it folded. */
-    private readonly unfold?: (row: JournalRecord) => FoldedStep[],
+    private readonly unfold?: (row: JournalRecord) => FoldedSteps,
   ) {
     this.limit = segmentSize;
   }
 
   /** True until the whole journal was read and every recorded step was handed out. */
   get replaying(): boolean {
-    return !this.exhausted || this.held.size > 0 || this.folds.length > 0;
+    return !this.exhausted || this.held.size > 0 || this.hasFolds;
+  }
+
+  private get hasFolds(): boolean {
+    return this.opened !== undefined || this.folds.length > 0;
   }
 
   /** Most step records held at once (for tests and benchmarks of bounded memory). */
@@ -88,11 +99,18 @@ export class ReplayCursor {
    * Undefined means "ask `take`", never "nothing recorded".
    */
   takeReady(stepId: number): StepRecord | undefined {
-    if (this.folds.length > 0) return undefined;
-    const record = this.held.get(stepId);
-    if (!record || !isComplete(record)) return undefined;
-    this.held.delete(stepId);
-    return record;
+    for (;;) {
+      const record = this.held.get(stepId);
+      if (record && isComplete(record)) {
+        this.held.delete(stepId);
+        return record;
+      }
+      // The oldest unopened checkpoint comes before anything read after it: its steps first,
+      // one at a time (a step replay asks for in order is made, handed out, and dropped).
+      const folded = this.nextFolded();
+      if (!folded) return undefined;
+      this.place(folded);
+    }
   }
 
   /**
@@ -102,17 +120,10 @@ export class ReplayCursor {
    */
   async take(stepId: number): Promise<StepRecord | undefined> {
     for (;;) {
-      const record = this.held.get(stepId);
-      if (record && isComplete(record)) {
-        this.held.delete(stepId);
-        return record;
-      }
-      // The oldest unopened checkpoint comes before anything read after it: open it first.
-      if (this.folds.length > 0) {
-        this.openFold();
-        continue;
-      }
+      const ready = this.takeReady(stepId);
+      if (ready) return ready;
       if (this.exhausted) {
+        const record = this.held.get(stepId);
         this.held.delete(stepId);
         return record;
       }
@@ -129,7 +140,7 @@ export class ReplayCursor {
   /** Read to the end (recovery planning needs the whole picture). */
   async drain(): Promise<void> {
     while (!this.exhausted) await this.readMore();
-    while (this.folds.length > 0) this.openFold();
+    for (let folded = this.nextFolded(); folded; folded = this.nextFolded()) this.place(folded);
   }
 
   /** Records still held after draining: steps the journal has but code has not asked for. */
@@ -159,14 +170,23 @@ export class ReplayCursor {
     return next;
   }
 
-  private openFold(): void {
-    const row = this.folds.shift() as JournalRecord;
-    for (const step of (this.unfold as (row: JournalRecord) => FoldedStep[])(row)) {
-      // Rows of the step read after its checkpoint (a promise's settlement) stay with it.
-      const record = this.held.get(step.stepId);
-      if (record) record.folded = step;
-      else this.held.set(step.stepId, { stepId: step.stepId, auditsAfterIntent: [], others: [], folded: step });
+  /** The next step of the checkpoints read so far, opening the oldest when the current one is spent. */
+  private nextFolded(): FoldedStep | undefined {
+    for (;;) {
+      const step = this.opened?.next();
+      if (step) return step;
+      this.opened = undefined;
+      const row = this.folds.shift();
+      if (!row) return undefined;
+      this.opened = (this.unfold as (row: JournalRecord) => FoldedSteps)(row);
     }
+  }
+
+  private place(step: FoldedStep): void {
+    // Rows of the step read after its checkpoint (a promise's settlement) stay with it.
+    const record = this.held.get(step.stepId);
+    if (record) record.folded = step;
+    else this.held.set(step.stepId, { stepId: step.stepId, auditsAfterIntent: [], others: [], folded: step });
     this.maxHeld = Math.max(this.maxHeld, this.held.size);
   }
 

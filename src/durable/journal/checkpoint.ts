@@ -26,7 +26,7 @@ import type { FoldedStep } from '../execution/replayCursor';
 import { CHECKPOINT_HEADER_BYTES, encodeCheckpoint, foldedStepBytes } from './checkpointFormat';
 
 export type { FoldedStep };
-export { checkpointStepIds, decodeCheckpoint, describeCheckpoint, encodeCheckpoint } from './checkpointFormat';
+export { checkpointStepIds, checkpointSteps, decodeCheckpoint, describeCheckpoint, encodeCheckpoint } from './checkpointFormat';
 
 export interface FoldOptions {
   readonly keepRecent?: number;

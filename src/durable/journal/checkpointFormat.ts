@@ -20,7 +20,7 @@
 import { toHex } from '../model/bytes';
 import type { EffectClass } from '../model/effect';
 import { InvalidStateError } from '../model/errors';
-import type { FoldedStep } from '../execution/replayCursor';
+import type { FoldedStep, FoldedSteps } from '../execution/replayCursor';
 
 const MAGIC = [0x00, 0x44, 0x43, 0x02] as const;
 /** The magic and the step count, before the first step. */
@@ -72,47 +72,94 @@ function isBinary(bytes: Uint8Array): boolean {
 }
 
 /**
- * Walk a version 2 checkpoint, handing each step's fields as offsets into
- * `bytes` to `visit`; every length is checked against what is left.
+ * The steps of a version 2 checkpoint, one at a time, as offsets into `bytes`;
+ * every length is checked against what is left, and `end()` that nothing follows.
  */
-function walkBinary(bytes: Uint8Array, visit: (stepId: number, name: [number, number], effect: [number, number], keyAt: number, payload: [number, number]) => void): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const count = view.getUint32(MAGIC.length);
-  let at = MAGIC.length + 4;
-  const span = (): [number, number] => {
-    if (at + 4 > bytes.length) throw malformed();
-    const length = view.getUint32(at);
-    const start = at + 4;
-    if (length > bytes.length - start) throw malformed();
-    at = start + length;
-    return [start, at];
-  };
-  for (let i = 0; i < count; i++) {
-    if (at + 8 > bytes.length) throw malformed();
-    const stepId = view.getFloat64(at);
-    if (!Number.isSafeInteger(stepId) || stepId < 0) throw malformed();
-    at += 8;
-    const name = span();
-    const effect = span();
-    if (at + KEY_BYTES > bytes.length) throw malformed();
-    const keyAt = at;
-    at += KEY_BYTES;
-    visit(stepId, name, effect, keyAt, span());
+class BinaryWalk {
+  private readonly view: DataView;
+  private readonly count: number;
+  private done = 0;
+  private at = MAGIC.length + 4;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.count = this.view.getUint32(MAGIC.length);
   }
-  if (at !== bytes.length) throw malformed();
+
+  /** The next step, or undefined after the last (whose end must be the checkpoint's). */
+  next(visit: (stepId: number, name: [number, number], effect: [number, number], keyAt: number, payload: [number, number]) => void): boolean {
+    if (this.done === this.count) {
+      if (this.at !== this.bytes.length) throw malformed();
+      return false;
+    }
+    this.done++;
+    if (this.at + 8 > this.bytes.length) throw malformed();
+    const stepId = this.view.getFloat64(this.at);
+    if (!Number.isSafeInteger(stepId) || stepId < 0) throw malformed();
+    this.at += 8;
+    const name = this.span();
+    const effect = this.span();
+    if (this.at + KEY_BYTES > this.bytes.length) throw malformed();
+    const keyAt = this.at;
+    this.at += KEY_BYTES;
+    visit(stepId, name, effect, keyAt, this.span());
+    return true;
+  }
+
+  private span(): [number, number] {
+    if (this.at + 4 > this.bytes.length) throw malformed();
+    const length = this.view.getUint32(this.at);
+    const start = this.at + 4;
+    if (length > this.bytes.length - start) throw malformed();
+    this.at = start + length;
+    return [start, this.at];
+  }
+}
+
+function walkBinary(bytes: Uint8Array, visit: (stepId: number, name: [number, number], effect: [number, number], keyAt: number, payload: [number, number]) => void): void {
+  const walk = new BinaryWalk(bytes);
+  while (walk.next(visit));
 }
 
 /** The folded steps; keys and payloads are views into `bytes` (which must be the caller's own, as an opened payload is). */
 export function decodeCheckpoint(bytes: Uint8Array): FoldedStep[] {
-  if (!isBinary(bytes)) return decodeJsonCheckpoint(bytes);
   const steps: FoldedStep[] = [];
+  const reader = checkpointSteps(bytes);
+  for (let step = reader.next(); step; step = reader.next()) steps.push(step);
+  return steps;
+}
+
+/**
+ * The folded steps one at a time: the whole layout is checked first (a
+ * malformed checkpoint fails before any of its steps replays), then each step
+ * is made when it is asked for. Replay asks in order, so a step's objects die
+ * young instead of 500 of them outliving a scavenge and filling the old space.
+ */
+export function checkpointSteps(bytes: Uint8Array): FoldedSteps {
+  if (!isBinary(bytes)) {
+    const all = decodeJsonCheckpoint(bytes);
+    let i = 0;
+    return { next: () => all[i++] };
+  }
   // Neighbouring folded steps mostly share their name and effect: decode a text only when its bytes change.
   const name = new TextField(bytes);
   const effect = new TextField(bytes);
-  walkBinary(bytes, (stepId, nameAt, effectAt, keyAt, [start, end]) => {
-    steps.push({ stepId, name: name.read(nameAt), effect: effect.read(effectAt) as EffectClass, key: bytes.subarray(keyAt, keyAt + KEY_BYTES), payload: bytes.subarray(start, end) });
+  walkBinary(bytes, (_stepId, nameAt, effectAt) => {
+    name.read(nameAt);
+    effect.read(effectAt);
   });
-  return steps;
+  const walk = new BinaryWalk(bytes);
+  let step: FoldedStep | undefined;
+  const make = (stepId: number, nameAt: [number, number], effectAt: [number, number], keyAt: number, [start, end]: [number, number]): void => {
+    step = { stepId, name: name.read(nameAt), effect: effect.read(effectAt) as EffectClass, key: bytes.subarray(keyAt, keyAt + KEY_BYTES), payload: bytes.subarray(start, end) };
+  };
+  return {
+    next: () => {
+      step = undefined;
+      walk.next(make);
+      return step;
+    },
+  };
 }
 
 /** One text field of consecutive steps: the last decoded text, reused while the bytes repeat. */

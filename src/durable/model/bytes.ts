@@ -29,11 +29,6 @@ function writeU32be(out: Uint8Array, offset: number, value: number): void {
   out[offset + 3] = value & 0xff;
 }
 
-export function readU32be(bytes: Uint8Array, offset: number): number {
-  if (offset < 0 || offset + 4 > bytes.length) throw new RangeError(`no 32-bit integer at offset ${offset} of ${bytes.length} bytes`);
-  return ((bytes[offset] << 24) >>> 0) + (bytes[offset + 1] << 16) + (bytes[offset + 2] << 8) + bytes[offset + 3];
-}
-
 /** Length-delimited concatenation of fields (strings are UTF-8). */
 export function frame(fields: ReadonlyArray<Uint8Array | string>): Uint8Array {
   const parts: Uint8Array[] = new Array<Uint8Array>(fields.length);

@@ -9,7 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { withTimeout } from '../model/abortable';
 import { CancelledError, DivergenceError, ensureError, fromErrorData, isDurableError, toErrorData } from '../model/errors';
 import type { ExecutionId } from '../model/ids';
-import { decodeCheckpoint } from '../journal/checkpoint';
+import { checkpointSteps } from '../journal/checkpoint';
 import { ReplayCursor } from '../execution/replayCursor';
 import { StepContext, SuspendExecution } from '../execution/stepContext';
 import type { WorkflowDefinition } from '../execution/workflow';
@@ -65,7 +65,7 @@ export async function driveAttempts(
       reader: deps.engine.backend,
       codec: deps.engine.codec,
       cursor: replay
-        ? new ReplayCursor(deps.engine.backend, id, attempt, deps.engine.config.replaySegmentSize, (row) => decodeCheckpoint(deps.engine.codec.openPayload(row)))
+        ? new ReplayCursor(deps.engine.backend, id, attempt, deps.engine.config.replaySegmentSize, (row) => checkpointSteps(deps.engine.codec.openPayload(row)))
         : undefined,
       config: deps.engine.config,
       signal: attemptController.signal,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCheckpoint, foldExecution } from '../../../src/durable/journal/checkpoint';
+import { checkpointSteps, decodeCheckpoint, foldExecution } from '../../../src/durable/journal/checkpoint';
 import { writeJournalMark } from '../../../src/durable/journal/journalMark';
 import { legacyCheckpoint } from '../../fixtures/legacyCheckpoint';
 import { ReplayCursor } from '../../../src/durable/execution/replayCursor';
@@ -147,7 +147,7 @@ test('replay opens checkpoints one at a time, as their first step is asked for',
   const opened: number[] = [];
   const cursor = new ReplayCursor(fx.engine.backend, h.id, execution?.attempt ?? 1, 512, (row) => {
     opened.push(row.seq);
-    return decodeCheckpoint(fx.engine.codec.openPayload(row));
+    return checkpointSteps(fx.engine.codec.openPayload(row));
   });
   // One segment holds every checkpoint; asking for step 0 opens only the first of them.
   assert.equal((await cursor.take(0))?.folded?.stepId, 0);
@@ -158,7 +158,9 @@ test('replay opens checkpoints one at a time, as their first step is asked for',
     assert.ok(opened.length - before <= 1, `step ${step} opened at most the next checkpoint`);
   }
   assert.equal(opened.length, report.checkpoints, 'every checkpoint opened once');
-  assert.ok(cursor.peakHeld <= 100 + 110, `held one checkpoint's steps and the unfolded tail at most (${cursor.peakHeld})`);
+  // Folded steps asked for in order are made one at a time: beside the unfolded tail (read in the
+  // same segment), at most the one being handed out is held.
+  assert.ok(cursor.peakHeld <= 100 + 2, `held the unfolded tail and one folded step at most (${cursor.peakHeld})`);
   assert.equal(cursor.replaying, false);
 });
 

@@ -2,7 +2,7 @@
 // JSON layout of journals folded by earlier builds, which must still read.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkpointStepIds, decodeCheckpoint, describeCheckpoint, encodeCheckpoint } from '../../../src/durable/journal/checkpointFormat';
+import { checkpointStepIds, checkpointSteps, decodeCheckpoint, describeCheckpoint, encodeCheckpoint } from '../../../src/durable/journal/checkpointFormat';
 import { isDurableError } from '../../../src/durable/model/errors';
 import type { FoldedStep } from '../../../src/durable/execution/replayCursor';
 import { legacyCheckpoint } from '../../fixtures/legacyCheckpoint';
@@ -86,6 +86,21 @@ test('a truncated, extended or mis-sized binary checkpoint is refused whole, nev
   const unsafe = bytes.slice();
   new DataView(unsafe.buffer).setFloat64(8, 2 ** 60);
   assert.throws(() => decodeCheckpoint(unsafe), isMalformed, 'a step id past the safe integers');
+  // Replay reads steps one at a time, yet a malformed checkpoint fails when it is opened, before any step of it replays.
+  for (const [bad, what] of [[bytes.subarray(0, bytes.length - 1), 'cut'], [extended, 'extended'], [counted, 'over-counted'], [badUtf8, 'not UTF-8'], [unsafe, 'unsafe id']] as const) {
+    assert.throws(() => checkpointSteps(bad), isMalformed, `${what}: refused at open`);
+  }
+});
+
+test('the reader replay uses hands out the folded steps one at a time, the same as the whole decode', () => {
+  const folded = steps(120);
+  for (const bytes of [encodeCheckpoint(folded), legacyCheckpoint(folded)]) {
+    const reader = checkpointSteps(bytes);
+    const seen: FoldedStep[] = [];
+    for (let step = reader.next(); step; step = reader.next()) seen.push(step);
+    assertSame(seen, folded);
+    assert.equal(reader.next(), undefined, 'spent');
+  }
 });
 
 test('revealing a checkpoint shows its steps with their payloads as JSON, not the stored bytes', () => {
