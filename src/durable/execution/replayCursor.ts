@@ -109,6 +109,10 @@ export class ReplayCursor {
       // one at a time (a step replay asks for in order is made, handed out, and dropped).
       const folded = this.nextFolded();
       if (!folded) return undefined;
+      // The step asked for, with nothing else read for it: handed out without passing through
+      // `held`. A Map in the old generation allocates its shrunk table there too, so a set and a
+      // delete per folded step filled the old space at replay speed (most of a folded replay's RSS).
+      if (folded.stepId === stepId && !this.held.has(stepId)) return { stepId, auditsAfterIntent: [], others: [], folded };
       this.place(folded);
     }
   }
