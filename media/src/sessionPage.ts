@@ -145,8 +145,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     if (drawn === lastDrawn) return;
     lastDrawn = drawn;
     render(message.state);
-  }
-  else if (message?.type === 'stream') {
+  } else if (message?.type === 'stream') {
     live.textContent += message.text;
   } else if (message?.type === 'notice') notice.textContent = message.message;
 });

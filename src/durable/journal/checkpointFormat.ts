@@ -73,7 +73,8 @@ function isBinary(bytes: Uint8Array): boolean {
 
 /**
  * The steps of a version 2 checkpoint, one at a time, as offsets into `bytes`;
- * every length is checked against what is left, and `end()` that nothing follows.
+ * every length is checked against what is left, and after the last step that
+ * nothing follows it.
  */
 class BinaryWalk {
   private readonly view: DataView;
@@ -86,7 +87,7 @@ class BinaryWalk {
     this.count = this.view.getUint32(MAGIC.length);
   }
 
-  /** The next step, or undefined after the last (whose end must be the checkpoint's). */
+  /** Hand the next step to `visit`; false after the last (whose end must be the checkpoint's). */
   next(visit: (stepId: number, name: [number, number], effect: [number, number], keyAt: number, payload: [number, number]) => void): boolean {
     if (this.done === this.count) {
       if (this.at !== this.bytes.length) throw malformed();
