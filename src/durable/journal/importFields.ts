@@ -17,7 +17,9 @@ export function obj(value: unknown, where: string): Json {
 export function str(o: Json, key: string, where: string, max = 10_000): string {
   const v = o[key];
   if (typeof v !== 'string' || v.length > max) fail(where, `"${key}" must be a string of at most ${max} characters`);
-  return v as string;
+  // No field of ours holds U+0000, and PostgreSQL's text cannot: refused here on both stores alike.
+  if (v.includes('\u0000')) fail(where, `"${key}" contains a NUL character`);
+  return v;
 }
 export function optStr(o: Json, key: string, where: string, max = 10_000): string | null {
   return o[key] === null ? null : str(o, key, where, max);

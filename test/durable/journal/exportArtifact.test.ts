@@ -135,6 +135,7 @@ test('wrong format, version, size, and an existing execution are refused with a 
     [{ ...file, executions: {} }, /"executions" must be a list/],
     [{ ...file, executions: [{ ...file.executions[0], id: 'x' }] }, /"id" is not an execution id/],
     [{ ...file, executions: [file.executions[0], file.executions[0]] }, /appears twice/],
+    [{ ...file, executions: [{ ...file.executions[0], title: 'a\u0000b' }] }, /"title" contains a NUL character/],
   ];
   for (const [value, message] of cases) assert.throws(() => parseImport(Buffer.from(JSON.stringify(value)), codec), (e: unknown) => refused(e) && message.test((e as Error).message));
   assert.throws(() => parseImport(bytes, codec, { maxBytes: 100 }), (e: unknown) => refused(e) && /over the 100-byte limit/.test((e as Error).message));
