@@ -138,10 +138,10 @@ function rawRead(name: string, file: string, id: ExecutionId, columns: ReadColum
 }
 
 /**
- * RSS growth depends on the process's history: V8 grows its young generation to the default
- * maximum (2 × 16 MB here) under replay's allocation rate and keeps it, so whichever replay ran
- * first in a process paid for it (one run showed the unfolded replay at +76 MB and the folded at
- * +52 MB, the next +0 and +75 MB). Each 1,000,000-entry run therefore goes to a fresh process, as
+ * RSS growth depends on the process's history: V8 keeps a heap it has grown, and the
+ * allocator keeps memory it has freed, so whichever replay ran first in a process paid for
+ * the growth (one run showed the unfolded replay at +76 MB and the folded at +52 MB, the
+ * next +0 and +75 MB). Each 1,000,000-entry run therefore goes to a fresh process, as
  * a replay after a reload does, and so does the raw read it is compared with.
  */
 const CHILD_FLAG = '--bench-child';
