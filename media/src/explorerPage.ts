@@ -344,6 +344,15 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
   const m = event.data;
   switch (m.type) {
     case 'overview': {
+      // A fresh overview means the journal read again: an error it replaces no longer holds.
+      if (notice.className === 'notice error') {
+        notice.className = 'notice';
+        notice.textContent = '';
+      }
+      // Views refresh on any change in the workspace (a lease running out, another session's
+      // commit). An overview identical to the one shown keeps its rows: starting over would
+      // flash placeholder rows where the same rows were a moment before.
+      if (overview && JSON.stringify(m.overview) === JSON.stringify(overview)) return;
       const first = !overview;
       overview = m.overview;
       total = m.overview.total;
