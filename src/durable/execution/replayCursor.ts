@@ -9,12 +9,13 @@
  *
  * Checkpoints (hundreds of folded steps each) are opened one at a time, when
  * the first step they hold is asked for, and segments are sized by bytes as
- * well as rows, so a folded journal is not unfolded a segment at a time.
+ * well as rows (store/segments.ts), so a folded journal is not unfolded a
+ * segment at a time and its large rows are dropped young.
  */
 import type { ExecutionId } from '../model/ids';
 import type { JournalReader, JournalRecord } from '../model/journal';
-
 import type { EffectClass } from '../model/effect';
+import { SegmentLimit } from '../store/segments';
 
 /** A committed step folded into a checkpoint (journal/checkpoint.ts writes them; replay reads them). */
 export interface FoldedStep {
@@ -52,9 +53,6 @@ function isComplete(record: StepRecord): boolean {
   return record.result !== undefined || record.folded !== undefined || record.finalFailure !== undefined || record.others.some((r) => r.kind === 'timer_fired');
 }
 
-/** Bytes of stored rows one segment should hold: past it, the next segment asks for fewer rows. */
-const SEGMENT_BYTES = 4 * 1024 * 1024;
-
 export class ReplayCursor {
   private readonly held = new Map<number, StepRecord>();
   /** Checkpoint rows read but not opened yet, in journal order. */
@@ -62,7 +60,7 @@ export class ReplayCursor {
   /** The opened checkpoint whose steps are not all handed out yet. */
   private opened: FoldedSteps | undefined;
   private afterSeq = 0;
-  private limit: number;
+  private readonly limit: SegmentLimit;
   private exhausted = false;
   private reading: Promise<void> = Promise.resolve();
   private executionRows: JournalRecord[] = [];
@@ -72,11 +70,11 @@ export class ReplayCursor {
     private readonly reader: JournalReader,
     readonly executionId: ExecutionId,
     readonly attempt: number,
-    private readonly segmentSize: number,
+    segmentSize: number,
     /** Opens a checkpoint entry into the steps it folded. */
     private readonly unfold?: (row: JournalRecord) => FoldedSteps,
   ) {
-    this.limit = segmentSize;
+    this.limit = new SegmentLimit(segmentSize);
   }
 
   /** True until the whole journal was read and every recorded step was handed out. */
@@ -156,18 +154,13 @@ export class ReplayCursor {
     // One reader at a time: concurrent steps share the same forward scan.
     const next = this.reading.then(async () => {
       if (this.exhausted) return;
-      const limit = this.limit;
+      const limit = this.limit.rows;
       const segment = await this.reader.readSegment(this.executionId, this.attempt, this.afterSeq, limit);
-      let bytes = 0;
-      for (const row of segment) {
-        bytes += row.body.length;
-        this.hold(row);
-      }
+      // Large rows (checkpoints) make the next segment shorter; small ones let it grow back.
+      this.limit.observeRows(segment);
+      for (const row of segment) this.hold(row);
       if (segment.length > 0) this.afterSeq = segment[segment.length - 1].seq;
       if (segment.length < limit) this.exhausted = true;
-      // Large rows (checkpoints) make the next segment shorter; small ones let it grow back.
-      const perRow = segment.length > 0 ? bytes / segment.length : 0;
-      this.limit = perRow > 0 ? Math.max(1, Math.min(this.segmentSize, Math.floor(SEGMENT_BYTES / perRow))) : this.segmentSize;
       this.maxHeld = Math.max(this.maxHeld, this.held.size);
     });
     this.reading = next.catch(() => undefined);

@@ -22,6 +22,7 @@ import type { ExecutionId } from '../model/ids';
 import type { AmbiguityDecision, ExecutionRecord, JournalRecord } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
 import type { JournalStore } from '../store/journalStore';
+import { SegmentLimit } from '../store/segments';
 import { decodeFinish, type FinishRecord } from '../execution/stepValue';
 import { awaitsDecisionOn } from '../execution/stepContext';
 import type { WorkflowRegistry } from '../execution/workflow';
@@ -201,10 +202,12 @@ class HeaderScan {
  * short runs and not kept: a plan reads only these in full.
  */
 async function forRowsAt(backend: JournalStore, id: ExecutionId, seqs: readonly number[], use: (row: JournalRecord) => void): Promise<void> {
-  const RUN = 32;
+  // Runs of up to 32 rows, fewer when they are large (checkpoints): see SegmentLimit.
+  const limit = new SegmentLimit(32);
   let index = 0;
   while (index < seqs.length) {
-    const run = await backend.readExecutionSegment(id, seqs[index] - 1, RUN);
+    const run = await backend.readExecutionSegment(id, seqs[index] - 1, limit.rows);
+    limit.observeRows(run);
     const before = index;
     for (const row of run) {
       if (index < seqs.length && row.seq === seqs[index]) {

@@ -164,3 +164,55 @@ test('replay opens checkpoints one at a time, as their first step is asked for',
   assert.equal(cursor.replaying, false);
 });
 
+
+test('large checkpoints are read one or two at a time, by the recovery plan and by replay, and still replay every step', async (t) => {
+  const calls = { n: 0 };
+  // 96 steps of 12 KB each, folded four to a checkpoint: 22 checkpoints of ≈ 48 KB.
+  const wide: WorkflowDefinition<null, number> = {
+    kind: 'wide', version: 1,
+    async run(ctx) {
+      let length = 0;
+      for (let i = 0; i < 96; i++) length += ((await ctx.step({ name: 'page', effect: 'idempotent' }, () => (calls.n++, `${i}:`.padEnd(12_000, 'x')))) as string).length;
+      await ctx.sleep(60_000);
+      return length;
+    },
+  };
+  let now = Date.now();
+  const fx = await makeRuntime(t, { workflows: [wide], clock: () => now });
+  const h = await fx.runtime.start('wide', null);
+  await h.done;
+  await fx.engine.writer.flush();
+  const report = await foldExecution(fx.engine.backend, fx.engine.codec, h.id, FOLD_LEASE, { keepRecent: 8, maxStepsPerCheckpoint: 4 });
+  assert.equal(report.checkpoints, 22);
+  await fx.runtime.dispose();
+
+  const backend = fx.engine.backend;
+  const mostPerRead = { plan: 0, replay: 0 };
+  let phase: keyof typeof mostPerRead = 'plan';
+  const count = (rows: readonly { kind: string }[]): void => {
+    mostPerRead[phase] = Math.max(mostPerRead[phase], rows.filter((r) => r.kind === 'checkpoint').length);
+  };
+  const readExecutionSegment = backend.readExecutionSegment.bind(backend);
+  const readSegment = backend.readSegment.bind(backend);
+  backend.readExecutionSegment = async (...args) => {
+    const rows = await readExecutionSegment(...args);
+    count(rows);
+    return rows;
+  };
+  backend.readSegment = async (...args) => {
+    const rows = await readSegment(...args);
+    count(rows);
+    return rows;
+  };
+  now += 120_000;
+  const second = fx.another('w2', [wide]);
+  const [item] = await second.plan([h.id]);
+  assert.equal(item.decision.action === 'resume' && item.decision.committedSteps, 96, 'the plan counted every folded step');
+  phase = 'replay';
+  const before = calls.n;
+  const outcome = await (await second.resume(h.id)).done;
+  assert.deepEqual(outcome, { status: 'completed', output: 96 * 12_000 });
+  assert.equal(calls.n, before, 'no step ran again');
+  assert.ok(mostPerRead.plan <= 2, `the plan read at most two checkpoints at a time (${mostPerRead.plan})`);
+  assert.ok(mostPerRead.replay <= 2, `replay read at most two checkpoints at a time (${mostPerRead.replay})`);
+});
