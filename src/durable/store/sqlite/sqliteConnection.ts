@@ -244,8 +244,13 @@ export class SqliteConnection {
     return new Promise((resolve, reject) => this.db.all(sql, (err: Error | null, rows: R[]) => (err ? reject(err) : resolve(rows))));
   }
 
+  /**
+   * Transaction control. `exec` is one trip to the pool thread; the driver's
+   * `Database.run` prepares, runs and finalizes a new statement, three trips
+   * (≈ 0.15 ms more for each BEGIN of a grouped commit).
+   */
   private rawRun(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.run(sql, (err: Error | null) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => this.db.exec(sql, (err: Error | null) => (err ? reject(err) : resolve())));
   }
 
   private statement(sql: string): Promise<sqlite3.Statement> {
