@@ -264,7 +264,7 @@ export class PgConnection {
       return await this.transactionAttempts(operation, fn);
     } finally {
       // An enabled AsyncLocalStorage makes Node track every promise of the process (the whole
-      // extension host's): ≈ 11 µs of a guarded step's JavaScript here, though a guarded step
+      // extension host's): up to ≈ 11 µs of a guarded step's profile, though a guarded step
       // runs no transaction. With none open, nothing reads the scope, so it is switched off;
       // the next `run` switches it on again.
       if (--this.openTransactions === 0) this.scope.disable();
