@@ -258,8 +258,9 @@ export async function run(): Promise<void> {
           t.push(performance.now() - t0);
         }
       });
-    // Both sides warm, as the DBOS comparison below is: one untimed run of each first. The raw
-    // pair is a few lines that V8 optimizes within its first iterations; a guarded step runs
+    // Both sides warm (the DBOS comparison below warms both of its sides too): one untimed run
+    // of the raw pair first, three of ours. The raw pair is a few lines that V8 optimizes
+    // within its first iterations (and ran above already); a guarded step runs
     // through the engine's code, which in a fresh process took about four runs of 500 steps
     // to settle (p50 0.97 → 0.63 ms against a steady raw pair of ≈ 0.55 ms), so cold runs
     // timed the JIT more than the step.

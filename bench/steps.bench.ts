@@ -67,10 +67,11 @@ export async function run(): Promise<{ idempotentP50: number }> {
         t.push(performance.now() - t0);
       }
     });
-  // Both sides warm: one untimed run of each first. The raw pair is a few lines V8 optimizes
-  // at once; a guarded step runs through the engine's intent, MAC and fence code, whose p50
-  // in a fresh process fell over its first four runs of 1,000 (0.62 → 0.48 ms against a
-  // steady pair of ≈ 0.38 ms), so cold runs timed the JIT more than the step.
+  // Both sides warm: one untimed run of the raw pair first, three of ours. The raw pair is a
+  // few lines V8 optimizes at once; a guarded step runs through the engine's intent, MAC and
+  // fence code, whose p50 in a fresh process fell over its first four runs of 1,000 (0.62 →
+  // 0.48 ms against a steady pair of ≈ 0.38 ms, most of it in the first three), so cold runs
+  // timed the JIT more than the step.
   await inTempDir('das-bench-pair-', (dir) => rawCommitPairs(dir, 1_000));
   for (let w = 0; w < WARMUP_RUNS; w++) await guardedRun();
   for (let run = 0; run < 5; run++) {

@@ -26,6 +26,7 @@ import type { ExecutionId } from '../model/ids';
 import type { ExecutionRecord } from '../model/journal';
 import type { JournalCodec } from '../crypto/journalCodec';
 import type { MarkRow, MarkState, JournalStore } from '../store/journalStore';
+import { SegmentLimit } from '../store/segments';
 
 const SEGMENT = 2_048;
 const MAX_REMEMBERED = 1_000;
@@ -168,13 +169,17 @@ async function verifyContent(backend: JournalStore, codec: JournalCodec, id: Exe
   }
   // Rows after the mark (a run that stopped without marking) are checked one by one.
   let after = state.mark === null ? 0 : state.markedSeq;
+  // Full rows, so sized by bytes too (store/segments.ts): unmarked checkpoints come a few at a time.
+  const limit = new SegmentLimit(SEGMENT);
   for (;;) {
-    const rows = await backend.readExecutionSegment(id, after, SEGMENT);
+    const asked = limit.rows;
+    const rows = await backend.readExecutionSegment(id, after, asked);
+    limit.observeRows(rows);
     for (const row of rows) {
       codec.verify(row);
       visit?.(row);
     }
-    if (rows.length < SEGMENT) return;
+    if (rows.length < asked) return;
     after = rows[rows.length - 1].seq;
   }
 }

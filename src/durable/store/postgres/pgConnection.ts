@@ -266,7 +266,8 @@ export class PgConnection {
       // An enabled AsyncLocalStorage makes Node track every promise of the process (the whole
       // extension host's): up to ≈ 11 µs of a guarded step's profile, though a guarded step
       // runs no transaction. With none open, nothing reads the scope, so it is switched off;
-      // the next `run` switches it on again.
+      // the next `run` switches it on again. (It saves that only where no other AsyncLocalStorage
+      // or async hook is on in the process, and Node 24's AsyncLocalStorage tracks no promises.)
       if (--this.openTransactions === 0) this.scope.disable();
     }
   }

@@ -246,8 +246,8 @@ export class SqliteConnection {
 
   /**
    * Transaction control. `exec` is one trip to the pool thread; the driver's
-   * `Database.run` prepares, runs and finalizes a new statement each time,
-   * three trips queued one after the other.
+   * `Database.run` prepares and runs a new statement each time (two trips,
+   * one after the other) and then finalizes it.
    */
   private rawRun(sql: string): Promise<void> {
     return new Promise((resolve, reject) => this.db.exec(sql, (err: Error | null) => (err ? reject(err) : resolve())));

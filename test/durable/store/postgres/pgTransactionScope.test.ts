@@ -41,9 +41,12 @@ test('overlapping transactions: the one still open after the other committed kee
   const rows = await conn.query<{ n: number }>('rows', `SELECT n FROM ${table} ORDER BY n`);
   assert.deepEqual(rows.map((r) => r.n), [1], 'the first committed; the second rolled back whole, its row after the first ended included');
   // A transaction after all of them ended finds its scope again.
-  await conn.transaction('later', async () => {
-    await conn.query('later row', `INSERT INTO ${table} (n) VALUES (4)`);
-    throw new Error('roll the later one back');
-  }).catch(() => undefined);
+  await assert.rejects(
+    conn.transaction('later', async () => {
+      await conn.query('later row', `INSERT INTO ${table} (n) VALUES (4)`);
+      throw new Error('roll the later one back');
+    }),
+    /roll the later one back/,
+  );
   assert.deepEqual((await conn.query<{ n: number }>('rows', `SELECT n FROM ${table} ORDER BY n`)).map((r) => r.n), [1]);
 });
