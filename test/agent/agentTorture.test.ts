@@ -16,6 +16,8 @@ import { costOf } from '../../src/agent/pricing';
 const CHILD = join(repoRoot(), 'out', 'test', 'agent', 'agentTorture.child.js');
 const RUNS = Number(process.env.AGENT_TORTURE_RUNS ?? 6);
 const SEED = Number(process.env.TORTURE_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** One life of the child: the claim window of an orphaned launch plus the session's own time. */
+const LIFE_TIMEOUT_MS = 75_000;
 
 test(`agent crash torture: ${RUNS} sessions killed at random points finish with every effect exactly once`, { timeout: 10 * 60_000 }, async (t) => {
   t.diagnostic(`seed ${SEED} (reproduce with TORTURE_SEED=${SEED} AGENT_TORTURE_RUNS=${RUNS})`);
@@ -33,7 +35,11 @@ test(`agent crash torture: ${RUNS} sessions killed at random points finish with 
     let done = false;
     for (let lives = 0; !done && lives < 60; lives++) {
       const kill = lives < 8 ? Math.floor(random() * 120) : undefined;
-      const r = await live([file, workspace, scriptFile], kill, 30_000, CHILD);
+      // A life killed between preparing a command's launch and starting its supervisor leaves a
+      // launch nobody will claim; the next life waits out its claim window (30 s, CLAIM_TIMEOUT_MS
+      // in supervisedCommands.ts) before it may run the command. A life's limit must outlast that
+      // wait, or the safe wait reads as a hang (ci-27, seed 1575944588).
+      const r = await live([file, workspace, scriptFile], kill, LIFE_TIMEOUT_MS, CHILD);
       if (r.killed) kills++;
       else {
         assert.equal(r.code, 0, `child failed: ${r.stderr}`);
