@@ -74,6 +74,24 @@ export function storeConformance(name: string, open: Opener, skip?: string): voi
     assert.equal((await store.findResultByKey(id, KEY))?.seq !== undefined, true);
   });
 
+  test(`${name}: a batch of any size lands in the order given, each row at the seq returned for it, fenced or not`, async (t) => {
+    const { store, id } = await fresh(t);
+    const lease = { owner: 'w', epoch: (await store.acquireLease(id, 'w', 60_000))! };
+    let step = 0;
+    // Sizes around the adapters' statement and chunk boundaries (one statement up to 64 rows on SQLite).
+    for (const size of [2, 17, 63, 64, 65, 300]) {
+      for (const fenced of [false, true]) {
+        const first = step;
+        const batch = Array.from({ length: size }, () => ({ ...result(id, step++), ...(fenced ? { fence: lease } : {}) }));
+        const seqs = await store.appendRows(batch);
+        const back = await store.readSegment(id, 1, seqs[0] - 1, size + 1);
+        assert.deepEqual(back.map((r) => r.stepId), Array.from({ length: size }, (_, i) => first + i), `${size} rows${fenced ? ', fenced' : ''}: order`);
+        assert.deepEqual(back.map((r) => r.seq), seqs, `${size} rows${fenced ? ', fenced' : ''}: seqs`);
+      }
+    }
+    assert.equal((await store.getExecution(id))?.stepCount, step);
+  });
+
   test(`${name}: every field of a row reads back byte for byte: segments, every attempt, headers and tags`, async (t) => {
     const { store, id } = await fresh(t);
     // Bytes a text path would mangle (NUL, 0xff, a lone UTF-8 continuation byte), names JSON must escape.

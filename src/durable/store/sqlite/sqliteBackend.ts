@@ -4,13 +4,14 @@
  * sees a key or a plaintext payload.
  *
  * Opened with WAL, `foreign_keys=ON`, `synchronous=FULL` and a busy timeout;
- * migrations run at open. Journal appends use multi-row INSERTs inside one
- * transaction (the measured lever for throughput on this binding), and reads
+ * migrations run at open. Journal appends are multi-row INSERTs, usually one
+ * autocommit statement per commit (sqliteAppends.ts), and reads
  * come in keyset segments so memory stays bounded whatever the journal length.
  */
 import * as reads from './sqliteReads';
 import * as executions from './sqliteExecutions';
-import { flatten, INSERT_CHUNKS, PLACEHOLDERS, pushFlattened, ROW_COLUMNS } from './sqliteRows';
+import * as appends from './sqliteAppends';
+import { flatten, PLACEHOLDERS, ROW_COLUMNS } from './sqliteRows';
 import * as marks from './sqliteMarks';
 import * as maintenance from './sqliteMaintenance';
 import * as waits from './sqliteWaits';
@@ -19,18 +20,11 @@ import * as inspection from './inspectionQueries';
 export type { AuditRecord, ChildRowCounts, ExecutionFilter, ImportedExecution, MarkRow, MarkState, NewExecution, PromiseRecord, TimerRecord };
 import { InvalidStateError, StorageError } from '../../model/errors';
 import type { ExecutionId, IdempotencyKey, JournalSeq } from '../../model/ids';
-import { type AuditMeta, type ExecutionRecord, type JournalRecord, type StoredRow, type TerminalStatus } from '../../model/journal';
+import { type ExecutionRecord, type JournalRecord, type StoredRow, type TerminalStatus } from '../../model/journal';
 import { migrate, type Migration } from './migrations';
 import { SqliteConnection } from './sqliteConnection';
 import type { BindingCandidate, SqliteBinding } from './sqliteBinding';
 import { segmentedRows } from '../segments';
-
-/** The distinct (execution, fence) pairs of rows about to be written. */
-export function distinctFences(rows: readonly StoredRow[]): Array<readonly [string, LeaseFence]> {
-  const seen = new Map<string, readonly [string, LeaseFence]>();
-  for (const row of rows) if (row.fence) seen.set(`${row.executionId}\u0000${row.fence.owner}\u0000${row.fence.epoch}`, [row.executionId, row.fence]);
-  return [...seen.values()];
-}
 
 /**
  * Readers never block the writer, and a crash loses no committed transaction,
@@ -133,7 +127,7 @@ export class SqliteBackend implements JournalStore {
          VALUES (?, ?, ?, ?, 'running', 1, ?, ?, ?, ?, ?)`,
         [exec.id, exec.kind, exec.version, exec.title, now, now, exec.lease?.owner ?? null, exec.lease ? now + exec.lease.leaseMs : null, exec.lease ? FIRST_LEASE_EPOCH : 0],
       );
-      if (firstRows.length > 0) await this.insertRows(firstRows);
+      if (firstRows.length > 0) await appends.insertRows(this.conn, firstRows);
     });
   }
 
@@ -270,7 +264,7 @@ export class SqliteBackend implements JournalStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [e.id, e.kind, e.version, e.title, e.status === 'running' ? 'suspended' : e.status, e.attempt, e.createdAt, e.updatedAt, e.finishedAt, e.statusDetail],
         );
-        if (rows.length > 0) await this.insertRows(rows);
+        if (rows.length > 0) await appends.insertRows(this.conn, rows);
         for (const p of promises) {
           await this.conn.run(
             'INSERT INTO promises (id, execution_id, step_id, name, token_hash, status, created_at, resolved_at, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -315,68 +309,9 @@ export class SqliteBackend implements JournalStore {
 
   // ---- journal -----------------------------------------------------------------------------
 
-  /**
-   * Insert rows in order in one transaction; returns their sequence numbers.
-   * AUTOINCREMENT under the write lock makes the seqs of one multi-row INSERT
-   * contiguous, so they are derived from the last inserted id.
-   */
+  /** Insert rows in order, all or none; returns their sequence numbers (see sqliteAppends.ts). */
   appendRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
-    if (rows.length === 0) return Promise.resolve([]);
-    // One row (an acknowledged append on its own) commits as a single autocommit statement; the
-    // insert trigger updates its execution's counters in that same statement. An audit record
-    // needs its projection in the same transaction.
-    if (rows.length === 1 && rows[0].kind !== 'ambiguity_resolved') return this.appendOne(rows[0]);
-    return this.conn.transaction(`append ${rows.length} journal rows`, () => this.insertRows(rows));
-  }
-
-  private async appendOne(row: StoredRow): Promise<JournalSeq[]> {
-    const { fence } = row;
-    if (!fence) {
-      const { lastId } = await this.conn.exclusive('append a journal row', () => this.conn.run(`INSERT INTO journal (${ROW_COLUMNS}) VALUES ${PLACEHOLDERS}`, flatten(row)));
-      return [lastId as JournalSeq];
-    }
-    // Still one autocommit statement: the row goes in only while its lease holds that epoch.
-    const { lastId, changes } = await this.conn.exclusive('append a journal row', () =>
-      this.conn.run(
-        `INSERT INTO journal (${ROW_COLUMNS}) SELECT ${PLACEHOLDERS.slice(1, -1)} WHERE EXISTS (SELECT 1 FROM executions WHERE id = ? AND lease_owner = ? AND lease_epoch = ?)`,
-        [...flatten(row), row.executionId, fence.owner, fence.epoch],
-      ),
-    );
-    if (changes !== 1) throw executions.fencedError(this.conn.file, row.executionId, fence);
-    return [lastId as JournalSeq];
-  }
-
-  /** Inside a transaction: fences checked, multi-row inserts (counters follow by trigger), audit projection. */
-  private async insertRows(rows: readonly StoredRow[]): Promise<JournalSeq[]> {
-    await executions.checkFences(this.conn, distinctFences(rows));
-    const seqs: JournalSeq[] = [];
-    let offset = 0;
-    while (offset < rows.length) {
-      const remaining = rows.length - offset;
-      const chunk = INSERT_CHUNKS.find((n) => n <= remaining) ?? 1;
-      // Every chunk of this size goes to the driver at once: one prepared statement runs them in
-      // the order given (its queue is FIFO), and the pool thread needs no hop through JavaScript
-      // between them. Chunks of another size wait, so rows keep their order in the journal.
-      const count = Math.floor(remaining / chunk);
-      const sql = `INSERT INTO journal (${ROW_COLUMNS}) VALUES ${Array(chunk).fill(PLACEHOLDERS).join(',')}`;
-      const runs: Array<Promise<{ lastId: number }>> = [];
-      for (let c = 0; c < count; c++) {
-        const params: unknown[] = [];
-        for (let i = offset + c * chunk, end = i + chunk; i < end; i++) pushFlattened(params, rows[i]);
-        runs.push(this.conn.run(sql, params));
-      }
-      // Wait for all of them even when one fails: the rollback must not overtake a queued insert,
-      // which would then run outside the transaction.
-      const settled = await Promise.allSettled(runs);
-      for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
-      for (const outcome of settled) {
-        const { lastId } = (outcome as PromiseFulfilledResult<{ lastId: number }>).value;
-        for (let i = 0; i < chunk; i++) seqs.push((lastId - chunk + 1 + i) as JournalSeq);
-      }
-      offset += count * chunk;
-    }
-    await this.projectAudit(rows, seqs);
-    return seqs;
+    return appends.appendRows(this.conn, rows);
   }
 
   // ---- completeness marks and file facts -----------------------------------------------------
@@ -411,20 +346,6 @@ export class SqliteBackend implements JournalStore {
   /** Any payload row, to tell which key sealed a journal that predates the key check. */
   anySealedRow(): Promise<JournalRecord | undefined> {
     return marks.anySealedRow(this.conn);
-  }
-
-  private async projectAudit(rows: readonly StoredRow[], seqs: readonly JournalSeq[]): Promise<void> {
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i];
-      if (row.kind !== 'ambiguity_resolved' || row.stepId === null || row.idempotencyKey === null || row.effect === null) continue;
-      // The body is our own JSON (authenticated by its MAC on read); the projection is only an index.
-      const meta = JSON.parse(Buffer.from(row.body).toString('utf8')) as AuditMeta;
-      await this.conn.run(
-        `INSERT INTO audit (seq, execution_id, step_id, step_name, effect, idem_key, policy, decision, decided_by, decided_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [seqs[i], row.executionId, row.stepId, row.stepName, row.effect, row.idempotencyKey, meta.policy, meta.decision, meta.decidedBy, meta.decidedAt],
-      );
-    }
   }
 
   readSegment(executionId: ExecutionId, attempt: number, afterSeq: number, limit: number): Promise<JournalRecord[]> {

@@ -200,7 +200,10 @@ export class SqliteConnection {
     const exec = (stmt: sqlite3.Statement): Promise<RunOutcome> =>
       new Promise<RunOutcome>((resolve, reject) => {
         stmt.run(params.map(toDriverParam), function (this: sqlite3.RunResult, err: Error | null) {
-          if (err) reject(err);
+          // A statement that failed is reset at once: SQLite keeps one that got SQLITE_BUSY active
+          // (so it can be retried), and while it is, every later COMMIT here fails "SQL statements
+          // in progress". Inside a transaction the ROLLBACK ended it; an autocommit append has none.
+          if (err) stmt.reset(() => reject(err));
           else resolve({ lastId: this.lastID, changes: this.changes });
         });
       });

@@ -136,6 +136,29 @@ test('a database locked by another process gives locked after the busy timeout',
   assert.equal(seqs.length, 1, 'works again once the lock is gone');
 });
 
+test('a fenced append refused by a lock leaves no statement in progress: the next transaction commits, and the append goes in', async (t) => {
+  const backend = await openBackend(t);
+  const exec = newExecutionId();
+  await backend.createExecution({ id: exec, kind: 'k', version: 1, title: 't' });
+  const epoch = await backend.acquireLease(exec, 'window-a', 60_000);
+  assert.ok(epoch !== undefined);
+  const fence = { owner: 'window-a', epoch };
+  const other = await rawDb(backend.file);
+  await rawExec(other, 'BEGIN IMMEDIATE');
+  // One autocommit statement, its lease check inside; SQLite leaves a statement that got SQLITE_BUSY active.
+  await assert.rejects(backend.appendRows([{ ...resultRow(exec, 0), fence }]), (e: unknown) => (e as { reason?: string }).reason === 'locked');
+  await rawExec(other, 'ROLLBACK');
+  await rawClose(other);
+  // Left active, that statement makes every later COMMIT fail ("SQL statements in progress"): the
+  // suspension of the step that gave up could never be written.
+  const second = newExecutionId();
+  await backend.createExecution({ id: second, kind: 'k', version: 1, title: 'second' });
+  assert.equal((await backend.getExecution(second))?.title, 'second');
+  const seqs = await backend.appendRows([{ ...resultRow(exec, 0), fence }]);
+  assert.equal(seqs.length, 1);
+  assert.deepEqual((await backend.readSegment(exec, 1, 0, 10)).map((row) => text(codec.openPayload(row))), ['r0']);
+});
+
 test('appendRows returns contiguous increasing seqs across chunk sizes', async (t) => {
   const backend = await openBackend(t);
   const exec = newExecutionId();
