@@ -45,6 +45,10 @@ export interface WriterStats {
 interface Ack {
   resolve(seq: JournalSeq): void;
   reject(error: Error): void;
+  /** performance.now() past which the caller stops waiting. */
+  readonly deadline: number;
+  readonly signal?: AbortSignal;
+  settled: boolean;
 }
 
 interface Pending {
@@ -72,6 +76,16 @@ export class JournalWriter implements JournalAppender {
   private stats = { committed: 0, flushes: 0, droppedBuffered: 0, ackTimeouts: 0, flushFailures: 0 };
   private warnedBackPressure = false;
   private readonly commitListeners = new Set<(executionIds: ReadonlySet<string>) => void>();
+  /**
+   * Acknowledged appends not yet settled, oldest first (from `waitingHead` on). Their deadlines
+   * grow in this order, so one timer, armed for the oldest, serves them all: a timer and an abort
+   * listener per append cost more than the rest of its queueing (profiles of 64 concurrent steps).
+   */
+  private waiting: Pending[] = [];
+  private waitingHead = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The unsettled appends of each caller's signal, behind one abort listener per signal. */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<Pending>>();
 
   constructor(
     private readonly sink: RowSink,
@@ -119,39 +133,79 @@ export class JournalWriter implements JournalAppender {
       if (signal?.aborted) throw new CancelledError('append cancelled before it was queued');
       const row = this.codec.encode(entry);
       return new Promise<JournalSeq>((resolve, reject) => {
-        let settled = false;
-        const settle = (fn: () => void): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timeout);
-          signal?.removeEventListener('abort', onAbort);
-          fn();
-        };
-        const timeout = setTimeout(() => {
-          this.stats.ackTimeouts++;
-          // Still queued means no transaction has it: withdraw it, so it can never commit after the
-          // caller was told it did not (an intent that commits late would look like a crash window).
-          const withdrawn = this.withdraw(pending);
-          settle(() =>
-            reject(
-              new JournalUnavailableError(
-                `${describeRow(row)}: the journal did not confirm the write within ${this.config.ackTimeoutMs} ms ` +
-                  `(database busy or unavailable); ${withdrawn ? 'it was not written' : 'it may still be written'}`,
-              ),
-            ),
-          );
-        }, this.config.ackTimeoutMs);
-        // Abort stops the waiting, not the write: the entry may still commit, which replay handles.
-        const onAbort = (): void => settle(() => reject(new CancelledError('stopped waiting for the journal')));
-        signal?.addEventListener('abort', onAbort, { once: true });
-        const pending: Pending = { row, ack: { resolve: (seq) => settle(() => resolve(seq)), reject: (e) => settle(() => reject(e)) } };
+        const pending: Pending = { row, ack: { resolve, reject, deadline: performance.now() + this.config.ackTimeoutMs, signal, settled: false } };
         this.queue.push(pending);
         this.acksQueued++;
+        this.wait(pending);
         this.kickSoon();
       });
     } catch (error) {
       return Promise.reject(ensureError(error));
     }
+  }
+
+  /** Start the ack timeout of `pending`, and its abort if it has a signal. */
+  private wait(pending: Pending): void {
+    this.waiting.push(pending);
+    if (!this.ackTimer) this.armAckTimer();
+    const signal = pending.ack?.signal;
+    if (!signal) return;
+    let waiters = this.bySignal.get(signal);
+    if (!waiters) {
+      const mine = new Set<Pending>();
+      waiters = mine;
+      this.bySignal.set(signal, mine);
+      // Abort stops the waiting, not the write: the entry may still commit, which replay handles.
+      // The listener stays for the signal's life (one per signal, not per append): the signal
+      // belongs to a run, and goes with it.
+      signal.addEventListener('abort', () => {
+        for (const p of [...mine]) this.settleAck(p, () => p.ack?.reject(new CancelledError('stopped waiting for the journal')));
+      }, { once: true });
+    }
+    waiters.add(pending);
+  }
+
+  /** Forget settled appends at the head of `waiting`; the timer stops when none is left. */
+  private dropSettled(): void {
+    while (this.waitingHead < this.waiting.length && this.waiting[this.waitingHead].ack?.settled) this.waitingHead++;
+    if (this.waitingHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+      if (this.ackTimer) clearTimeout(this.ackTimer);
+      this.ackTimer = undefined;
+    } else if (this.waitingHead > 1_024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
+    }
+  }
+
+  /** Arm the one ack timer for the oldest unsettled append, if any. */
+  private armAckTimer(): void {
+    this.dropSettled();
+    const oldest = this.waiting[this.waitingHead]?.ack;
+    if (!oldest) return;
+    this.ackTimer = setTimeout(() => this.onAckTimer(), Math.max(0, oldest.deadline - performance.now()));
+  }
+
+  private onAckTimer(): void {
+    this.ackTimer = undefined;
+    const now = performance.now();
+    for (; this.waitingHead < this.waiting.length; this.waitingHead++) {
+      const pending = this.waiting[this.waitingHead];
+      const ack = pending.ack;
+      if (!ack || ack.settled) continue;
+      if (ack.deadline > now) break;
+      this.stats.ackTimeouts++;
+      // Still queued means no transaction has it: withdraw it, so it can never commit after the
+      // caller was told it did not (an intent that commits late would look like a crash window).
+      const withdrawn = this.withdraw(pending);
+      const error = new JournalUnavailableError(
+        `${describeRow(pending.row)}: the journal did not confirm the write within ${this.config.ackTimeoutMs} ms ` +
+          `(database busy or unavailable); ${withdrawn ? 'it was not written' : 'it may still be written'}`,
+      );
+      this.settleAck(pending, () => ack.reject(error), !withdrawn);
+    }
+    this.armAckTimer();
   }
 
   /** Resolves when everything queued before the call is committed (or failed). */
@@ -188,6 +242,8 @@ export class JournalWriter implements JournalAppender {
       else this.stats.droppedBuffered++;
     }
     if (left.length > 0) this.logger.warn(`journal writer: closed with ${left.length} uncommitted entries (they re-run on resume)`);
+    // The ack timer stays only for a commit still in flight, whose waits can still time out.
+    this.dropSettled();
     this.idleWaiters.splice(0).forEach((w) => w());
   }
 
@@ -282,6 +338,7 @@ export class JournalWriter implements JournalAppender {
         this.settleAck(p, () => p.ack?.resolve(seqs[i]));
       });
       this.lastAcksPerCommit = acks;
+      if (acks > 0) this.dropSettled();
       if (this.commitListeners.size > 0) {
         const ids = new Set(batch.map((p) => p.row.executionId));
         for (const listener of this.commitListeners) {
@@ -323,9 +380,17 @@ export class JournalWriter implements JournalAppender {
     }
   }
 
-  private settleAck(pending: Pending, fn: () => void): void {
-    if (!pending.ack) return;
-    this.acksQueued--;
+  /**
+   * Settle an acknowledged append once: later settlements (a commit after its
+   * timeout, an abort after its commit) do nothing. `queued` says whether it
+   * still counts among the queued acks (a withdrawn one no longer does).
+   */
+  private settleAck(pending: Pending, fn: () => void, queued = true): void {
+    const ack = pending.ack;
+    if (!ack || ack.settled) return;
+    ack.settled = true;
+    if (queued) this.acksQueued--;
+    if (ack.signal) this.bySignal.get(ack.signal)?.delete(pending);
     fn();
   }
 }

@@ -5,7 +5,7 @@ import * as sqlite3 from '@vscode/sqlite3';
 import { DEFAULT_CONFIG } from '../../../src/durable/model/config';
 import { isDurableError } from '../../../src/durable/model/errors';
 import { asIdempotencyKey, newExecutionId, stepId, type ExecutionId, type JournalSeq } from '../../../src/durable/model/ids';
-import type { NewEntry } from '../../../src/durable/model/journal';
+import type { NewEntry, StoredRow } from '../../../src/durable/model/journal';
 import { JournalWriter, type RowSink } from '../../../src/durable/journal/journalWriter';
 import { loadMigrations } from '../../../src/durable/store/sqlite/migrations';
 import { SqliteBackend } from '../../../src/durable/store/sqlite/sqliteBackend';
@@ -193,3 +193,59 @@ test('an aborted signal stops the wait with a cancellation, not a failure', asyn
   await assert.rejects(writer.appendAcked(entry(exec, 0), controller.signal), (e: unknown) => isDurableError(e, 'cancelled'));
 });
 
+
+test('an abort while waiting cancels the waits of that signal only; the entries stay queued for the journal', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const written: StoredRow[] = [];
+  const sink: RowSink = {
+    appendRows: async (rows) => {
+      await gate;
+      written.push(...rows);
+      return rows.map((_, i) => (written.length - rows.length + i + 1) as JournalSeq);
+    },
+  };
+  const writer = new JournalWriter(sink, codec, { ...config, ackTimeoutMs: 5_000 });
+  const exec = newExecutionId();
+  const stopping = new AbortController();
+  const staying = new AbortController();
+  const stopped = [writer.appendAcked(entry(exec, 0), stopping.signal), writer.appendAcked(entry(exec, 1), stopping.signal)];
+  const kept = writer.appendAcked(entry(exec, 2), staying.signal);
+  await new Promise((r) => setTimeout(r, 20));
+  stopping.abort();
+  for (const wait of stopped) await assert.rejects(wait, (e: unknown) => isDurableError(e, 'cancelled') && /stopped waiting for the journal/.test((e as Error).message));
+  release();
+  assert.equal(await kept, 3, 'the other signal still gets its seq');
+  await writer.close();
+  assert.deepEqual(written.map((r) => r.stepId), [0, 1, 2], 'abort stops the waiting, not the write');
+  assert.equal(writer.statistics.ackTimeouts, 0);
+});
+
+test('each acked append times out at its own deadline, and one still queued is withdrawn, never written', async () => {
+  let calls = 0;
+  const written: StoredRow[] = [];
+  // The first commit hangs; everything queued behind it waits in the queue.
+  const sink: RowSink = {
+    appendRows: (rows) => {
+      calls++;
+      if (calls === 1) return new Promise<JournalSeq[]>(() => undefined);
+      written.push(...rows);
+      return Promise.resolve(rows.map((_, i) => (i + 1) as JournalSeq));
+    },
+  };
+  const writer = new JournalWriter(sink, codec, { ...config, ackTimeoutMs: 120 });
+  const exec = newExecutionId();
+  const started = performance.now();
+  const timedOut = (e: unknown, what: RegExp) => isDurableError(e, 'journal_unavailable') && /did not confirm the write within 120 ms/.test((e as Error).message) && what.test((e as Error).message);
+  const first = writer.appendAcked(entry(exec, 0));
+  await new Promise((r) => setTimeout(r, 60));
+  const second = writer.appendAcked(entry(exec, 1));
+  await assert.rejects(first, (e: unknown) => timedOut(e, /it may still be written/));
+  const firstAt = performance.now() - started;
+  await assert.rejects(second, (e: unknown) => timedOut(e, /it was not written/));
+  const secondAt = performance.now() - started;
+  assert.ok(firstAt >= 110 && firstAt < 1_000, `the first waited its own 120 ms (${firstAt.toFixed(0)} ms)`);
+  assert.ok(secondAt - firstAt >= 40, `the second waited from its own start (${(secondAt - firstAt).toFixed(0)} ms later)`);
+  assert.equal(writer.statistics.ackTimeouts, 2);
+  assert.deepEqual(written, [], 'the withdrawn entry never reached the store');
+});
