@@ -19,6 +19,7 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { toHex, utf8 } from '../model/bytes';
 import { IntegrityError, PayloadTooLargeError } from '../model/errors';
 import { loadSodium, sodiumOpen, sodiumSeal } from './sodiumAead';
+import { createWasmMac, wasmTag, type WasmMac } from './wasmMac';
 
 export const MASTER_KEY_BYTES = 32;
 export const KEY_ID_BYTES = 4;
@@ -177,6 +178,8 @@ interface DerivedKey {
   readonly macKey: Uint8Array;
   /** Keyed BLAKE3 with `macKey`, never updated: each MAC starts from a copy of it (see Keyring.tag). */
   readonly macBase: MacHasher;
+  /** The same MAC in WebAssembly, once loaded (wasmMac.ts). */
+  wasmMac?: WasmMac;
 }
 
 type MacHasher = ReturnType<typeof blake3.create>;
@@ -223,6 +226,7 @@ export class Keyring {
   private disposed = false;
   /** The one hasher every MAC is computed in (synchronously, so never shared mid-use). */
   private readonly macWork: MacHasher;
+  private wasmMacs: Promise<boolean> | undefined;
 
   constructor(options: KeyringOptions) {
     if (!Number.isInteger(options.maxPayloadBytes) || options.maxPayloadBytes < 1) {
@@ -243,6 +247,27 @@ export class Keyring {
       const derived = deriveKey(old);
       if (!this.byId.has(derived.idHex)) this.byId.set(derived.idHex, derived);
     }
+    // Like libsodium: the WebAssembly MAC is set up off this turn; until then noble computes it.
+    setTimeout(() => void this.useWasmMac(), 0).unref?.();
+  }
+
+  /**
+   * Compute MACs in WebAssembly from now on (idempotent; the constructor
+   * starts it). Resolves true when every held key has its hasher, false when
+   * WebAssembly is unavailable (noble goes on, with the same bytes).
+   */
+  useWasmMac(): Promise<boolean> {
+    this.wasmMacs ??= Promise.all(
+      [...this.byId.values()].map(async (key) => {
+        const hasher = await createWasmMac(key.macKey);
+        if (!hasher) return false;
+        // Disposed meanwhile: the key is zeroed, and init() copies those zeros over the hasher's key.
+        if (this.disposed) hasher.init();
+        else key.wasmMac = hasher;
+        return !this.disposed;
+      }),
+    ).then((ready) => ready.every(Boolean));
+    return this.wasmMacs;
   }
 
   get currentKeyId(): string {
@@ -289,10 +314,12 @@ export class Keyring {
   }
 
   /**
-   * The same bytes as blake3(data, { key: macKey }), without building a keyed
-   * hasher per call: a copy of the key's state into one reused hasher.
+   * The same bytes as blake3(data, { key: macKey }): in WebAssembly once its
+   * hasher is ready, else without building a keyed hasher per call (a copy of
+   * the key's state into one reused hasher).
    */
   private tag(key: DerivedKey, data: Uint8Array, out: Uint8Array): void {
+    if (key.wasmMac) return wasmTag(key.wasmMac, data, out);
     key.macBase._cloneInto(this.macWork);
     this.macWork.update(data);
     this.macWork.digestInto(out);
@@ -317,6 +344,9 @@ export class Keyring {
       key.sealKey.fill(0);
       key.macKey.fill(0);
       key.macBase.destroy();
+      // The hasher rereads its key at init(): the zeros just written replace its copy.
+      key.wasmMac?.init();
+      key.wasmMac = undefined;
     }
     this.macWork.destroy();
     this.byId.clear();

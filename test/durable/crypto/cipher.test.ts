@@ -215,3 +215,48 @@ test('XChaCha20-Poly1305 published test vector (draft-irtf-cfrg-xchacha A.3.1)',
   );
   assert.equal(toHex(sealed.subarray(sealed.length - 16)), 'c0875924c1c7987947deafd8780acf49', 'published tag');
 });
+
+test('the WebAssembly keyed BLAKE3 gives noble’s bytes at every length, and a zeroed key wipes its copy at init', async () => {
+  const { blake3 } = await import('@noble/hashes/blake3.js');
+  const { randomBytes } = await import('node:crypto');
+  const { createWasmMac, wasmTag } = await import('../../../src/durable/crypto/wasmMac');
+  const key = new Uint8Array(randomBytes(32));
+  const hasher = await createWasmMac(key);
+  assert.ok(hasher, 'WebAssembly is available here');
+  // Block (64) and chunk (1024) boundaries, and a tree of several chunks.
+  for (const size of [0, 1, 63, 64, 65, 180, 1023, 1024, 1025, 2048, 5000, 70_000]) {
+    const data = new Uint8Array(randomBytes(size));
+    const out = new Uint8Array(32);
+    wasmTag(hasher, data, out);
+    assert.equal(toHex(out), toHex(blake3(data, { key })), `size ${size}`);
+  }
+  key.fill(0);
+  hasher.init();
+  const out = new Uint8Array(32);
+  wasmTag(hasher, bytes('control'), out);
+  assert.equal(toHex(out), toHex(blake3(bytes('control'), { key: new Uint8Array(32) })), 'after the wipe it holds the zero key, not the old one');
+});
+
+test('a keyring MACs in WebAssembly once ready: the pinned bytes, old keys verified, tampering refused, keys wiped on dispose', async () => {
+  const old = new Keyring({ current: OTHER_MASTER_KEY, maxPayloadBytes: 1024 });
+  const oldMac = old.mac(bytes('older control'));
+  const keyring = new Keyring({ current: TEST_MASTER_KEY, previous: [OTHER_MASTER_KEY], maxPayloadBytes: 1024 });
+  const before = toHex(keyring.mac(bytes('control')));
+  assert.equal(await keyring.useWasmMac(), true);
+  assert.equal(await keyring.useWasmMac(), true, 'idempotent');
+  assert.equal(toHex(keyring.mac(bytes('control'))), before, 'the same bytes as noble');
+  assert.equal(before, 'ca015c6ede2432fb8abff7d2309a2f695e5300a01fe2f48d8e2032a9fc0e232af2b72c74', 'the known answer');
+  keyring.verifyMac(oldMac, bytes('older control'), 'old row');
+  assert.throws(() => keyring.verifyMac(oldMac, bytes('older contro1'), 'tampered row'), (e: unknown) => isDurableError(e, 'integrity'));
+  const codec = new JournalCodec(keyring);
+  const row = codec.encode(intent(3));
+  assert.deepEqual(codec.readMeta(row as StoredRow & { kind: 'step_intent' }), { intent: 'destructive', policy: 'verify' });
+  keyring.dispose();
+  assert.throws(() => keyring.mac(bytes('control')), /disposed/);
+  // Disposed before its hashers were ready: they are wiped, never attached.
+  const early = new Keyring({ current: TEST_MASTER_KEY, maxPayloadBytes: 1024 });
+  const ready = early.useWasmMac();
+  early.dispose();
+  assert.equal(await ready, false);
+  old.dispose();
+});
